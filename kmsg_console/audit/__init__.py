@@ -1,0 +1,5 @@
+"""Audit log: who did what, when, from where."""
+
+from kmsg_console.audit.views import bp
+
+__all__ = ["bp"]

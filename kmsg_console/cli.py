@@ -1,0 +1,134 @@
+"""The ``kmsg-console`` command line (also reachable as ``flask --app kmsg_console``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from kmsg_console import migrate
+from kmsg_console.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(serve)
+    app.cli.add_command(db_group)
+    app.cli.add_command(operators_group)
+    app.cli.add_command(fake_providers)
+
+
+def prepare_database(app: Flask) -> None:
+    """Migrate to the newest schema and create the first admin if there is none."""
+    from kmsg_console.operators.services import bootstrap_admin
+
+    migrate.upgrade(app)
+    with app.app_context():
+        created = bootstrap_admin(app.config["ADMIN_EMAIL"], app.config.get("ADMIN_PASSWORD"))
+        db.session.commit()
+        if created:
+            operator, generated = created
+            click.echo(f"Created the first admin: {operator.email}")
+            if generated:
+                # Printed once, to the terminal only; it is never logged or stored in clear.
+                click.echo(f"Generated password (shown only now): {generated}")
+        db.engine.dispose()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per process.")
+@with_appcontext
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Migrate, bootstrap and serve the console with gunicorn."""
+    from kmsg_console.server import run_gunicorn
+
+    app = current_app._get_current_object()
+    prepare_database(app)
+    click.echo(f"kmsg-console listening on http://{host}:{port}/")
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations."""
+    migrate.upgrade(current_app._get_current_object(), revision)
+    click.echo("Database is up to date.")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Generate a migration from model changes (for developers)."""
+    migrate.revision(current_app._get_current_object(), message)
+
+
+@click.group("operators")
+def operators_group() -> None:
+    """Manage operators."""
+
+
+@operators_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), required=True)
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def operators_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create an operator (password from a prompt or standard input)."""
+    from kmsg_console.operators.models import Role
+    from kmsg_console.operators.services import OperatorError, create_operator
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        operator = create_operator(email, password, Role(role), display_name=name)
+    except OperatorError as exc:
+        db.session.rollback()
+        raise click.ClickException(_CLI_ERRORS.get(str(exc), str(exc))) from exc
+    db.session.commit()
+    click.echo(f"Created {operator.role.value} {operator.email}")
+
+
+_CLI_ERRORS = {
+    "bad_email": "not a valid e-mail address",
+    "email_taken": "an operator with this e-mail already exists",
+    "too_short": "the password is too short (at least 12 characters)",
+    "too_long": "the password is too long (at most 128 characters)",
+    "contains_email": "the password must not contain the e-mail address",
+}
+
+
+@click.command("fake-providers")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=int)
+def fake_providers(host: str, port: int) -> None:
+    """Run the local SOLAPI/IWINV/Aligo simulators."""
+    from kmsg_console.providers.simulators import run_simulators
+
+    run_simulators(host=host, port=port)
+
+
+def _create_app_for_cli():
+    from kmsg_console import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app_for_cli, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """kmsg-console: operator console and OTP service for Korean messaging."""

@@ -1,0 +1,11 @@
+"""Imports every feature's models so ``Base.metadata`` knows the whole schema.
+
+Alembic's autogenerate and the schema test read the metadata from here; a feature that adds
+a models module adds one import line below.
+"""
+
+from kmsg_console.audit import models as audit_models  # noqa: F401
+from kmsg_console.orm import Base
+from kmsg_console.operators import models as operator_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,42 @@
+"""Serving the console with gunicorn, the production WSGI server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _ConsoleServer(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Each worker builds its own app (and database pool) after the fork.
+        from kmsg_console import create_app
+
+        return create_app()
+
+
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    _ConsoleServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": "-",
+            # Path only: query strings can carry phone numbers and must not reach logs.
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            "timeout": 60,
+            "graceful_timeout": 10,
+            # Several consoles (and test servers) may run on one machine; none needs the
+            # shared control socket.
+            "control_socket_disable": True,
+        }
+    ).run()

@@ -1,0 +1,44 @@
+"""Session lifetime: an idle timeout and an absolute lifetime, enforced on the server."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+_LOGIN_AT = "login_at"
+_SEEN_AT = "seen_at"
+
+
+def start_session() -> None:
+    """Begin a fresh session at sign-in (drops anything set before, e.g. by an attacker)."""
+    session.clear()
+    now = int(time.time())
+    session[_LOGIN_AT] = now
+    session[_SEEN_AT] = now
+    session.permanent = True
+
+
+def enforce_session_lifetime():
+    """``before_request`` hook: sign out sessions that are idle or too old."""
+    if not current_user.is_authenticated or request.endpoint in {"static", None}:
+        return None
+    now = int(time.time())
+    config = current_app.config
+    login_at = session.get(_LOGIN_AT, 0)
+    seen_at = session.get(_SEEN_AT, 0)
+    idle_limit = config["SESSION_IDLE_MINUTES"] * 60
+    max_age = config["SESSION_MAX_HOURS"] * 3600
+    if now - seen_at > idle_limit or now - login_at > max_age:
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please sign in again."), "info")
+        if getattr(request, "htmx", False):
+            response = current_app.make_response(("", 401))
+            response.headers["HX-Redirect"] = url_for("operators.login")
+            return response
+        return redirect(url_for("operators.login", next=request.full_path.rstrip("?")))
+    session[_SEEN_AT] = now
+    return None
