@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_user
@@ -14,6 +14,7 @@ from kmsg_console.operators import services
 from kmsg_console.operators.forms import ERROR_MESSAGES, PasswordForm, PreferencesForm
 from kmsg_console.operators.models import Role
 from kmsg_console.web.access import access
+from kmsg_console.web.forms import choices
 from kmsg_console.web.session import start_session
 
 bp = Blueprint("account", __name__)
@@ -22,9 +23,10 @@ _COMMON_ZONES = ["Asia/Seoul", "UTC", "Asia/Tokyo", "Asia/Singapore", "America/L
                  "America/New_York", "Europe/London", "Europe/Berlin"]
 
 
-def _zone_choices() -> list[tuple[str, str]]:
+def _zone_choices():
     others = sorted(z for z in available_timezones() if "/" in z and z not in _COMMON_ZONES)
-    return [("", _("Default (%(zone)s)", zone="Asia/Seoul"))] + [(z, z) for z in _COMMON_ZONES + others]
+    default = ("", _("Default (%(zone)s)", zone=current_app.config["DEFAULT_TIMEZONE"]))
+    return choices([default] + [(z, z) for z in _COMMON_ZONES + others])
 
 
 def _forms() -> tuple[PasswordForm, PreferencesForm]:

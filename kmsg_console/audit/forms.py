@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from kmsg_console.web.forms import choices
+
 
 class AuditFilterForm(FlaskForm):
     class Meta:
@@ -16,7 +18,7 @@ class AuditFilterForm(FlaskForm):
     actor = StringField(_l("Actor"), validators=[Optional(), Length(max=254)])
     outcome = SelectField(
         _l("Outcome"),
-        choices=[("", _l("Any")), ("success", _l("Success")), ("failure", _l("Failure"))],
+        choices=choices([("", _l("Any")), ("success", _l("Success")), ("failure", _l("Failure"))]),
         validators=[Optional()],
     )
     date_from = DateField(_l("From"), validators=[Optional()])

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from kmsg_console.operators.models import Role
 from kmsg_console.operators.passwords import MAX_LENGTH, MIN_LENGTH
+from kmsg_console.web.forms import choices
 
 #: Messages for OperatorError codes raised by the services.
 ERROR_MESSAGES = {
@@ -23,8 +24,8 @@ ERROR_MESSAGES = {
 }
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(role.value, _l(role.label)) for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN)]
+def role_choices():
+    return choices((role.value, _l(role.label)) for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN))
 
 
 class LoginForm(FlaskForm):
@@ -60,7 +61,7 @@ class PasswordForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Browser setting")), ("ko", "한국어"), ("en", "English")],
+        choices=choices([("", _l("Browser setting")), ("ko", "한국어"), ("en", "English")]),
         validators=[Optional()],
     )
     timezone = SelectField(_l("Time zone"), validators=[Optional()])

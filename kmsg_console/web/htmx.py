@@ -13,9 +13,9 @@ def is_partial() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render_page_or_fragment(page: str, fragment: str, **context: Any) -> str:
-    """Render the whole ``page`` normally, or only ``fragment`` for htmx requests.
+def render_page_or_fragment(page_template: str, fragment_template: str, **context: Any) -> str:
+    """Render the whole page template, or only the fragment template for htmx requests.
 
     The page template includes the fragment, so both paths share one source.
     """
-    return render_template(fragment if is_partial() else page, **context)
+    return render_template(fragment_template if is_partial() else page_template, **context)

@@ -1,0 +1,110 @@
+"""CSRF, cookies, headers and session lifetime."""
+
+from __future__ import annotations
+
+import time
+
+from kmsg_console.operators.models import Role
+from tests.conftest import PASSWORD
+
+
+def test_form_post_without_csrf_token_is_refused(console):
+    console.login(Role.ADMIN)
+    response = console.client.post("/operators/new", data={"email": "new@example.com", "role": "viewer",
+                                                            "password": "long enough password"})
+    assert response.status_code == 400
+    assert b"csrf" in response.data.lower() or b"form expired" in response.data.lower()
+
+
+def test_htmx_post_without_csrf_header_is_refused(console):
+    console.login(Role.ADMIN)
+    response = console.client.post("/operators/new", headers={"HX-Request": "true"},
+                                   data={"email": "new@example.com"})
+    assert response.status_code == 400
+
+
+def test_htmx_post_with_csrf_header_is_accepted(console, app):
+    console.login(Role.ADMIN)
+    response = console.htmx_post("/operators/new", data={"email": "new@example.com", "role": "viewer",
+                                                          "password": "long enough password"})
+    assert response.status_code == 302
+    from kmsg_console.operators.services import find_by_email
+
+    with app.app_context():
+        assert find_by_email("new@example.com") is not None
+
+
+def test_login_post_without_csrf_is_refused(console, app):
+    console.create_operator("a@example.com", Role.ADMIN)
+    response = console.client.post("/login", data={"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_security_headers_on_pages(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "HX-Request" in response.headers["Vary"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_templates_carry_no_inline_script_or_style():
+    from kmsg_console.paths import resource_dir
+
+    offenders = []
+    for path in resource_dir("templates").rglob("*.html"):
+        text = path.read_text()
+        if "<script>" in text or "<style" in text or " style=" in text or " onclick=" in text:
+            offenders.append(path.name)
+        if "<script" in text and "src=" not in text.split("<script", 1)[1].split(">", 1)[0]:
+            offenders.append(path.name)
+    assert offenders == []
+
+
+def test_session_cookie_flags(console, app):
+    console.login(Role.VIEWER)
+    cookie = console.client.get_cookie("kmsg_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert cookie.secure is False  # plain HTTP in tests; KMSG_SECURE_COOKIES turns it on
+    assert console.client.get_cookie("remember_token") is None
+
+
+def test_secure_cookies_setting(database_url, instance_dir):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, instance_dir, SECURE_COOKIES=True)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def _age_session(client, idle: int = 0, since_login: int = 0) -> None:
+    with client.session_transaction() as session:
+        session["seen_at"] -= idle
+        session["login_at"] -= since_login
+
+
+def test_idle_session_expires(console):
+    console.login(Role.VIEWER)
+    assert console.client.get("/").status_code == 200
+    _age_session(console.client, idle=31 * 60, since_login=31 * 60)
+    response = console.client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert console.client.get("/").status_code == 302
+
+
+def test_active_session_ends_at_absolute_lifetime(console):
+    console.login(Role.VIEWER)
+    _age_session(console.client, idle=0, since_login=12 * 3600 + 5)
+    response = console.client.get("/")
+    assert response.status_code == 302
+
+
+def test_activity_keeps_session_alive(console):
+    console.login(Role.VIEWER)
+    _age_session(console.client, idle=29 * 60, since_login=29 * 60)
+    assert console.client.get("/").status_code == 200
+    with console.client.session_transaction() as session:
+        assert abs(session["seen_at"] - time.time()) < 5
