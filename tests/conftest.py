@@ -177,7 +177,10 @@ class Console:
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    # Assertions read English text; Korean rendering is tested explicitly.
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ from kmsg_console.operators.services import find_by_email
 from tests.conftest import PASSWORD
 
 
+def _english_client(app):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def _login(console, email, password):
     return console.post("/login", data={"email": email, "password": password})
 
@@ -154,7 +160,7 @@ def test_role_change_ends_the_operators_sessions(app, console):
     from tests.conftest import Console
 
     console.login(Role.ADMIN)
-    other = Console(app, app.test_client())
+    other = Console(app, _english_client(app))
     other_email = other.login(Role.OPERATOR)
     assert other.client.get("/").status_code == 200
     with app.app_context():
@@ -171,7 +177,7 @@ def test_disable_ends_sessions_and_is_audited(app, console):
     from tests.conftest import Console
 
     console.login(Role.ADMIN)
-    other = Console(app, app.test_client())
+    other = Console(app, _english_client(app))
     other_email = other.login(Role.OPERATOR)
     with app.app_context():
         other_id = find_by_email(other_email).id
