@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(operators_group)
     app.cli.add_command(fake_providers)
+    app.cli.add_command(api_keys_group)
 
 
 def prepare_database(app: Flask) -> None:
@@ -110,6 +111,31 @@ _CLI_ERRORS = {
     "too_long": "the password is too long (at most 128 characters)",
     "contains_email": "the password must not contain the e-mail address",
 }
+
+
+@click.group("api-keys")
+def api_keys_group() -> None:
+    """Manage API keys."""
+
+
+@api_keys_group.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["send", "otp"]),
+              help="Repeat for several scopes.")
+@with_appcontext
+def api_keys_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key and print it once."""
+    from kmsg_console.api_keys.services import ApiKeyError, issue_key
+
+    try:
+        issued = issue_key(name, list(scopes), actor_label="cli")
+    except ApiKeyError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"cannot create the key: {exc}") from exc
+    db.session.commit()
+    click.echo(f"Created API key {issued.key.name!r} with scopes {', '.join(issued.key.scopes)}.")
+    click.echo("Copy it now; it is shown only once:")
+    click.echo(issued.plaintext)
 
 
 @click.command("fake-providers")

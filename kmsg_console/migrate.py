@@ -21,7 +21,7 @@ def alembic_config(app: Flask) -> Config:
     return config
 
 
-def upgrade(app: Flask, revision: str = "head") -> None:
+def upgrade(app: Flask, revision: str = "heads") -> None:
     """Apply migrations up to ``revision`` on the app's database."""
     config = alembic_config(app)
     with app.app_context(), db.engine.begin() as connection:

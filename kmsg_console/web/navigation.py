@@ -23,7 +23,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("placeholders.templates", N_("Templates"), Role.VIEWER),
     NavItem("placeholders.throttle_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("placeholders.providers", N_("Providers"), Role.ADMIN),
-    NavItem("placeholders.api_keys", N_("API keys"), Role.ADMIN),
+    NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
 )
