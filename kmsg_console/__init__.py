@@ -124,11 +124,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kmsg_console import account, api_keys, audit, dashboard, operators
+    from kmsg_console import account, api, api_keys, audit, dashboard, operators
+    from kmsg_console.providers import views as provider_views
     from kmsg_console.web import health, placeholders
 
     for blueprint in (operators.bp, account.bp, dashboard.bp, audit.bp, health.bp, placeholders.bp,
-                      api_keys.bp):
+                      api_keys.bp, provider_views.bp, api.bp):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public
 

@@ -23,10 +23,12 @@ def register_commands(app: Flask) -> None:
 def prepare_database(app: Flask) -> None:
     """Migrate to the newest schema and create the first admin if there is none."""
     from kmsg_console.operators.services import bootstrap_admin
+    from kmsg_console.providers.services import ensure_sandbox_provider
 
     migrate.upgrade(app)
     with app.app_context():
         created = bootstrap_admin(app.config["ADMIN_EMAIL"], app.config.get("ADMIN_PASSWORD"))
+        ensure_sandbox_provider()
         db.session.commit()
         if created:
             operator, generated = created

@@ -7,6 +7,8 @@ a models module adds one import line below.
 from kmsg_console.api_keys import models as api_key_models  # noqa: F401
 from kmsg_console.audit import models as audit_models  # noqa: F401
 from kmsg_console.orm import Base
+from kmsg_console.providers import models as provider_models  # noqa: F401
+from kmsg_console.send_logs import models as send_log_models  # noqa: F401
 from kmsg_console.operators import models as operator_models  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Providers: vendor adapters, simulators, and the console pages that configure them."""

@@ -22,7 +22,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("placeholders.otp", N_("OTP"), Role.OPERATOR),
     NavItem("placeholders.templates", N_("Templates"), Role.VIEWER),
     NavItem("placeholders.throttle_policies", N_("Throttle policies"), Role.OPERATOR),
-    NavItem("placeholders.providers", N_("Providers"), Role.ADMIN),
+    NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),

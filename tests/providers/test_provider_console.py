@@ -1,0 +1,177 @@
+"""Providers in the console: typed forms, encrypted secrets, tests against the simulators, routing."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from kmsg_console.audit.models import AuditEvent
+from kmsg_console.extensions import db
+from kmsg_console.messaging.types import MessageType
+from kmsg_console.operators.models import Role
+from kmsg_console.providers import services
+from kmsg_console.providers.models import Provider
+
+SECRET = "demo-api-secret"
+
+
+def _create_solapi(console, simulator, secret=SECRET, code="solapi-main"):
+    return console.post("/providers/new?vendor=solapi", data={
+        "code": code, "name": "SOLAPI main", "enabled": "y",
+        "cfg_api_key": "demo-api-key", "cfg_api_secret": secret,
+        "cfg_default_from": "0212345678", "cfg_base_url": simulator.url("solapi"),
+    })
+
+
+def _provider(app, code="solapi-main") -> Provider:
+    with app.app_context():
+        provider = db.session.scalar(sa.select(Provider).where(Provider.code == code))
+        db.session.expunge(provider)
+        return provider
+
+
+def test_secret_is_encrypted_at_rest_and_never_shown(app, console, simulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    console.login(Role.ADMIN)
+    assert _create_solapi(console, simulator).status_code == 302
+    with app.app_context():
+        raw_rows = db.session.execute(sa.text("SELECT * FROM provider")).mappings().all()
+        audit_rows = db.session.execute(sa.text("SELECT * FROM audit_event")).mappings().all()
+    assert SECRET not in str(raw_rows) and SECRET not in str(audit_rows)
+    provider = _provider(app)
+    assert provider.secrets["api_secret"].startswith("v1.k1.")
+    pages = [console.client.get("/providers").get_data(as_text=True),
+             console.client.get(f"/providers/{provider.id}/edit").get_data(as_text=True)]
+    tested = console.htmx_post(f"/providers/{provider.id}/test")
+    pages.append(tested.get_data(as_text=True))
+    assert all(SECRET not in page for page in pages)
+    assert services.MASK in pages[1]
+    assert SECRET not in caplog.text
+
+
+def test_untouched_mask_keeps_the_secret_and_a_new_value_replaces_it(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator)
+    provider = _provider(app)
+    form = {"name": "renamed", "enabled": "y", "cfg_api_key": "demo-api-key", "cfg_api_secret": services.MASK,
+            "cfg_base_url": simulator.url("solapi")}
+    assert console.post(f"/providers/{provider.id}/edit", data=form).status_code == 302
+    with app.app_context():
+        stored = db.session.get(Provider, provider.id)
+        assert stored.name == "renamed"
+        assert services.decrypted_config(stored)["api_secret"] == SECRET
+    form["cfg_api_secret"] = "rotated-secret"
+    console.post(f"/providers/{provider.id}/edit", data=form)
+    with app.app_context():
+        assert services.decrypted_config(db.session.get(Provider, provider.id))["api_secret"] == "rotated-secret"
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "provider.update")
+                                  .order_by(AuditEvent.id.desc()))
+        assert event.details["credentials_replaced"] == ["api_secret"]
+        assert "rotated-secret" not in str(event.details)
+
+
+def test_ciphertext_is_bound_to_its_provider(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator, code="one")
+    _create_solapi(console, simulator, code="two", secret="another-secret")
+    with app.app_context():
+        one = services.get_by_code("one")
+        two = services.get_by_code("two")
+        one.secrets = {"api_secret": two.secrets["api_secret"]}  # copied across rows
+        import pytest
+
+        from kmsg_console.crypto import CryptoError
+
+        with pytest.raises(CryptoError):
+            services.decrypted_config(one)
+        db.session.rollback()
+
+
+def test_bad_input_re_renders_with_field_errors(app, console, simulator):
+    console.login(Role.ADMIN)
+    response = console.post("/providers/new?vendor=solapi", data={
+        "code": "Bad Id!", "name": "x", "cfg_api_key": "", "cfg_api_secret": SECRET,
+        "cfg_base_url": "ftp://nope"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "lower-case" in text and "http://" in text
+    assert 'value="x"' in text  # what was typed is kept
+    _create_solapi(console, simulator)
+    duplicate = _create_solapi(console, simulator)
+    assert duplicate.status_code == 422 and "already used" in duplicate.get_data(as_text=True)
+    assert console.client.get("/providers/new?vendor=nope").status_code == 404
+
+
+def test_test_connection_reports_health_latency_and_balance(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator)
+    provider = _provider(app)
+    response = console.htmx_post(f"/providers/{provider.id}/test")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Healthy" in text and " ms" in text and "KRW" in text
+    with app.app_context():
+        stored = db.session.get(Provider, provider.id)
+        assert stored.health_ok is True and stored.health_latency_ms is not None
+
+
+def test_test_connection_shows_the_normalized_error(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator, secret="wrong-secret")
+    provider = _provider(app)
+    text = console.htmx_post(f"/providers/{provider.id}/test").get_data(as_text=True)
+    assert "Failing" in text and "AUTHENTICATION_FAILED" in text
+    assert "wrong-secret" not in text
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "provider.test"))
+        assert event.outcome == "failure"
+
+
+def test_connection_refused_is_a_network_error(app, console):
+    console.login(Role.ADMIN)
+    console.post("/providers/new?vendor=solapi", data={
+        "code": "down", "name": "down", "enabled": "y", "cfg_api_key": "k", "cfg_api_secret": "s",
+        "cfg_base_url": "http://127.0.0.1:9"})
+    provider = _provider(app, "down")
+    text = console.htmx_post(f"/providers/{provider.id}/test").get_data(as_text=True)
+    assert "NETWORK_ERROR" in text or "NETWORK_TIMEOUT" in text
+
+
+def test_routing_and_failover_order(app, console, simulator):
+    console.login(Role.ADMIN)
+    with app.app_context():
+        services.ensure_sandbox_provider()
+        db.session.commit()
+    _create_solapi(console, simulator)
+    response = console.post("/providers/routing", data={
+        "route_DEFAULT": ["sandbox", "", ""], "route_SMS": ["solapi-main", "sandbox", ""],
+        "route_LMS": ["", "", ""]})
+    assert response.status_code == 302
+    with app.test_request_context():
+        assert services.routes()["SMS"] == ["solapi-main", "sandbox"]
+        router = services.build_router()
+        from kmsg_console.messaging.prepare import prepare_message  # noqa: F401 - import check
+
+        assert router.by_type[MessageType.SMS] == ["solapi-main", "sandbox"]
+        assert router.default_provider_id == "sandbox"
+    bad = console.post("/providers/routing", data={"route_SMS": ["ghost"]})
+    assert bad.status_code == 302
+    with app.app_context():
+        assert services.routes()["SMS"] == ["solapi-main", "sandbox"]
+
+
+def test_disable_removes_a_provider_from_routing(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator)
+    provider = _provider(app)
+    console.post(f"/providers/{provider.id}/toggle")
+    with app.test_request_context():
+        assert "solapi-main" not in services.build_router().providers
+        actions = list(db.session.scalars(sa.select(AuditEvent.action)))
+    assert "provider.disable" in actions
+
+
+def test_only_admins_manage_providers(console):
+    console.login(Role.OPERATOR)
+    assert console.client.get("/providers").status_code == 403
+    assert console.post("/providers/routing", data={}).status_code == 403
