@@ -24,6 +24,9 @@ from kmsg_console.models import metadata
 from kmsg_console.operators import passwords
 from kmsg_console.operators.models import Role
 
+# The vendor simulators' fixtures (simulator, simulator_server, simulator_factory) for every suite.
+pytest_plugins = ["tests.simulator_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
     "KMSG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

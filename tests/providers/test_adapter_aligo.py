@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,11 +33,18 @@ def make_adapter(simulator):
     made = []
 
     def make(**config):
-        settings = {"api_key": "demo-api-key", "user_id": "demo", "sender_key": "demo-sender-key",
-                    "sender": "0212345678", "sms_base_url": simulator.url("aligo_sms"),
-                    "kakao_base_url": simulator.url("aligo_kakao"), **config}
-        adapter = AligoAdapter("aligo-1", {k: v for k, v in settings.items() if v is not None},
-                               timeouts=Timeouts(2, 5))
+        settings = {
+            "api_key": "demo-api-key",
+            "user_id": "demo",
+            "sender_key": "demo-sender-key",
+            "sender": "0212345678",
+            "sms_base_url": simulator.url("aligo_sms"),
+            "kakao_base_url": simulator.url("aligo_kakao"),
+            **config,
+        }
+        adapter = AligoAdapter(
+            "aligo-1", {k: v for k, v in settings.items() if v is not None}, timeouts=Timeouts(2, 5)
+        )
         made.append(adapter)
         return adapter
 
@@ -47,12 +54,22 @@ def make_adapter(simulator):
 
 
 def sms(**kw) -> Message:
-    return Message(**{"type": MessageType.SMS, "to": "01012345678", "text": "인증번호 123456", **kw})
+    return Message(
+        **{"type": MessageType.SMS, "to": "01012345678", "text": "인증번호 123456", **kw}
+    )
 
 
 def alimtalk(**kw) -> Message:
-    return Message(**{"type": MessageType.ALIMTALK, "to": "01012345678", "template_id": TEMPLATE,
-                      "template_content": TEMPLATE_BODY, "variables": {"code": "123456", "service": "KMSG"}, **kw})
+    return Message(
+        **{
+            "type": MessageType.ALIMTALK,
+            "to": "01012345678",
+            "template_id": TEMPLATE,
+            "template_content": TEMPLATE_BODY,
+            "variables": {"code": "123456", "service": "KMSG"},
+            **kw,
+        }
+    )
 
 
 def sms_requests(simulator, path="/send/"):
@@ -77,18 +94,31 @@ def test_sms_is_a_form_post_with_credentials_in_the_body(simulator, make_adapter
     request = sms_requests(simulator)[-1]
     assert request["body_kind"] == "form"
     assert "authorization" not in request["headers"]
-    assert request["body"] == {"key": "demo-api-key", "user_id": "demo", "sender": "0212345678",
-                               "receiver": "01012345678", "msg": "인증번호 123456", "msg_type": "SMS",
-                               "testmode_yn": "N"}
+    assert request["body"] == {
+        "key": "demo-api-key",
+        "user_id": "demo",
+        "sender": "0212345678",
+        "receiver": "01012345678",
+        "msg": "인증번호 123456",
+        "msg_type": "SMS",
+        "testmode_yn": "N",
+    }
     assert outcome.ok and outcome.value.status is SendStatus.PENDING  # Aligo only ever queues
     assert outcome.value.provider_message_id == simulator.control.messages("aligo_sms")[0]["msg_id"]
     assert "demo-api-key" not in json.dumps(outcome.value.raw)
 
 
 def test_lms_title_schedule_and_test_mode(simulator, make_adapter):
-    when = datetime(2030, 5, 1, 23, 45, tzinfo=timezone.utc)  # 08:45 next day in Seoul
-    make_adapter(test_mode=True).send(Message(type=MessageType.LMS, to="01012345678", text="가" * 60,
-                                              subject="공지", scheduled_at=when))
+    when = datetime(2030, 5, 1, 23, 45, tzinfo=UTC)  # 08:45 next day in Seoul
+    make_adapter(test_mode=True).send(
+        Message(
+            type=MessageType.LMS,
+            to="01012345678",
+            text="가" * 60,
+            subject="공지",
+            scheduled_at=when,
+        )
+    )
     body = sms_requests(simulator)[-1]["body"]
     assert (body["msg_type"], body["title"], body["testmode_yn"]) == ("LMS", "공지", "Y")
     assert (body["rdate"], body["rtime"]) == ("20300502", "0845")
@@ -111,17 +141,28 @@ def test_every_mapped_sms_code(simulator, make_adapter, vendor_code):
 
 def test_real_sms_refusals(simulator, make_adapter):
     bad_key = make_adapter(api_key="wrong").send(sms())
-    assert (bad_key.error.code, bad_key.error.vendor_code) == (ErrorCode.AUTHENTICATION_FAILED, "-101")
+    assert (bad_key.error.code, bad_key.error.vendor_code) == (
+        ErrorCode.AUTHENTICATION_FAILED,
+        "-101",
+    )
     assert "wrong" not in json.dumps(bad_key.error.raw)
     unregistered = make_adapter(sender="0299998888").send(sms())
-    assert (unregistered.error.code, unregistered.error.vendor_code) == (ErrorCode.INVALID_REQUEST, "-103")
+    assert (unregistered.error.code, unregistered.error.vendor_code) == (
+        ErrorCode.INVALID_REQUEST,
+        "-103",
+    )
 
 
 @pytest.mark.parametrize(
     ("api", "body", "ok"),
-    [("sms", {"result_code": 1, "msg_id": "9"}, True), ("sms", {"result_code": "1"}, True),
-     ("sms", {"result_code": "-101"}, False), ("kakao", {"code": "0", "info": {"mid": 1}}, True),
-     ("kakao", {"code": 0}, True), ("kakao", {"code": -99}, False)],
+    [
+        ("sms", {"result_code": 1, "msg_id": "9"}, True),
+        ("sms", {"result_code": "1"}, True),
+        ("sms", {"result_code": "-101"}, False),
+        ("kakao", {"code": "0", "info": {"mid": 1}}, True),
+        ("kakao", {"code": 0}, True),
+        ("kakao", {"code": -99}, False),
+    ],
 )
 def test_result_codes_as_numbers_or_strings(make_adapter, api, body, ok):
     assert make_adapter()._interpret(HttpReply(200, json.dumps(body), body, True), api).ok is ok
@@ -131,26 +172,43 @@ def test_result_codes_as_numbers_or_strings(make_adapter, api, body, ok):
 def test_alimtalk_sends_the_rendered_approved_text(simulator, make_adapter):
     outcome = make_adapter().send(alimtalk())
     body = kakao_requests(simulator)[-1]["body"]
-    assert body == {"apikey": "demo-api-key", "userid": "demo", "senderkey": "demo-sender-key",
-                    "sender": "0212345678", "receiver_1": "01012345678", "testMode": "N",
-                    "tpl_code": TEMPLATE, "subject_1": "알림톡", "message_1": RENDERED, "failover": "N"}
+    assert body == {
+        "apikey": "demo-api-key",
+        "userid": "demo",
+        "senderkey": "demo-sender-key",
+        "sender": "0212345678",
+        "receiver_1": "01012345678",
+        "testMode": "N",
+        "tpl_code": TEMPLATE,
+        "subject_1": "알림톡",
+        "message_1": RENDERED,
+        "failover": "N",
+    }
     stored = simulator.control.messages("aligo_kakao")
     assert outcome.ok and outcome.value.provider_message_id == str(stored[0]["mid"])
     assert outcome.value.status is SendStatus.PENDING
 
 
 def test_alimtalk_failover_fields_and_partial_warning(simulator, make_adapter):
-    outcome = make_adapter().send(alimtalk(failover=Failover(True, fallback_content="인증번호 123456",
-                                                               fallback_title="인증")))
+    outcome = make_adapter().send(
+        alimtalk(failover=Failover(True, fallback_content="인증번호 123456", fallback_title="인증"))
+    )
     body = kakao_requests(simulator)[-1]["body"]
-    assert (body["failover"], body["fsubject_1"], body["fmessage_1"]) == ("Y", "인증", "인증번호 123456")
+    assert (body["failover"], body["fsubject_1"], body["fmessage_1"]) == (
+        "Y",
+        "인증",
+        "인증번호 123456",
+    )
     assert [w.code for w in outcome.value.warnings] == ["FAILOVER_PARTIAL_PROVIDER"]
 
 
 def test_alimtalk_failover_without_content_falls_back_to_the_alimtalk_text(simulator, make_adapter):
     outcome = make_adapter().send(alimtalk(failover=Failover(enabled=True)))
     assert kakao_requests(simulator)[-1]["body"]["fmessage_1"] == RENDERED
-    assert [w.code for w in outcome.value.warnings] == ["FAILOVER_PARTIAL_PROVIDER", "FALLBACK_CONTENT_MISSING"]
+    assert [w.code for w in outcome.value.warnings] == [
+        "FAILOVER_PARTIAL_PROVIDER",
+        "FALLBACK_CONTENT_MISSING",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -158,14 +216,18 @@ def test_alimtalk_failover_without_content_falls_back_to_the_alimtalk_text(simul
     [alimtalk(template_content=None), alimtalk(variables={"service": "KMSG"})],
     ids=["unknown template body", "missing variable"],
 )
-def test_alimtalk_that_cannot_match_the_template_is_refused_before_sending(simulator, make_adapter, message):
+def test_alimtalk_that_cannot_match_the_template_is_refused_before_sending(
+    simulator, make_adapter, message
+):
     outcome = make_adapter().send(message)
     assert outcome.error.code is ErrorCode.INVALID_REQUEST
     assert kakao_requests(simulator) == []
 
 
 def test_a_sender_key_on_the_message_wins(simulator, make_adapter):
-    outcome = make_adapter(sender_key=None).send(alimtalk(kakao=KakaoOptions(profile_id="demo-sender-key")))
+    outcome = make_adapter(sender_key=None).send(
+        alimtalk(kakao=KakaoOptions(profile_id="demo-sender-key"))
+    )
     assert outcome.ok
     assert make_adapter(sender_key=None).send(alimtalk()).error.code is ErrorCode.INVALID_REQUEST
 
@@ -176,7 +238,10 @@ def test_real_kakao_refusals(simulator, make_adapter):
     unknown = make_adapter().send(alimtalk(template_id="NOPE"))
     assert (unknown.error.code, unknown.error.vendor_code) == (ErrorCode.TEMPLATE_NOT_FOUND, "-501")
     bad_key = make_adapter(api_key="nope").send(alimtalk())
-    assert (bad_key.error.code, bad_key.error.vendor_code) == (ErrorCode.AUTHENTICATION_FAILED, "-99")
+    assert (bad_key.error.code, bad_key.error.vendor_code) == (
+        ErrorCode.AUTHENTICATION_FAILED,
+        "-99",
+    )
 
 
 @pytest.mark.parametrize("vendor_code", sorted(ALIGO_KAKAO))
@@ -189,10 +254,20 @@ def test_every_mapped_kakao_code(simulator, make_adapter, vendor_code):
 
 
 def test_friendtalk_wire_request(simulator, make_adapter):
-    outcome = make_adapter().send(Message(type=MessageType.FRIENDTALK, to="01012345678", text="친구톡 안내",
-                                          kakao=KakaoOptions(buttons=({"name": "열기", "type": "WL"},))))
+    outcome = make_adapter().send(
+        Message(
+            type=MessageType.FRIENDTALK,
+            to="01012345678",
+            text="친구톡 안내",
+            kakao=KakaoOptions(buttons=({"name": "열기", "type": "WL"},)),
+        )
+    )
     body = kakao_requests(simulator, "/akv10/friendtalk/send/")[-1]["body"]
-    assert (body["subject_1"], body["message_1"], body["senderkey"]) == ("친구톡", "친구톡 안내", "demo-sender-key")
+    assert (body["subject_1"], body["message_1"], body["senderkey"]) == (
+        "친구톡",
+        "친구톡 안내",
+        "demo-sender-key",
+    )
     assert json.loads(body["button_1"]) == {"button": [{"name": "열기", "type": "WL"}]}
     # The simulator has no FriendTalk endpoint yet; its 404 page must read as a refusal, never as unknown.
     assert outcome.ok or outcome.error.accepted is Acceptance.NOT_ACCEPTED
@@ -207,16 +282,24 @@ def test_health_check_uses_both_hosts(simulator, make_adapter):
 # -- templates ----------------------------------------------------------------------------------
 def test_template_lifecycle(simulator, make_adapter):
     adapter = make_adapter()
-    draft = TemplateDraft("가입 안내", "#{name}님 가입을 환영합니다",
-                          buttons=({"name": "바로가기", "linkType": "WL", "linkM": "https://example.com"},))
+    draft = TemplateDraft(
+        "가입 안내",
+        "#{name}님 가입을 환영합니다",
+        buttons=({"name": "바로가기", "linkType": "WL", "linkM": "https://example.com"},),
+    )
     created = adapter.create_template(draft).value
     add = kakao_requests(simulator, "/akv10/template/add/")[-1]["body"]
-    assert (add["senderkey"], add["tpl_name"], add["tpl_content"]) == ("demo-sender-key", "가입 안내",
-                                                                      "#{name}님 가입을 환영합니다")
+    assert (add["senderkey"], add["tpl_name"], add["tpl_content"]) == (
+        "demo-sender-key",
+        "가입 안내",
+        "#{name}님 가입을 환영합니다",
+    )
     assert json.loads(add["tpl_button"])["button"][0]["name"] == "바로가기"
     assert created.status is TemplateStatus.DRAFT and created.vendor_status == "REG"
 
-    updated = adapter.update_template(created.code, TemplateDraft("가입 안내", "#{name}님, 환영합니다")).value
+    updated = adapter.update_template(
+        created.code, TemplateDraft("가입 안내", "#{name}님, 환영합니다")
+    ).value
     assert updated.content == "#{name}님, 환영합니다"
     assert adapter.request_template_inspection(created.code).ok
     assert adapter.get_template(created.code).value.status is TemplateStatus.INSPECTION

@@ -26,8 +26,13 @@ from kmsg_console.providers.adapters.solapi import SolapiAdapter
 TIMEOUTS = Timeouts(connect=0.5, read=0.6)
 TEMPLATE_BODY = "[#{service}] 인증번호는 [#{code}]입니다. 3분 안에 입력해 주세요."
 SMS = Message(type=MessageType.SMS, to="01012345678", text="인증번호 123456")
-ALIMTALK = Message(type=MessageType.ALIMTALK, to="01012345678", template_id="KMSG_OTP_001",
-                   template_content=TEMPLATE_BODY, variables={"service": "KMSG", "code": "123456"})
+ALIMTALK = Message(
+    type=MessageType.ALIMTALK,
+    to="01012345678",
+    template_id="KMSG_OTP_001",
+    template_content=TEMPLATE_BODY,
+    variables={"service": "KMSG", "code": "123456"},
+)
 
 
 @dataclass(frozen=True)
@@ -41,20 +46,46 @@ class Case:
 
 
 def _solapi(url: str) -> BaseAdapter:
-    return SolapiAdapter("p", {"api_key": "demo-api-key", "api_secret": "demo-api-secret",
-                               "default_from": "0212345678", "base_url": url}, timeouts=TIMEOUTS)
+    return SolapiAdapter(
+        "p",
+        {
+            "api_key": "demo-api-key",
+            "api_secret": "demo-api-secret",
+            "default_from": "0212345678",
+            "base_url": url,
+        },
+        timeouts=TIMEOUTS,
+    )
 
 
 def _iwinv(url: str) -> BaseAdapter:
-    return IwinvAdapter("p", {"api_key": "demo-api-key", "sms_api_key": "demo-sms-key",
-                              "sms_auth_key": "demo-sms-auth", "sender_number": "0212345678",
-                              "alimtalk_base_url": url, "sms_base_url": url}, timeouts=TIMEOUTS)
+    return IwinvAdapter(
+        "p",
+        {
+            "api_key": "demo-api-key",
+            "sms_api_key": "demo-sms-key",
+            "sms_auth_key": "demo-sms-auth",
+            "sender_number": "0212345678",
+            "alimtalk_base_url": url,
+            "sms_base_url": url,
+        },
+        timeouts=TIMEOUTS,
+    )
 
 
 def _aligo(url: str) -> BaseAdapter:
-    return AligoAdapter("p", {"api_key": "demo-api-key", "user_id": "demo", "sender": "0212345678",
-                              "sender_key": "demo-sender-key", "sms_base_url": url, "kakao_base_url": url},
-                        timeouts=TIMEOUTS)
+    return AligoAdapter(
+        "p",
+        {
+            "api_key": "demo-api-key",
+            "user_id": "demo",
+            "sender": "0212345678",
+            "sender_key": "demo-sender-key",
+            "sms_base_url": url,
+            "kakao_base_url": url,
+        },
+        timeouts=TIMEOUTS,
+    )
 
 
 CASES = {
@@ -141,11 +172,16 @@ def test_connect_timeout_is_not_accepted(case, adapters, unaccepting_port):
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(500, ErrorCode.PROVIDER_ERROR), (502, ErrorCode.PROVIDER_ERROR),
-     (503, ErrorCode.NETWORK_SERVICE_UNAVAILABLE)],
+    [
+        (500, ErrorCode.PROVIDER_ERROR),
+        (502, ErrorCode.PROVIDER_ERROR),
+        (503, ErrorCode.NETWORK_SERVICE_UNAVAILABLE),
+    ],
 )
 def test_5xx_is_not_accepted_and_retryable(simulator, case, adapters, status, code):
-    simulator.control.inject(case.vendor, "status_5xx", path=case.path, status=status, retry_after=3)
+    simulator.control.inject(
+        case.vendor, "status_5xx", path=case.path, status=status, retry_after=3
+    )
     outcome = send(case, simulator.url(case.vendor), adapters)
     assert (outcome.error.code, outcome.error.http_status) == (code, status)
     assert outcome.error.accepted is Acceptance.NOT_ACCEPTED
@@ -170,13 +206,18 @@ def test_read_timeout_is_unknown_and_the_vendor_did_process_it(simulator, case, 
     answered = wait_until_answered(simulator, case)
     assert answered["response_status"] == 200
     assert len(recorded(simulator, case)) == 1
-    assert len(simulator.control.messages(case.vendor)) == 1  # why a retry would have been a duplicate
+    assert (
+        len(simulator.control.messages(case.vendor)) == 1
+    )  # why a retry would have been a duplicate
 
 
 def test_504_is_unknown(simulator, case, adapters):
     simulator.control.inject(case.vendor, "status_5xx", path=case.path, status=504)
     outcome = send(case, simulator.url(case.vendor), adapters)
-    assert (outcome.error.code, outcome.error.accepted) == (ErrorCode.NETWORK_TIMEOUT, Acceptance.UNKNOWN)
+    assert (outcome.error.code, outcome.error.accepted) == (
+        ErrorCode.NETWORK_TIMEOUT,
+        Acceptance.UNKNOWN,
+    )
 
 
 @pytest.mark.parametrize("processed", [False, True])
@@ -210,8 +251,10 @@ def clean_sandbox() -> Iterator[None]:
 def _router(case: Case, url: str, adapters: list[BaseAdapter]) -> Router:
     primary = case.build(url)
     adapters.append(primary)
-    return Router({"primary": primary, "backup": SandboxAdapter("backup")},
-                  by_type={case.message.type: ["primary", "backup"]})
+    return Router(
+        {"primary": primary, "backup": SandboxAdapter("backup")},
+        by_type={case.message.type: ["primary", "backup"]},
+    )
 
 
 def test_router_fails_over_after_a_5xx_exactly_once(simulator, case, adapters, clean_sandbox):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -52,8 +52,12 @@ def test_every_adapter_declares_its_config_fields():
         for spec in cls.CONFIG_FIELDS:
             assert spec.kind in ("text", "url", "bool", "int") and spec.label
     secrets = {v: {f.name for f in c.CONFIG_FIELDS if f.secret} for v, c in ADAPTERS.items()}
-    assert secrets == {"solapi": {"api_secret"}, "iwinv": {"api_key", "sms_api_key", "sms_auth_key"},
-                       "aligo": {"api_key"}, "sandbox": set()}
+    assert secrets == {
+        "solapi": {"api_secret"},
+        "iwinv": {"api_key", "sms_api_key", "sms_auth_key"},
+        "aligo": {"api_key"},
+        "sandbox": set(),
+    }
 
 
 def test_sends_are_recorded_with_their_final_text():
@@ -62,29 +66,59 @@ def test_sends_are_recorded_with_their_final_text():
     assert outcome.ok
     [delivery] = sandbox_outbox()
     assert (delivery.provider_id, delivery.to, delivery.text, delivery.type) == (
-        "sb", "01012345678", "인증번호 123456", MessageType.SMS)
+        "sb",
+        "01012345678",
+        "인증번호 123456",
+        MessageType.SMS,
+    )
     assert delivery.provider_message_id == outcome.value.provider_message_id
 
 
 def test_alimtalk_is_rendered_and_fallback_is_unsupported():
-    message = Message(type=MessageType.ALIMTALK, to="01012345678", template_id="T", template_content="코드 #{c}",
-                      variables={"c": "1"}, failover=Failover(enabled=True))
+    message = Message(
+        type=MessageType.ALIMTALK,
+        to="01012345678",
+        template_id="T",
+        template_content="코드 #{c}",
+        variables={"c": "1"},
+        failover=Failover(enabled=True),
+    )
     outcome = SandboxAdapter("sb").send(message)
     assert sandbox_outbox()[0].text == "코드 1"
-    assert [w.code for w in outcome.value.warnings] == ["FAILOVER_UNSUPPORTED_PROVIDER", "FALLBACK_CONTENT_MISSING"]
-    missing = SandboxAdapter("sb").send(Message(type=MessageType.ALIMTALK, to="01012345678", template_id="T",
-                                                template_content="코드 #{c}"))
+    assert [w.code for w in outcome.value.warnings] == [
+        "FAILOVER_UNSUPPORTED_PROVIDER",
+        "FALLBACK_CONTENT_MISSING",
+    ]
+    missing = SandboxAdapter("sb").send(
+        Message(
+            type=MessageType.ALIMTALK,
+            to="01012345678",
+            template_id="T",
+            template_content="코드 #{c}",
+        )
+    )
     assert missing.error.code is ErrorCode.INVALID_REQUEST
 
 
 def test_script_from_code_is_consumed_in_order_then_succeeds():
-    script_sandbox("sb", [Step("fail", ErrorCode.AUTHENTICATION_FAILED, vendor_code="206"), "timeout", "down"])
+    script_sandbox(
+        "sb", [Step("fail", ErrorCode.AUTHENTICATION_FAILED, vendor_code="206"), "timeout", "down"]
+    )
     adapter = SandboxAdapter("sb")
     first, second, third, fourth = (adapter.send(sms()) for _ in range(4))
     assert (first.error.code, first.error.vendor_code, first.error.accepted) == (
-        ErrorCode.AUTHENTICATION_FAILED, "206", Acceptance.NOT_ACCEPTED)
-    assert (second.error.code, second.error.accepted) == (ErrorCode.NETWORK_TIMEOUT, Acceptance.UNKNOWN)
-    assert (third.error.code, third.error.accepted) == (ErrorCode.NETWORK_ERROR, Acceptance.NOT_ACCEPTED)
+        ErrorCode.AUTHENTICATION_FAILED,
+        "206",
+        Acceptance.NOT_ACCEPTED,
+    )
+    assert (second.error.code, second.error.accepted) == (
+        ErrorCode.NETWORK_TIMEOUT,
+        Acceptance.UNKNOWN,
+    )
+    assert (third.error.code, third.error.accepted) == (
+        ErrorCode.NETWORK_ERROR,
+        Acceptance.NOT_ACCEPTED,
+    )
     assert fourth.ok
     # the timed-out message may have gone out, so it is in the outbox; the refusals are not
     assert [d.outcome for d in sandbox_outbox()] == ["timeout", "sent"]
@@ -97,7 +131,10 @@ def test_script_from_config_survives_rebuilding_the_adapter():
     assert build_adapter("sandbox", "sb", config).send(sms()).ok
     third = build_adapter("sandbox", "sb", config).send(sms())
     assert (third.error.code, third.error.vendor_code) == (ErrorCode.INSUFFICIENT_BALANCE, "50")
-    assert build_adapter("sandbox", "sb", {"script": "down"}).send(sms()).error.code is ErrorCode.NETWORK_ERROR
+    assert (
+        build_adapter("sandbox", "sb", {"script": "down"}).send(sms()).error.code
+        is ErrorCode.NETWORK_ERROR
+    )
 
 
 def test_scripts_are_per_provider():
@@ -108,10 +145,17 @@ def test_scripts_are_per_provider():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("ok", [Step("ok")]), ("delay:5", [Step("ok", delay_ms=5)]),
-     ("fail*2", [Step("fail")] * 2),
-     ("fail:RATE_LIMIT_EXCEEDED:429:429", [Step("fail", ErrorCode.RATE_LIMIT_EXCEEDED, "429", http_status=429)]),
-     ("timeout, ok", [Step("timeout", ErrorCode.NETWORK_TIMEOUT), Step("ok")]), ("", [])],
+    [
+        ("ok", [Step("ok")]),
+        ("delay:5", [Step("ok", delay_ms=5)]),
+        ("fail*2", [Step("fail")] * 2),
+        (
+            "fail:RATE_LIMIT_EXCEEDED:429:429",
+            [Step("fail", ErrorCode.RATE_LIMIT_EXCEEDED, "429", http_status=429)],
+        ),
+        ("timeout, ok", [Step("timeout", ErrorCode.NETWORK_TIMEOUT), Step("ok")]),
+        ("", []),
+    ],
 )
 def test_parse_script(text, expected):
     assert parse_script(text) == expected
@@ -136,17 +180,21 @@ def test_concurrent_sends_are_all_recorded():
 def test_delivery_status_and_health():
     adapter = SandboxAdapter("sb")
     vendor_id = adapter.send(sms()).value.provider_message_id
-    now = datetime.now(timezone.utc)
-    assert adapter.get_delivery_status(vendor_id, MessageType.SMS, "01012345678", now).value.status \
+    now = datetime.now(UTC)
+    assert (
+        adapter.get_delivery_status(vendor_id, MessageType.SMS, "01012345678", now).value.status
         is DeliveryStatus.DELIVERED
+    )
     assert adapter.get_delivery_status("nope", MessageType.SMS, "01012345678", now).value is None
     assert adapter.health_check().healthy
 
 
 def test_router_fails_over_between_sandboxes_without_duplicates():
     script_sandbox("primary", ["down"])
-    router = Router({"primary": SandboxAdapter("primary"), "backup": SandboxAdapter("backup")},
-                    by_type={MessageType.SMS: ["primary", "backup"]})
+    router = Router(
+        {"primary": SandboxAdapter("primary"), "backup": SandboxAdapter("backup")},
+        by_type={MessageType.SMS: ["primary", "backup"]},
+    )
     result = router.send(sms())
     assert result.ok and result.provider_id == "backup"
     assert [d.provider_id for d in sandbox_outbox()] == ["backup"]
@@ -154,4 +202,7 @@ def test_router_fails_over_between_sandboxes_without_duplicates():
     script_sandbox("primary", ["timeout"])
     unknown = router.send(sms())
     assert unknown.outcome_unknown
-    assert [d.provider_id for d in sandbox_outbox()] == ["backup", "primary"]  # never re-sent via backup
+    assert [d.provider_id for d in sandbox_outbox()] == [
+        "backup",
+        "primary",
+    ]  # never re-sent via backup

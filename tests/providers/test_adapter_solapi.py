@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,9 @@ PF_ID = "KA01PF000000000000000000DEMO"
 TEMPLATE = "KMSG_OTP_001"
 TEMPLATE_BODY = "[#{service}] 인증번호는 [#{code}]입니다. 3분 안에 입력해 주세요."
 SEND_PATH = "/messages/v4/send-many/detail"
-AUTH_RE = re.compile(r"^HMAC-SHA256 apiKey=([^,]+), date=([^,]+), salt=([0-9A-Za-z]+), signature=([0-9a-f]{64})$")
+AUTH_RE = re.compile(
+    r"^HMAC-SHA256 apiKey=([^,]+), date=([^,]+), salt=([0-9A-Za-z]+), signature=([0-9a-f]{64})$"
+)
 
 
 @pytest.fixture
@@ -38,8 +40,14 @@ def make_adapter(simulator):
     made = []
 
     def make(**config):
-        settings = {"api_key": "demo-api-key", "api_secret": "demo-api-secret", "default_from": "0212345678",
-                    "kakao_pf_id": PF_ID, "base_url": simulator.url("solapi"), **config}
+        settings = {
+            "api_key": "demo-api-key",
+            "api_secret": "demo-api-secret",
+            "default_from": "0212345678",
+            "kakao_pf_id": PF_ID,
+            "base_url": simulator.url("solapi"),
+            **config,
+        }
         adapter = SolapiAdapter("solapi-1", settings, timeouts=Timeouts(2, 5))
         made.append(adapter)
         return adapter
@@ -50,12 +58,22 @@ def make_adapter(simulator):
 
 
 def sms(**kw) -> Message:
-    return Message(**{"type": MessageType.SMS, "to": "01012345678", "text": "인증번호 123456", **kw})
+    return Message(
+        **{"type": MessageType.SMS, "to": "01012345678", "text": "인증번호 123456", **kw}
+    )
 
 
 def alimtalk(**kw) -> Message:
-    return Message(**{"type": MessageType.ALIMTALK, "to": "01012345678", "template_id": TEMPLATE,
-                      "template_content": TEMPLATE_BODY, "variables": {"code": "123456", "service": "KMSG"}, **kw})
+    return Message(
+        **{
+            "type": MessageType.ALIMTALK,
+            "to": "01012345678",
+            "template_id": TEMPLATE,
+            "template_content": TEMPLATE_BODY,
+            "variables": {"code": "123456", "service": "KMSG"},
+            **kw,
+        }
+    )
 
 
 def sent_requests(simulator, path=SEND_PATH):
@@ -67,7 +85,8 @@ def test_authorization_header_matches_an_independent_hmac():
     date, salt = "2026-03-07T03:00:00.000Z", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
     expected = hmac.new(b"secret-xyz", (date + salt).encode(), hashlib.sha256).hexdigest()
     assert solapi_authorization("key-1", "secret-xyz", date, salt) == (
-        f"HMAC-SHA256 apiKey=key-1, date={date}, salt={salt}, signature={expected}")
+        f"HMAC-SHA256 apiKey=key-1, date={date}, salt={salt}, signature={expected}"
+    )
 
 
 def test_salts_are_32_alphanumerics_and_unique():
@@ -84,8 +103,13 @@ def test_every_request_is_signed_with_a_fresh_salt(simulator, make_adapter):
     assert parsed[0][2] != parsed[1][2]
     for api_key, date, salt, signature in parsed:
         assert api_key == "demo-api-key"
-        assert abs(datetime.fromisoformat(date.replace("Z", "+00:00")) - datetime.now(timezone.utc)) < timedelta(minutes=1)
-        assert signature == hmac.new(b"demo-api-secret", (date + salt).encode(), hashlib.sha256).hexdigest()
+        assert abs(
+            datetime.fromisoformat(date.replace("Z", "+00:00")) - datetime.now(UTC)
+        ) < timedelta(minutes=1)
+        assert (
+            signature
+            == hmac.new(b"demo-api-secret", (date + salt).encode(), hashlib.sha256).hexdigest()
+        )
 
 
 # -- sends -----------------------------------------------------------------------------
@@ -95,7 +119,8 @@ def test_sms_wire_request_and_result(simulator, make_adapter):
     assert request["method"] == "POST"
     assert request["headers"]["content-type"].startswith("application/json")
     assert request["body"]["messages"] == [
-        {"to": "01012345678", "from": "0212345678", "type": "SMS", "text": "인증번호 123456"}]
+        {"to": "01012345678", "from": "0212345678", "type": "SMS", "text": "인증번호 123456"}
+    ]
     assert request["body"]["showMessageList"] is True
     assert request["body"]["agent"]["sdkVersion"].startswith("kmsg-console")
     assert outcome.ok
@@ -107,8 +132,15 @@ def test_sms_wire_request_and_result(simulator, make_adapter):
 
 
 def test_lms_sends_subject_and_message_from_overrides_default(simulator, make_adapter):
-    outcome = make_adapter().send(Message(type=MessageType.LMS, to="01012345678", text="가" * 100,
-                                          subject="제목", from_="01000000000"))
+    outcome = make_adapter().send(
+        Message(
+            type=MessageType.LMS,
+            to="01012345678",
+            text="가" * 100,
+            subject="제목",
+            from_="01000000000",
+        )
+    )
     sent = sent_requests(simulator)[-1]["body"]["messages"][0]
     assert (sent["type"], sent["subject"], sent["from"]) == ("LMS", "제목", "01000000000")
     assert outcome.ok
@@ -122,7 +154,7 @@ def test_sms_without_any_sender_is_refused_before_sending(simulator, make_adapte
 
 
 def test_scheduled_send_is_pending_and_carries_scheduled_date(simulator, make_adapter):
-    when = datetime(2030, 1, 2, 9, 30, tzinfo=timezone.utc)
+    when = datetime(2030, 1, 2, 9, 30, tzinfo=UTC)
     outcome = make_adapter().send(sms(scheduled_at=when))
     assert sent_requests(simulator)[-1]["body"]["scheduledDate"] == when.isoformat()
     assert outcome.value.status is SendStatus.PENDING
@@ -130,7 +162,9 @@ def test_scheduled_send_is_pending_and_carries_scheduled_date(simulator, make_ad
 
 def test_mms_uploads_the_image_then_sends_its_file_id(simulator, make_adapter):
     image = MediaImage(b"\xff\xd8\xff\xe0fakejpeg", "photo.jpg")
-    outcome = make_adapter().send(Message(type=MessageType.MMS, to="01012345678", text="사진", image=image))
+    outcome = make_adapter().send(
+        Message(type=MessageType.MMS, to="01012345678", text="사진", image=image)
+    )
     upload = sent_requests(simulator, "/storage/v1/files")[-1]["body"]
     assert upload["type"] == "MMS" and base64.b64decode(upload["file"]) == image.data
     sent = sent_requests(simulator)[-1]["body"]["messages"][0]
@@ -138,18 +172,41 @@ def test_mms_uploads_the_image_then_sends_its_file_id(simulator, make_adapter):
     assert outcome.ok
 
 
+def test_a_lost_image_upload_means_the_message_was_not_sent(simulator, make_adapter):
+    simulator.control.inject("solapi", "timeout", path="/storage/v1/files", ms=8000)
+    adapter = make_adapter()
+    adapter.timeouts  # the fixture's read timeout is 5 s; use a short one for this test
+    adapter.http.timeouts = Timeouts(1, 0.5)
+    image = MediaImage(b"\xff\xd8\xff", "photo.jpg")
+    outcome = adapter.send(
+        Message(type=MessageType.MMS, to="01012345678", text="사진", image=image)
+    )
+    assert outcome.error.code is ErrorCode.NETWORK_TIMEOUT
+    assert outcome.error.accepted is Acceptance.NOT_ACCEPTED
+    assert sent_requests(simulator) == []
+    simulator.control.clear_faults()
+
+
 def test_alimtalk_wire_request(simulator, make_adapter):
     outcome = make_adapter().send(alimtalk())
     sent = sent_requests(simulator)[-1]["body"]["messages"][0]
     assert sent["type"] == "ATA"
-    assert sent["kakaoOptions"] == {"pfId": PF_ID, "templateId": TEMPLATE, "disableSms": True,
-                                    "variables": {"#{code}": "123456", "#{service}": "KMSG"}}
+    assert sent["kakaoOptions"] == {
+        "pfId": PF_ID,
+        "templateId": TEMPLATE,
+        "disableSms": True,
+        "variables": {"#{code}": "123456", "#{service}": "KMSG"},
+    }
     assert "text" not in sent
     assert outcome.ok and outcome.value.warnings == ()
 
 
-def test_alimtalk_failover_maps_to_disable_sms_and_text_with_partial_warning(simulator, make_adapter):
-    failover = Failover(enabled=True, fallback_content="[KMSG] 인증번호 123456", fallback_title="인증")
+def test_alimtalk_failover_maps_to_disable_sms_and_text_with_partial_warning(
+    simulator, make_adapter
+):
+    failover = Failover(
+        enabled=True, fallback_content="[KMSG] 인증번호 123456", fallback_title="인증"
+    )
     outcome = make_adapter().send(alimtalk(failover=failover))
     sent = sent_requests(simulator)[-1]["body"]["messages"][0]
     assert sent["kakaoOptions"]["disableSms"] is False
@@ -159,14 +216,25 @@ def test_alimtalk_failover_maps_to_disable_sms_and_text_with_partial_warning(sim
 
 def test_alimtalk_failover_without_content_warns(simulator, make_adapter):
     outcome = make_adapter().send(alimtalk(failover=Failover(enabled=True)))
-    assert [w.code for w in outcome.value.warnings] == ["FAILOVER_PARTIAL_PROVIDER", "FALLBACK_CONTENT_MISSING"]
+    assert [w.code for w in outcome.value.warnings] == [
+        "FAILOVER_PARTIAL_PROVIDER",
+        "FALLBACK_CONTENT_MISSING",
+    ]
 
 
 def test_friendtalk_is_cta(simulator, make_adapter):
-    outcome = make_adapter().send(Message(type=MessageType.FRIENDTALK, to="01012345678", text="친구톡",
-                                          kakao=KakaoOptions(profile_id=PF_ID)))
+    outcome = make_adapter().send(
+        Message(
+            type=MessageType.FRIENDTALK,
+            to="01012345678",
+            text="친구톡",
+            kakao=KakaoOptions(profile_id=PF_ID),
+        )
+    )
     sent = sent_requests(simulator)[-1]["body"]["messages"][0]
-    assert sent["type"] == "CTA" and sent["text"] == "친구톡" and sent["kakaoOptions"]["pfId"] == PF_ID
+    assert (
+        sent["type"] == "CTA" and sent["text"] == "친구톡" and sent["kakaoOptions"]["pfId"] == PF_ID
+    )
     assert outcome.ok
 
 
@@ -175,7 +243,12 @@ def test_friendtalk_is_cta(simulator, make_adapter):
     ("config", "message", "code", "vendor_code"),
     [
         ({"default_from": "0299998888"}, sms(), ErrorCode.INVALID_REQUEST, "1062"),
-        ({"api_secret": "wrong-secret"}, sms(), ErrorCode.AUTHENTICATION_FAILED, "SignatureDoesNotMatch"),
+        (
+            {"api_secret": "wrong-secret"},
+            sms(),
+            ErrorCode.AUTHENTICATION_FAILED,
+            "SignatureDoesNotMatch",
+        ),
         ({"api_key": "wrong-key"}, sms(), ErrorCode.AUTHENTICATION_FAILED, "InvalidAPIKey"),
         ({}, alimtalk(template_id="NOPE"), ErrorCode.TEMPLATE_NOT_FOUND, "3105"),
         ({"kakao_pf_id": "KA01PFWRONG"}, alimtalk(), ErrorCode.INVALID_REQUEST, "3101"),
@@ -201,7 +274,10 @@ def test_server_side_401_is_authentication_failed_not_invalid_request(simulator,
 def test_empty_balance_is_insufficient_balance(simulator, make_adapter):
     simulator.control.set_balance("solapi", 0)
     outcome = make_adapter().send(sms())
-    assert (outcome.error.code, outcome.error.vendor_code) == (ErrorCode.INSUFFICIENT_BALANCE, "1030")
+    assert (outcome.error.code, outcome.error.vendor_code) == (
+        ErrorCode.INSUFFICIENT_BALANCE,
+        "1030",
+    )
 
 
 @pytest.mark.parametrize("vendor_code", sorted(SOLAPI_TABLE))
@@ -215,8 +291,14 @@ def test_every_mapped_solapi_code(simulator, make_adapter, vendor_code):
 
 
 def test_429_is_rate_limited_with_retry_after(simulator, make_adapter):
-    simulator.control.inject("solapi", "vendor_error", path=SEND_PATH, code="TooManyRequests",
-                             http_status=429, retry_after=7)
+    simulator.control.inject(
+        "solapi",
+        "vendor_error",
+        path=SEND_PATH,
+        code="TooManyRequests",
+        http_status=429,
+        retry_after=7,
+    )
     outcome = make_adapter().send(sms())
     assert outcome.error.code is ErrorCode.RATE_LIMIT_EXCEEDED
     assert outcome.error.retry_after_ms == 7000
@@ -224,23 +306,34 @@ def test_429_is_rate_limited_with_retry_after(simulator, make_adapter):
 
 
 def test_unknown_4xx_error_code_is_invalid_request(simulator, make_adapter):
-    simulator.control.inject("solapi", "vendor_error", path=SEND_PATH, code="SomethingNew", http_status=400)
+    simulator.control.inject(
+        "solapi", "vendor_error", path=SEND_PATH, code="SomethingNew", http_status=400
+    )
     outcome = make_adapter().send(sms())
-    assert (outcome.error.code, outcome.error.vendor_code) == (ErrorCode.INVALID_REQUEST, "SomethingNew")
+    assert (outcome.error.code, outcome.error.vendor_code) == (
+        ErrorCode.INVALID_REQUEST,
+        "SomethingNew",
+    )
 
 
 # -- status, balance, health ---------------------------------------------------------------
 def test_delivery_status_follows_the_message_list(simulator, make_adapter):
     adapter = make_adapter()
     message_id = adapter.send(sms()).value.provider_message_id
-    requested = datetime.now(timezone.utc)
-    assert adapter.get_delivery_status(message_id, MessageType.SMS, "01012345678", requested).value.status \
+    requested = datetime.now(UTC)
+    assert (
+        adapter.get_delivery_status(
+            message_id, MessageType.SMS, "01012345678", requested
+        ).value.status
         is DeliveryStatus.PENDING
+    )
     query = sent_requests(simulator, "/messages/v4/list")[-1]
     assert query["method"] == "GET" and query["query"] == {"messageId": message_id, "limit": "1"}
 
     simulator.control.set_status("solapi", message_id, "delivered")
-    delivered = adapter.get_delivery_status(message_id, MessageType.SMS, "01012345678", requested).value
+    delivered = adapter.get_delivery_status(
+        message_id, MessageType.SMS, "01012345678", requested
+    ).value
     assert (delivered.status, delivered.vendor_code) == (DeliveryStatus.DELIVERED, "4000")
     assert delivered.delivered_at is not None
 
@@ -249,17 +342,24 @@ def test_failure_status_codes_are_failed_with_code_and_text(simulator, make_adap
     adapter = make_adapter()
     message_id = adapter.send(alimtalk()).value.provider_message_id
     simulator.control.set_status("solapi", message_id, statusCode="3104")
-    status = adapter.get_delivery_status(message_id, MessageType.ALIMTALK, "01012345678",
-                                         datetime.now(timezone.utc)).value
+    status = adapter.get_delivery_status(
+        message_id, MessageType.ALIMTALK, "01012345678", datetime.now(UTC)
+    ).value
     assert (status.status, status.vendor_code) == (DeliveryStatus.FAILED, "3104")
     assert "카카오톡" in status.vendor_text
     simulator.control.set_status("solapi", message_id, statusCode="3000")
-    assert adapter.get_delivery_status(message_id, MessageType.ALIMTALK, "01012345678",
-                                       datetime.now(timezone.utc)).value.status is DeliveryStatus.SENT
+    assert (
+        adapter.get_delivery_status(
+            message_id, MessageType.ALIMTALK, "01012345678", datetime.now(UTC)
+        ).value.status
+        is DeliveryStatus.SENT
+    )
 
 
 def test_unknown_message_is_none_so_polling_continues(make_adapter):
-    result = make_adapter().get_delivery_status("M4VNOPE", MessageType.SMS, "01012345678", datetime.now(timezone.utc))
+    result = make_adapter().get_delivery_status(
+        "M4VNOPE", MessageType.SMS, "01012345678", datetime.now(UTC)
+    )
     assert result.ok and result.value is None
 
 
@@ -277,19 +377,29 @@ def test_balance_and_health(simulator, make_adapter):
 def test_template_lifecycle(simulator, make_adapter):
     adapter = make_adapter()
     assert isinstance(adapter, TemplateProvider)
-    created = adapter.create_template(TemplateDraft("주문 안내", "#{name}님 주문 완료", category_code="002001")).value
+    created = adapter.create_template(
+        TemplateDraft("주문 안내", "#{name}님 주문 완료", category_code="002001")
+    ).value
     create_request = sent_requests(simulator, "/kakao/v2/templates")[-1]
     assert create_request["method"] == "POST"
-    assert create_request["body"] == {"name": "주문 안내", "content": "#{name}님 주문 완료",
-                                      "categoryCode": "002001", "channelId": PF_ID}
+    assert create_request["body"] == {
+        "name": "주문 안내",
+        "content": "#{name}님 주문 완료",
+        "categoryCode": "002001",
+        "channelId": PF_ID,
+    }
     assert created.status is TemplateStatus.PENDING
 
-    assert adapter.request_template_inspection(created.code).value.status is TemplateStatus.INSPECTION
+    assert (
+        adapter.request_template_inspection(created.code).value.status is TemplateStatus.INSPECTION
+    )
     simulator.control.reject_template("solapi", created.code, "변수 설명 부족")
     rejected = adapter.get_template(created.code).value
     assert rejected.status is TemplateStatus.REJECTED and rejected.comments == ("변수 설명 부족",)
 
-    updated = adapter.update_template(created.code, TemplateDraft("주문 안내", "#{name}님, 주문이 완료되었습니다")).value
+    updated = adapter.update_template(
+        created.code, TemplateDraft("주문 안내", "#{name}님, 주문이 완료되었습니다")
+    ).value
     assert updated.content.endswith("완료되었습니다") and updated.status is TemplateStatus.PENDING
     assert sent_requests(simulator, f"/kakao/v2/templates/{created.code}")[-1]["method"] == "PUT"
 

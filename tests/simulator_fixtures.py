@@ -1,4 +1,4 @@
-"""Fixtures running the vendor simulators on a real loopback port.
+"""Fixtures running the vendor simulators on a real loopback port (loaded by tests/conftest.py).
 
 ``simulator_server`` is started once per session; ``simulator`` hands the same server to
 a test after wiping its state (recorded requests, faults, messages, templates,
