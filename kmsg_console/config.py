@@ -34,6 +34,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, str, "SQLAlchemy URL; default is a SQLite file in the instance folder"),
     Setting("REDIS_URL", None, str, "Redis URL for shared throttle counters (optional)"),
+    Setting("REDIS_PREFIX", "kmsg:", str, "Prefix of every Redis key the console writes"),
     Setting("INSTANCE_PATH", None, str, "Folder for the SQLite database and generated keys"),
     Setting("SECRET_KEY", None, str, "Session signing key; generated into the instance folder if unset"),
     Setting("ENCRYPTION_KEYS", None, str, "Comma-separated kid:base64key list, first is active; generated if unset"),
@@ -52,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "text", str, "Log format: text or json"),
     Setting("LOG_LEVEL", "INFO", str, "Log level"),
     Setting("PAGE_SIZE", 50, int, "Rows per page in console lists (capped at 200)"),
+    Setting("METRICS_TOKEN", None, str, "Bearer token required by /metrics when set"),
 )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -23,6 +27,26 @@ class _ConsoleServer(BaseApplication):
         return create_app()
 
 
+def _child_exit(_server, worker) -> None:
+    # Drop the metric files of a dead worker (prometheus_client multiprocess mode).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def prepare_metrics_dir() -> None:
+    """Give prometheus_client a private folder so ``/metrics`` sums every worker process.
+
+    Must run before ``prometheus_client`` is first imported (it reads the variable then).
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="kmsg-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    master = os.getpid()
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+
+
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     _ConsoleServer(
         {
@@ -38,5 +62,6 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             # Several consoles (and test servers) may run on one machine; none needs the
             # shared control socket.
             "control_socket_disable": True,
+            "child_exit": _child_exit,
         }
     ).run()

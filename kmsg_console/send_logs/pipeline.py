@@ -39,6 +39,7 @@ from kmsg_console.messaging.types import (
     MessageValidationError,
 )
 from kmsg_console.messaging.variables import render_template
+from kmsg_console.observability import metrics
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 from kmsg_console.send_logs.models import (
@@ -339,7 +340,10 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         state["current"] = attempt
 
     def on_done(result: Attempt) -> None:
-        _record_attempt(state["current"], result)
+        attempt = state["current"]
+        _record_attempt(attempt, result)
+        metrics.ATTEMPTS.labels(result.provider_id, attempt.outcome, attempt.error_code or "").inc()
+        metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
         if result.outcome.ok and _vendor_of(router, result.provider_id) == "sandbox":
             _record_sandbox_delivery(log, message, result.provider_id)
         db.session.commit()
@@ -347,6 +351,7 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
     _finish(log, outcome.outcome)
     db.session.commit()
+    metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
 
 
 def _vendor_of(router: Router, provider_code: str) -> str | None:
