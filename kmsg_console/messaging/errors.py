@@ -41,27 +41,31 @@ class ErrorCode(StrEnum):
         return self in _RETRYABLE
 
 
-_RETRYABLE = frozenset({
-    ErrorCode.RATE_LIMIT_EXCEEDED,
-    ErrorCode.NETWORK_ERROR,
-    ErrorCode.NETWORK_TIMEOUT,
-    ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
-    ErrorCode.PROVIDER_ERROR,
-    ErrorCode.UNKNOWN_ERROR,
-})
+_RETRYABLE = frozenset(
+    {
+        ErrorCode.RATE_LIMIT_EXCEEDED,
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.NETWORK_TIMEOUT,
+        ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
+        ErrorCode.PROVIDER_ERROR,
+        ErrorCode.UNKNOWN_ERROR,
+    }
+)
 
 #: Failures that are about *one provider* (its network, its account, its load),
 #: so another provider may well succeed. Validation failures are not here: an
 #: invalid request or an unknown template would fail everywhere.
-FAILOVER_CODES = frozenset({
-    ErrorCode.NETWORK_ERROR,
-    ErrorCode.NETWORK_TIMEOUT,
-    ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
-    ErrorCode.PROVIDER_ERROR,
-    ErrorCode.AUTHENTICATION_FAILED,
-    ErrorCode.INSUFFICIENT_BALANCE,
-    ErrorCode.RATE_LIMIT_EXCEEDED,
-})
+FAILOVER_CODES = frozenset(
+    {
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.NETWORK_TIMEOUT,
+        ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
+        ErrorCode.PROVIDER_ERROR,
+        ErrorCode.AUTHENTICATION_FAILED,
+        ErrorCode.INSUFFICIENT_BALANCE,
+        ErrorCode.RATE_LIMIT_EXCEEDED,
+    }
+)
 
 
 class Acceptance(StrEnum):
@@ -165,10 +169,12 @@ class SendError:
 
 
 def validation_error(exc: Any) -> SendError:
-    """Turn a :class:`~kmsg_console.messaging.types.MessageValidationError` into ``INVALID_REQUEST``."""
+    """Express a :class:`~.types.MessageValidationError` as ``INVALID_REQUEST``."""
     return SendError.of(
         ErrorCode.INVALID_REQUEST,
         str(exc),
         accepted=Acceptance.NOT_ACCEPTED,
-        details={"issues": [{"field": i.field, "code": i.code} for i in getattr(exc, "issues", ())]},
+        details={
+            "issues": [{"field": i.field, "code": i.code} for i in getattr(exc, "issues", ())]
+        },
     )

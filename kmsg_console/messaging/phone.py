@@ -59,7 +59,9 @@ def _parse(raw: str) -> tuple[str, int]:
     text = raw.strip()
     if len(text) > _MAX_INPUT_LENGTH or not _ALLOWED.match(text):
         # phonenumbers would read letters as a keypad ("010-CALL-NOW"); refuse instead.
-        raise InvalidPhoneNumber(N_("Phone number may contain only digits, spaces, hyphens and a leading +."))
+        raise InvalidPhoneNumber(
+            N_("Phone number may contain only digits, spaces, hyphens and a leading +.")
+        )
     digits = re.sub(r"\D", "", text)
     if not text.startswith("+") and digits.startswith("82") and len(digits) >= 10:
         # Domestic numbers start with 0 or 1, so a leading 82 is the country code typed without "+".
@@ -69,7 +71,9 @@ def _parse(raw: str) -> tuple[str, int]:
     except phonenumbers.NumberParseException:
         raise InvalidPhoneNumber(N_("Phone number could not be read.")) from None
     if number.country_code != 82:
-        raise InvalidPhoneNumber(N_("Only Korean numbers (+82) are supported, not +%(code)s."), code=number.country_code)
+        raise InvalidPhoneNumber(
+            N_("Only Korean numbers (+82) are supported, not +%(code)s."), code=number.country_code
+        )
     trunk = "0" + str(number.national_number)
     if _MOBILE.match(trunk):
         # Every 010 + 8 digit number is a mobile number; the library's metadata marks a few
@@ -77,14 +81,20 @@ def _parse(raw: str) -> tuple[str, int]:
         # letting the carrier reject a number that does not exist.
         domestic, kind = trunk, PhoneNumberType.MOBILE
     elif phonenumbers.is_valid_number(number):
-        domestic = re.sub(r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+        domestic = re.sub(
+            r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        )
         kind = phonenumbers.number_type(number)
     else:
-        raise InvalidPhoneNumber(N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits))
+        raise InvalidPhoneNumber(
+            N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits)
+        )
     # phonenumbers is lenient (it drops stray prefixes such as "082..."); accept only
     # the digits themselves, or the same number behind the 82 country code.
     if digits not in (domestic, "82" + domestic.removeprefix("0"), "82" + domestic):
-        raise InvalidPhoneNumber(N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits))
+        raise InvalidPhoneNumber(
+            N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits)
+        )
     return domestic, kind
 
 
@@ -95,7 +105,9 @@ def normalize_recipient(raw: str) -> str:
     """
     digits, kind = _parse(raw)
     if kind != PhoneNumberType.MOBILE or not digits.startswith(_MOBILE_PREFIXES):
-        raise InvalidPhoneNumber(N_("Messages can only be sent to mobile numbers (010, 011, 016-019)."))
+        raise InvalidPhoneNumber(
+            N_("Messages can only be sent to mobile numbers (010, 011, 016-019).")
+        )
     return digits
 
 
@@ -110,10 +122,13 @@ def normalize_sender(raw: str) -> str:
     digits, kind = _parse(raw)
     if _REPRESENTATIVE.match(digits):
         return digits
-    if kind in _SENDER_TYPES and (kind != PhoneNumberType.MOBILE or digits.startswith(_MOBILE_PREFIXES)):
+    if kind in _SENDER_TYPES and (
+        kind != PhoneNumberType.MOBILE or digits.startswith(_MOBILE_PREFIXES)
+    ):
         return digits
     raise InvalidPhoneNumber(
-        N_("A sender must be a mobile, landline, 070 or 15XX/16XX/18XX number."))
+        N_("A sender must be a mobile, landline, 070 or 15XX/16XX/18XX number.")
+    )
 
 
 def is_valid_recipient(raw: str) -> bool:

@@ -87,7 +87,9 @@ def prepare_message(
         body = _fill(body, values, "text", issues)
     if failover is not None and failover.fallback_content:
         content = _fill(failover.fallback_content, values, "failover.fallback_content", issues)
-        failover = Failover(failover.enabled, failover.fallback_channel, content, failover.fallback_title)
+        failover = Failover(
+            failover.enabled, failover.fallback_channel, content, failover.fallback_title
+        )
 
     byte_count = count_bytes(body) if body is not None else None
     effective = explicit
@@ -97,20 +99,42 @@ def prepare_message(
         effective = MessageType.SMS
         if byte_count is not None and byte_count.bytes > auto_lms_bytes:
             effective = MessageType.LMS
-            warnings.append(MessageWarning(
-                "AUTO_LMS_UPGRADE",
-                N_("The text is %(bytes)d bytes, over the %(limit)d-byte SMS limit, so it is sent as LMS."),
-                {"bytes": byte_count.bytes, "limit": auto_lms_bytes}))
+            warnings.append(
+                MessageWarning(
+                    "AUTO_LMS_UPGRADE",
+                    N_(
+                        "The text is %(bytes)d bytes, over the %(limit)d-byte SMS limit, "
+                        "so it is sent as LMS."
+                    ),
+                    {"bytes": byte_count.bytes, "limit": auto_lms_bytes},
+                )
+            )
         elif subject:
-            warnings.append(MessageWarning("SUBJECT_IGNORED", N_("An SMS has no subject; the subject is ignored.")))
+            warnings.append(
+                MessageWarning(
+                    "SUBJECT_IGNORED", N_("An SMS has no subject; the subject is ignored.")
+                )
+            )
             subject = None
-    if byte_count is not None and byte_count.unencodable_chars and effective is not None and effective.is_text:
-        warnings.append(MessageWarning(
-            "UNENCODABLE_CHARACTERS",
-            N_("Some characters cannot be sent by SMS/LMS and may arrive as '?'."),
-            {"chars": list(byte_count.unencodable_chars)}))
+    if (
+        byte_count is not None
+        and byte_count.unencodable_chars
+        and effective is not None
+        and effective.is_text
+    ):
+        warnings.append(
+            MessageWarning(
+                "UNENCODABLE_CHARACTERS",
+                N_("Some characters cannot be sent by SMS/LMS and may arrive as '?'."),
+                {"chars": list(byte_count.unencodable_chars)},
+            )
+        )
     if failover is not None and failover.enabled and effective is not MessageType.ALIMTALK:
-        warnings.append(MessageWarning("FAILOVER_IGNORED", N_("Fallback applies to AlimTalk only; it is ignored.")))
+        warnings.append(
+            MessageWarning(
+                "FAILOVER_IGNORED", N_("Fallback applies to AlimTalk only; it is ignored.")
+            )
+        )
         failover = None
 
     if issues or to_digits is None:
@@ -137,7 +161,9 @@ def prepare_message(
     return PreparedMessage(message, tuple(warnings), byte_count)
 
 
-def _normalize(raw: str | None, normalize: Any, field_name: str, issues: list[ValidationIssue]) -> str | None:
+def _normalize(
+    raw: str | None, normalize: Any, field_name: str, issues: list[ValidationIssue]
+) -> str | None:
     try:
         return normalize(raw or "")
     except InvalidPhoneNumber as exc:
@@ -145,24 +171,37 @@ def _normalize(raw: str | None, normalize: Any, field_name: str, issues: list[Va
         return None
 
 
-def _coerce_type(value: MessageType | str | None, issues: list[ValidationIssue]) -> MessageType | None:
+def _coerce_type(
+    value: MessageType | str | None, issues: list[ValidationIssue]
+) -> MessageType | None:
     if value is None or value == "":
         return None
     try:
         return MessageType(str(value).upper())
     except ValueError:
-        issues.append(ValidationIssue("type", "UNSUPPORTED_TYPE", N_("Unsupported message type %(type)s."),
-                                      {"type": str(value)}))
+        issues.append(
+            ValidationIssue(
+                "type",
+                "UNSUPPORTED_TYPE",
+                N_("Unsupported message type %(type)s."),
+                {"type": str(value)},
+            )
+        )
         return None
 
 
-def _fill(text: str, values: Mapping[str, VariableValue], field_name: str,
-          issues: list[ValidationIssue]) -> str:
+def _fill(
+    text: str, values: Mapping[str, VariableValue], field_name: str, issues: list[ValidationIssue]
+) -> str:
     """Fill placeholders, recording (not raising) a missing variable."""
     if not placeholder_names(text):
         return text
     try:
         return render_template(text, values)
     except MissingVariablesError as exc:
-        issues.append(ValidationIssue(field_name, "MISSING_VARIABLE", exc.reason, {"names": ", ".join(exc.names)}))
+        issues.append(
+            ValidationIssue(
+                field_name, "MISSING_VARIABLE", exc.reason, {"names": ", ".join(exc.names)}
+            )
+        )
         return text

@@ -43,8 +43,12 @@ class DeliveryStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         """True when polling should stop."""
-        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED,
-                        DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN)
+        return self in (
+            DeliveryStatus.DELIVERED,
+            DeliveryStatus.FAILED,
+            DeliveryStatus.CANCELLED,
+            DeliveryStatus.UNKNOWN,
+        )
 
 
 @dataclass(frozen=True)

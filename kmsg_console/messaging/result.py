@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar, Union
+from typing import Any, Generic, Literal, TypeVar
 
 from .errors import SendError
 from .types import MessageType, MessageWarning
@@ -43,7 +43,7 @@ class Err:
 
 
 #: ``Ok(value)`` or ``Err(error)``.
-Result = Union[Ok[T], Err]
+Result = Ok[T] | Err
 
 
 class SendStatus(StrEnum):
@@ -81,11 +81,14 @@ class SendResult:
             "provider_message_id": self.provider_message_id,
             "type": self.type.value,
             "status": self.status.value,
-            "warnings": [{"code": w.code, "message": w.message, "details": dict(w.details)} for w in self.warnings],
+            "warnings": [
+                {"code": w.code, "message": w.message, "details": dict(w.details)}
+                for w in self.warnings
+            ],
             "http_status": self.http_status,
             "latency_ms": self.latency_ms,
         }
 
 
 #: What ``Provider.send`` returns.
-SendOutcome = Union[Ok[SendResult], Err]
+SendOutcome = Ok[SendResult] | Err

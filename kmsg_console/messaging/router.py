@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kmsg_console.i18n_markers import N_
 
@@ -103,10 +103,14 @@ class Router:
             if message.provider_id not in self.providers:
                 return _no_provider(N_("Unknown provider %s.") % message.provider_id)
             if not self._supports(message.provider_id, kind):
-                return _no_provider(N_("Provider %(id)s does not send %(type)s.")
-                                    % {"id": message.provider_id, "type": kind.value})
+                return _no_provider(
+                    N_("Provider %(id)s does not send %(type)s.")
+                    % {"id": message.provider_id, "type": kind.value}
+                )
             return [message.provider_id]  # an explicit choice is honoured, never replaced
-        chain = [pid for pid in dict.fromkeys(self.by_type.get(kind, ())) if self._supports(pid, kind)]
+        chain = [
+            pid for pid in dict.fromkeys(self.by_type.get(kind, ())) if self._supports(pid, kind)
+        ]
         if chain:
             return chain
         if self.default_provider_id and self._supports(self.default_provider_id, kind):
@@ -145,20 +149,32 @@ class Router:
             if outcome.ok or not outcome.error.failover_eligible:
                 break
             if position + 1 < len(chain):
-                logger.warning("provider %s failed with %s before accepting message %s; trying %s",
-                               provider_id, outcome.error.code, message.message_id, chain[position + 1])
+                logger.warning(
+                    "provider %s failed with %s before accepting message %s; trying %s",
+                    provider_id,
+                    outcome.error.code,
+                    message.message_id,
+                    chain[position + 1],
+                )
         return RouteOutcome(attempts[-1].outcome, tuple(attempts))
 
     def _attempt(self, provider_id: str, message: Message) -> Attempt:
         provider = self.providers[provider_id]
-        started_at = datetime.now(timezone.utc)
+        started_at = datetime.now(UTC)
         start = time.monotonic()
         try:
             outcome = provider.send(message)
         except Exception as exc:  # a broken adapter must not break the pipeline
-            logger.exception("provider %s raised while sending message %s", provider_id, message.message_id)
+            logger.exception(
+                "provider %s raised while sending message %s", provider_id, message.message_id
+            )
             # We cannot tell how far the adapter got, so the message may have left.
-            outcome = Err(SendError.of(
-                ErrorCode.UNKNOWN_ERROR, f"{type(exc).__name__}: {exc}", accepted=Acceptance.UNKNOWN))
+            outcome = Err(
+                SendError.of(
+                    ErrorCode.UNKNOWN_ERROR,
+                    f"{type(exc).__name__}: {exc}",
+                    accepted=Acceptance.UNKNOWN,
+                )
+            )
         latency_ms = int((time.monotonic() - start) * 1000)
-        return Attempt(provider_id, outcome, started_at, datetime.now(timezone.utc), latency_ms)
+        return Attempt(provider_id, outcome, started_at, datetime.now(UTC), latency_ms)

@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Union
-
-from kmsg_console.i18n_markers import N_
+from typing import Any
 
 #: A value that may fill a ``#{var}`` placeholder.
-VariableValue = Union[str, int, float, bool, date, datetime, None]
+VariableValue = str | int | float | bool | date | datetime | None
 
 
 class MessageType(StrEnum):
@@ -154,7 +152,11 @@ class ValidationIssue:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message % dict(self.params)}" if self.params else f"{self.field}: {self.message}"
+        return (
+            f"{self.field}: {self.message % dict(self.params)}"
+            if self.params
+            else f"{self.field}: {self.message}"
+        )
 
 
 class MessageValidationError(ValueError):

@@ -20,21 +20,43 @@ E = ErrorCode
 
 def test_exactly_the_seventeen_k_message_codes():
     assert {c.value for c in ErrorCode} == {
-        "INVALID_REQUEST", "AUTHENTICATION_FAILED", "INSUFFICIENT_BALANCE", "TEMPLATE_NOT_FOUND",
-        "RATE_LIMIT_EXCEEDED", "NETWORK_ERROR", "NETWORK_TIMEOUT", "NETWORK_SERVICE_UNAVAILABLE",
-        "REQUEST_ABORTED", "PROVIDER_ERROR", "MESSAGE_SEND_FAILED", "CRYPTO_CONFIG_ERROR",
-        "CRYPTO_ENCRYPT_FAILED", "CRYPTO_DECRYPT_FAILED", "CRYPTO_HASH_FAILED", "CRYPTO_POLICY_VIOLATION",
+        "INVALID_REQUEST",
+        "AUTHENTICATION_FAILED",
+        "INSUFFICIENT_BALANCE",
+        "TEMPLATE_NOT_FOUND",
+        "RATE_LIMIT_EXCEEDED",
+        "NETWORK_ERROR",
+        "NETWORK_TIMEOUT",
+        "NETWORK_SERVICE_UNAVAILABLE",
+        "REQUEST_ABORTED",
+        "PROVIDER_ERROR",
+        "MESSAGE_SEND_FAILED",
+        "CRYPTO_CONFIG_ERROR",
+        "CRYPTO_ENCRYPT_FAILED",
+        "CRYPTO_DECRYPT_FAILED",
+        "CRYPTO_HASH_FAILED",
+        "CRYPTO_POLICY_VIOLATION",
         "UNKNOWN_ERROR",
     }
 
 
 @pytest.mark.parametrize(
     ("code", "retryable"),
-    [(E.NETWORK_ERROR, True), (E.NETWORK_TIMEOUT, True), (E.RATE_LIMIT_EXCEEDED, True),
-     (E.NETWORK_SERVICE_UNAVAILABLE, True), (E.UNKNOWN_ERROR, True), (E.PROVIDER_ERROR, True),
-     (E.INVALID_REQUEST, False), (E.AUTHENTICATION_FAILED, False), (E.INSUFFICIENT_BALANCE, False),
-     (E.TEMPLATE_NOT_FOUND, False), (E.REQUEST_ABORTED, False), (E.MESSAGE_SEND_FAILED, False),
-     (E.CRYPTO_HASH_FAILED, False)],
+    [
+        (E.NETWORK_ERROR, True),
+        (E.NETWORK_TIMEOUT, True),
+        (E.RATE_LIMIT_EXCEEDED, True),
+        (E.NETWORK_SERVICE_UNAVAILABLE, True),
+        (E.UNKNOWN_ERROR, True),
+        (E.PROVIDER_ERROR, True),
+        (E.INVALID_REQUEST, False),
+        (E.AUTHENTICATION_FAILED, False),
+        (E.INSUFFICIENT_BALANCE, False),
+        (E.TEMPLATE_NOT_FOUND, False),
+        (E.REQUEST_ABORTED, False),
+        (E.MESSAGE_SEND_FAILED, False),
+        (E.CRYPTO_HASH_FAILED, False),
+    ],
 )
 def test_default_retry_class(code, retryable):
     assert code.retryable_by_default is retryable
@@ -48,8 +70,18 @@ def test_unknown_outcome_is_never_retryable():
 
 
 def test_provider_error_on_a_2xx_business_answer_is_not_retryable():
-    assert SendError.of(E.PROVIDER_ERROR, "x", accepted=Acceptance.NOT_ACCEPTED, http_status=200).retryable is False
-    assert SendError.of(E.PROVIDER_ERROR, "x", accepted=Acceptance.NOT_ACCEPTED, http_status=502).retryable is True
+    assert (
+        SendError.of(
+            E.PROVIDER_ERROR, "x", accepted=Acceptance.NOT_ACCEPTED, http_status=200
+        ).retryable
+        is False
+    )
+    assert (
+        SendError.of(
+            E.PROVIDER_ERROR, "x", accepted=Acceptance.NOT_ACCEPTED, http_status=502
+        ).retryable
+        is True
+    )
 
 
 def test_failover_eligibility():
@@ -60,15 +92,30 @@ def test_failover_eligibility():
 
 
 def test_vendor_code_is_stored_as_text():
-    error = SendError.of(E.AUTHENTICATION_FAILED, "x", accepted=Acceptance.NOT_ACCEPTED, vendor_code=206)
+    error = SendError.of(
+        E.AUTHENTICATION_FAILED, "x", accepted=Acceptance.NOT_ACCEPTED, vendor_code=206
+    )
     assert error.vendor_code == "206"
     assert error.to_dict()["accepted"] == "not_accepted"
 
 
-@pytest.mark.parametrize(("raw", "text"), [(200, "200"), ("200", "200"), (" 200 ", "200"), (200.0, "200"),
-                                          ("0", "0"), (-101, "-101"), ("-101", "-101"), ("1.5", "1.5"),
-                                          ("InvalidApiKey", "InvalidApiKey"), (None, None), ("", None),
-                                          (True, None)])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (200, "200"),
+        ("200", "200"),
+        (" 200 ", "200"),
+        (200.0, "200"),
+        ("0", "0"),
+        (-101, "-101"),
+        ("-101", "-101"),
+        ("1.5", "1.5"),
+        ("InvalidApiKey", "InvalidApiKey"),
+        (None, None),
+        ("", None),
+        (True, None),
+    ],
+)
 def test_normalize_vendor_code(raw, text):
     assert normalize_vendor_code(raw) == text
 
@@ -114,8 +161,13 @@ def test_vendor_tables(table, vendor_code, code):
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(401, E.AUTHENTICATION_FAILED), (403, E.AUTHENTICATION_FAILED), (429, E.RATE_LIMIT_EXCEEDED),
-     (400, E.INVALID_REQUEST), (500, E.PROVIDER_ERROR)],
+    [
+        (401, E.AUTHENTICATION_FAILED),
+        (403, E.AUTHENTICATION_FAILED),
+        (429, E.RATE_LIMIT_EXCEEDED),
+        (400, E.INVALID_REQUEST),
+        (500, E.PROVIDER_ERROR),
+    ],
 )
 def test_solapi_unknown_error_code_falls_back_on_http_status(status, code):
     # K-Message turns a server-side 401/403 into INVALID_REQUEST; we do not.

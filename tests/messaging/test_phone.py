@@ -33,8 +33,12 @@ def test_recipient_formats_normalize_to_domestic_digits(raw):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("011-123-4567", "0111234567"), ("016-1234-5678", "01612345678"), ("019 123 4567", "0191234567"),
-     ("010-5970-0000", "01059700000")],  # phonenumbers' metadata wrongly calls this block unallocated
+    [
+        ("011-123-4567", "0111234567"),
+        ("016-1234-5678", "01612345678"),
+        ("019 123 4567", "0191234567"),
+        ("010-5970-0000", "01059700000"),
+    ],  # phonenumbers' metadata wrongly calls this block unallocated
 )
 def test_other_mobile_numbers_are_recipients(raw, expected):
     assert normalize_recipient(raw) == expected
@@ -92,7 +96,9 @@ def test_sender_accepts_landlines_and_representative_numbers(raw, expected):
     assert normalize_sender(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["080-123-4567", "1234-5678", "012-1234-5678", "abc", "+1 650-253-0000"])
+@pytest.mark.parametrize(
+    "raw", ["080-123-4567", "1234-5678", "012-1234-5678", "abc", "+1 650-253-0000"]
+)
 def test_sender_refuses_other_numbers(raw):
     with pytest.raises(InvalidPhoneNumber):
         normalize_sender(raw)

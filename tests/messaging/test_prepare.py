@@ -1,13 +1,13 @@
 """prepare_message: normalization, interpolation, SMS/LMS choice and per-type rules."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from kmsg_console.messaging.prepare import prepare_message
 from kmsg_console.messaging.types import (
-    FallbackChannel,
     Failover,
+    FallbackChannel,
     MediaImage,
     Message,
     MessageType,
@@ -43,7 +43,9 @@ def test_upgrade_is_decided_after_substitution():
 def test_long_placeholder_names_do_not_force_lms():
     # 92 bytes as written (K-Message would upgrade), 67 bytes once filled: SMS.
     template = "#{customer_full_name_here}" + "가" * 33
-    prepared = prepare_message(to="01012345678", text=template, variables={"customer_full_name_here": "A"})
+    prepared = prepare_message(
+        to="01012345678", text=template, variables={"customer_full_name_here": "A"}
+    )
     assert prepared.type is MessageType.SMS
     assert prepared.byte_count.bytes == 67
 
@@ -67,14 +69,20 @@ def test_missing_variable_refuses_the_message():
 
 
 def test_text_is_interpolated_for_friendtalk():
-    prepared = prepare_message(to="01012345678", type="FRIENDTALK", text="#{n}님", variables={"n": "김"})
+    prepared = prepare_message(
+        to="01012345678", type="FRIENDTALK", text="#{n}님", variables={"n": "김"}
+    )
     assert prepared.message.text == "김님"
 
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(MessageValidationError) as info:
         prepare_message(to="not a phone", from_="12", text="#{x}", type="SMS")
-    assert {("to", "INVALID_PHONE_NUMBER"), ("from", "INVALID_PHONE_NUMBER"), ("text", "MISSING_VARIABLE")} <= issue_codes(info)
+    assert {
+        ("to", "INVALID_PHONE_NUMBER"),
+        ("from", "INVALID_PHONE_NUMBER"),
+        ("text", "MISSING_VARIABLE"),
+    } <= issue_codes(info)
 
 
 def test_unknown_type_is_refused():
@@ -84,7 +92,9 @@ def test_unknown_type_is_refused():
 
 
 def test_lms_body_2000_bytes_ok_and_2001_refused():
-    assert prepare_message(to="01012345678", type="LMS", text="가" * 1000).message.text == "가" * 1000
+    assert (
+        prepare_message(to="01012345678", type="LMS", text="가" * 1000).message.text == "가" * 1000
+    )
     with pytest.raises(MessageValidationError) as info:
         prepare_message(to="01012345678", type="LMS", text="가" * 1000 + "a")
     assert ("text", "TEXT_TOO_LONG") in issue_codes(info)
@@ -124,27 +134,47 @@ def test_emoji_produces_a_warning_not_an_error():
 
 def test_alimtalk_needs_template_id_and_every_template_variable():
     with pytest.raises(MessageValidationError) as info:
-        prepare_message(to="01012345678", type="ALIMTALK", template_content="#{name} #{code}",
-                        variables={"name": "x"})
-    assert {("template_id", "TEMPLATE_REQUIRED"), ("variables", "MISSING_VARIABLE")} <= issue_codes(info)
+        prepare_message(
+            to="01012345678",
+            type="ALIMTALK",
+            template_content="#{name} #{code}",
+            variables={"name": "x"},
+        )
+    assert {("template_id", "TEMPLATE_REQUIRED"), ("variables", "MISSING_VARIABLE")} <= issue_codes(
+        info
+    )
 
 
 def test_alimtalk_text_is_not_interpolated_and_variables_are_kept():
-    prepared = prepare_message(to="01012345678", type="ALIMTALK", template_id="T1",
-                               template_content="#{code}", variables={"code": "1"})
+    prepared = prepare_message(
+        to="01012345678",
+        type="ALIMTALK",
+        template_id="T1",
+        template_content="#{code}",
+        variables={"code": "1"},
+    )
     assert prepared.message.variables == {"code": "1"}
     assert prepared.message.text is None
 
 
 def test_alimtalk_fallback_content_is_interpolated_and_limited():
     prepared = prepare_message(
-        to="01012345678", type="ALIMTALK", template_id="T1", variables={"code": "123456"},
-        failover=Failover(enabled=True, fallback_content="인증번호 #{code}"))
+        to="01012345678",
+        type="ALIMTALK",
+        template_id="T1",
+        variables={"code": "123456"},
+        failover=Failover(enabled=True, fallback_content="인증번호 #{code}"),
+    )
     assert prepared.message.failover.fallback_content == "인증번호 123456"
     with pytest.raises(MessageValidationError) as info:
-        prepare_message(to="01012345678", type="ALIMTALK", template_id="T1",
-                        failover=Failover(enabled=True, fallback_channel=FallbackChannel.SMS,
-                                          fallback_content="가" * 46))
+        prepare_message(
+            to="01012345678",
+            type="ALIMTALK",
+            template_id="T1",
+            failover=Failover(
+                enabled=True, fallback_channel=FallbackChannel.SMS, fallback_content="가" * 46
+            ),
+        )
     assert ("failover.fallback_content", "TEXT_TOO_LONG") in issue_codes(info)
 
 
@@ -155,7 +185,10 @@ def test_failover_on_sms_is_dropped_with_a_warning():
 
 
 def test_friendtalk_1000_characters():
-    assert prepare_message(to="01012345678", type="FRIENDTALK", text="가" * 1000).type is MessageType.FRIENDTALK
+    assert (
+        prepare_message(to="01012345678", type="FRIENDTALK", text="가" * 1000).type
+        is MessageType.FRIENDTALK
+    )
     with pytest.raises(MessageValidationError):
         prepare_message(to="01012345678", type="FRIENDTALK", text="가" * 1001)
 
@@ -164,8 +197,11 @@ def test_naive_scheduled_time_is_refused():
     with pytest.raises(MessageValidationError) as info:
         prepare_message(to="01012345678", text="x", scheduled_at=datetime(2026, 1, 1, 9, 0))
     assert ("scheduled_at", "NAIVE_DATETIME") in issue_codes(info)
-    aware = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert prepare_message(to="01012345678", text="x", scheduled_at=aware).message.scheduled_at == aware
+    aware = datetime(2026, 1, 1, tzinfo=UTC)
+    assert (
+        prepare_message(to="01012345678", text="x", scheduled_at=aware).message.scheduled_at
+        == aware
+    )
 
 
 def test_message_id_defaults_to_a_fresh_uuid_and_can_be_given():

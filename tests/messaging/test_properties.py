@@ -45,8 +45,16 @@ def test_count_matches_per_character_rule(text):
 
 four = st.text(alphabet=string.digits, min_size=4, max_size=4)
 separator = st.sampled_from(["", "-", " ", "."])
-spelling = st.sampled_from(["010{s}{a}{s}{b}", "+82 10{s}{a}{s}{b}", "+8210{s}{a}{s}{b}",
-                            "82-10{s}{a}{s}{b}", "+82 010{s}{a}{s}{b}", "(010){s}{a}{s}{b}"])
+spelling = st.sampled_from(
+    [
+        "010{s}{a}{s}{b}",
+        "+82 10{s}{a}{s}{b}",
+        "+8210{s}{a}{s}{b}",
+        "82-10{s}{a}{s}{b}",
+        "+82 010{s}{a}{s}{b}",
+        "(010){s}{a}{s}{b}",
+    ]
+)
 
 
 @given(four, four, separator, spelling)
@@ -80,15 +88,20 @@ names = st.text(alphabet=string.ascii_letters + "가나다_", min_size=1, max_si
 values = st.text(max_size=20)
 
 
-@given(st.dictionaries(names, values, min_size=1, max_size=5), st.text(alphabet="abc 가\n", max_size=10))
+@given(
+    st.dictionaries(names, values, min_size=1, max_size=5),
+    st.text(alphabet="abc 가\n", max_size=10),
+)
 def test_render_replaces_every_placeholder_with_its_value(variables, filler):
     template = filler.join(f"#{{{name}}}" for name in variables)
     rendered = render_template(template, variables)
     assert rendered == filler.join(variables.values())
 
 
-@given(st.dictionaries(names, st.text(alphabet=string.ascii_letters, max_size=10), max_size=4),
-       st.text(alphabet=string.ascii_letters + " ", max_size=30))
+@given(
+    st.dictionaries(names, st.text(alphabet=string.ascii_letters, max_size=10), max_size=4),
+    st.text(alphabet=string.ascii_letters + " ", max_size=30),
+)
 def test_render_leaves_no_placeholder_when_values_have_none(variables, text):
     template = text + "".join(f"#{{{name}}}" for name in variables)
     assert PLACEHOLDER_RE.search(render_template(template, variables)) is None

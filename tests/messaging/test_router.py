@@ -18,7 +18,13 @@ class FakeProvider:
 
     vendor = "fake"
 
-    def __init__(self, provider_id: str, *outcomes: SendError | None, types=ALL, raises: Exception | None = None):
+    def __init__(
+        self,
+        provider_id: str,
+        *outcomes: SendError | None,
+        types=ALL,
+        raises: Exception | None = None,
+    ):
         self.id = provider_id
         self.supported_types = frozenset(types)
         self._outcomes = list(outcomes)
@@ -32,7 +38,9 @@ class FakeProvider:
         error = self._outcomes.pop(0) if self._outcomes else None
         if error is not None:
             return Err(error)
-        return Ok(SendResult(self.id, message.message_id, message.type, SendStatus.SENT, f"{self.id}-1"))
+        return Ok(
+            SendResult(self.id, message.message_id, message.type, SendStatus.SENT, f"{self.id}-1")
+        )
 
     def health_check(self) -> HealthResult:
         return HealthResult(True)
@@ -68,7 +76,9 @@ def test_explicit_provider_must_exist_and_support_the_type(provider_id, types, f
 
 def test_by_type_then_default_then_first_supporting():
     a, b, c = FakeProvider("a"), FakeProvider("b"), FakeProvider("c", types={MessageType.SMS})
-    router = Router({"a": a, "b": b, "c": c}, by_type={MessageType.SMS: ["c"]}, default_provider_id="b")
+    router = Router(
+        {"a": a, "b": b, "c": c}, by_type={MessageType.SMS: ["c"]}, default_provider_id="b"
+    )
     assert router.candidates(sms()) == ["c"]
     assert router.candidates(Message(type=MessageType.LMS, to="01012345678", text="x")) == ["b"]
     assert Router({"a": a, "c": c}).candidates(sms()) == ["a"]
@@ -96,9 +106,15 @@ def test_no_provider_for_type():
 
 @pytest.mark.parametrize(
     "code",
-    [ErrorCode.NETWORK_ERROR, ErrorCode.NETWORK_TIMEOUT, ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
-     ErrorCode.PROVIDER_ERROR, ErrorCode.AUTHENTICATION_FAILED, ErrorCode.INSUFFICIENT_BALANCE,
-     ErrorCode.RATE_LIMIT_EXCEEDED],
+    [
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.NETWORK_TIMEOUT,
+        ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
+        ErrorCode.PROVIDER_ERROR,
+        ErrorCode.AUTHENTICATION_FAILED,
+        ErrorCode.INSUFFICIENT_BALANCE,
+        ErrorCode.RATE_LIMIT_EXCEEDED,
+    ],
 )
 def test_not_accepted_provider_failure_fails_over(code):
     a, b = FakeProvider("a", failure(code)), FakeProvider("b")
@@ -119,7 +135,9 @@ def test_validation_failures_do_not_fail_over(code):
     assert (len(a.sent), len(b.sent)) == (1, 0)
 
 
-@pytest.mark.parametrize("code", [ErrorCode.NETWORK_TIMEOUT, ErrorCode.NETWORK_ERROR, ErrorCode.PROVIDER_ERROR])
+@pytest.mark.parametrize(
+    "code", [ErrorCode.NETWORK_TIMEOUT, ErrorCode.NETWORK_ERROR, ErrorCode.PROVIDER_ERROR]
+)
 def test_unknown_outcome_is_never_sent_again(code):
     a, b = FakeProvider("a", failure(code, Acceptance.UNKNOWN)), FakeProvider("b")
     result = Router({"a": a, "b": b}, by_type={MessageType.SMS: ["a", "b"]}).send(sms())
@@ -134,7 +152,9 @@ def test_unknown_after_a_failover_stops_the_chain():
     a = FakeProvider("a", failure(ErrorCode.NETWORK_ERROR))
     b = FakeProvider("b", failure(ErrorCode.NETWORK_TIMEOUT, Acceptance.UNKNOWN))
     c = FakeProvider("c")
-    result = Router({"a": a, "b": b, "c": c}, by_type={MessageType.SMS: ["a", "b", "c"]}).send(sms())
+    result = Router({"a": a, "b": b, "c": c}, by_type={MessageType.SMS: ["a", "b", "c"]}).send(
+        sms()
+    )
     assert result.outcome_unknown and result.provider_id == "b"
     assert (len(a.sent), len(b.sent), len(c.sent)) == (1, 1, 0)
 
@@ -144,8 +164,10 @@ def test_every_provider_failing_returns_the_last_failure_and_all_attempts():
     b = FakeProvider("b", failure(ErrorCode.INSUFFICIENT_BALANCE))
     result = Router({"a": a, "b": b}, by_type={MessageType.SMS: ["a", "b"]}).send(sms())
     assert not result.ok and result.outcome.error.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert [att.outcome.error.code for att in result.attempts] == [ErrorCode.NETWORK_ERROR,
-                                                                    ErrorCode.INSUFFICIENT_BALANCE]
+    assert [att.outcome.error.code for att in result.attempts] == [
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.INSUFFICIENT_BALANCE,
+    ]
 
 
 def test_success_on_first_provider_does_not_touch_the_others():
@@ -177,7 +199,8 @@ def test_attempt_callbacks_run_in_order_with_timestamps():
         assert attempt.latency_ms >= 0
 
     Router({"a": a, "b": b}, by_type={MessageType.SMS: ["a", "b"]}).send(
-        sms(), on_attempt_start=start, on_attempt_done=done)
+        sms(), on_attempt_start=start, on_attempt_done=done
+    )
     assert events == [("start", "a"), ("done", "a"), ("start", "b"), ("done", "b")]
 
 

@@ -14,7 +14,10 @@ from kmsg_console.messaging.variables import (
 
 
 def test_render_fills_every_placeholder():
-    assert render_template("#{name}님 인증번호 #{code}", {"name": "홍길동", "code": "123456"}) == "홍길동님 인증번호 123456"
+    assert (
+        render_template("#{name}님 인증번호 #{code}", {"name": "홍길동", "code": "123456"})
+        == "홍길동님 인증번호 123456"
+    )
 
 
 def test_names_are_trimmed_and_korean_names_work():
@@ -44,7 +47,14 @@ def test_text_without_placeholders_is_unchanged():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(None, ""), (True, "true"), (False, "false"), (12, "12"), (1.5, "1.5"), (date(2026, 1, 2), "2026-01-02")],
+    [
+        (None, ""),
+        (True, "true"),
+        (False, "false"),
+        (12, "12"),
+        (1.5, "1.5"),
+        (date(2026, 1, 2), "2026-01-02"),
+    ],
 )
 def test_stringify_variable(value, text):
     assert stringify_variable(value) == text

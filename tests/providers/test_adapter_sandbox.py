@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kmsg_console.messaging.errors import Acceptance, ErrorCode
-from kmsg_console.messaging.provider import DeliveryStatus
+from kmsg_console.messaging.provider import DeliveryStatus, Provider
 from kmsg_console.messaging.router import Router
 from kmsg_console.messaging.types import Failover, Message, MessageType
 from kmsg_console.providers.adapters.config import ProviderConfigError
@@ -42,6 +42,20 @@ def test_registry_builds_every_vendor_and_refuses_unknown():
     with pytest.raises(ProviderConfigError) as info:
         build_adapter("solapi", "s", {"api_key": "k"})
     assert info.value.field == "api_secret"
+
+
+def test_every_adapter_is_a_provider():
+    minimal = {
+        "solapi": {"api_key": "k", "api_secret": "s"},
+        "iwinv": {"api_key": "k"},
+        "aligo": {"api_key": "k", "user_id": "u"},
+        "sandbox": {},
+    }
+    for vendor, config in minimal.items():
+        adapter = build_adapter(vendor, f"{vendor}-1", config)
+        assert isinstance(adapter, Provider)
+        assert (adapter.id, adapter.vendor) == (f"{vendor}-1", vendor)
+        adapter.close()
 
 
 def test_every_adapter_declares_its_config_fields():

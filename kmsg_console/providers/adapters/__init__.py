@@ -1,4 +1,4 @@
-"""Vendor adapters (SOLAPI, IWINV, Aligo, sandbox) implementing the messaging ``Provider`` contract."""
+"""Vendor adapters (SOLAPI, IWINV, Aligo, sandbox) implementing the ``Provider`` contract."""
 
 from .config import ConfigField, ProviderConfigError, Timeouts
 from .registry import ADAPTERS, build_adapter

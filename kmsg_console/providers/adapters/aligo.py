@@ -44,12 +44,32 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
     CONFIG_FIELDS = (
         ConfigField("api_key", N_("API key"), required=True, secret=True),
         ConfigField("user_id", N_("User id"), required=True),
-        ConfigField("sender_key", N_("Kakao sender key"), help=N_("Kakao channel sender key for AlimTalk/FriendTalk.")),
-        ConfigField("sender", N_("Sender number"), help=N_("Registered sender used when a message has none.")),
-        ConfigField("test_mode", N_("Test mode"), kind="bool", default=False,
-                    help=N_("Aligo answers as if it sent, but delivers nothing.")),
-        ConfigField("sms_base_url", N_("SMS API base URL"), kind="url", default="https://apis.aligo.in"),
-        ConfigField("kakao_base_url", N_("Kakao API base URL"), kind="url", default="https://kakaoapi.aligo.in"),
+        ConfigField(
+            "sender_key",
+            N_("Kakao sender key"),
+            help=N_("Kakao channel sender key for AlimTalk/FriendTalk."),
+        ),
+        ConfigField(
+            "sender",
+            N_("Sender number"),
+            help=N_("Registered sender used when a message has none."),
+        ),
+        ConfigField(
+            "test_mode",
+            N_("Test mode"),
+            kind="bool",
+            default=False,
+            help=N_("Aligo answers as if it sent, but delivers nothing."),
+        ),
+        ConfigField(
+            "sms_base_url", N_("SMS API base URL"), kind="url", default="https://apis.aligo.in"
+        ),
+        ConfigField(
+            "kakao_base_url",
+            N_("Kakao API base URL"),
+            kind="url",
+            default="https://kakaoapi.aligo.in",
+        ),
     )
 
     # -- HTTP --------------------------------------------------------------------
@@ -65,23 +85,32 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
             return Err(reply)
         if reply.status >= 500 or reply.status == 429 or 300 <= reply.status < 400:
             return self.http_failure(reply)  # type: ignore[return-value]
-        key, success, table = ("result_code", "1", "aligo_sms") if api == "sms" else ("code", "0", "aligo_kakao")
+        key, success, table = (
+            ("result_code", "1", "aligo_sms") if api == "sms" else ("code", "0", "aligo_kakao")
+        )
         body = reply.body if reply.json_ok else None
         code = normalize_vendor_code(body.get(key)) if isinstance(body, dict) else None
         if code is None:
             if 200 <= reply.status < 300:
                 return self.unreadable_success(reply)
-            return Err(SendError.of(ErrorCode.NETWORK_ERROR, f"Aligo answered HTTP {reply.status}",
-                                    accepted=Acceptance.NOT_ACCEPTED, http_status=reply.status,
-                                    raw=self.redact(reply.text[:500])))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_ERROR,
+                    f"Aligo answered HTTP {reply.status}",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    http_status=reply.status,
+                    raw=self.redact(reply.text[:500]),
+                )
+            )
         if code == success and 200 <= reply.status < 300:
             return Ok(body)
         entry = map_vendor_code(table, code, http_status=reply.status)
         return self.vendor_failure(entry.code, reply, vendor_code=code, vendor_text=_text(body))
 
     def _kakao_post(self, path: str, fields: dict[str, Any]) -> Result[Any]:
-        reply = self.http.request("POST", self.config["kakao_base_url"] + path,
-                                  data={**self._kakao_auth(), **fields})
+        reply = self.http.request(
+            "POST", self.config["kakao_base_url"] + path, data={**self._kakao_auth(), **fields}
+        )
         return self._interpret(reply, "kakao")
 
     # -- sending ---------------------------------------------------------------------
@@ -89,8 +118,9 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         """Send one message; never raises. Aligo reports every accepted send as PENDING."""
         sender = message.from_ or self.config.get("sender")
         if not sender:
-            outcome: SendOutcome = self.refused(ErrorCode.INVALID_REQUEST,
-                                                "Aligo needs a sender number (from or sender)")
+            outcome: SendOutcome = self.refused(
+                ErrorCode.INVALID_REQUEST, "Aligo needs a sender number (from or sender)"
+            )
         elif message.type.is_text:
             outcome = self._send_sms(message, sender)
         else:
@@ -99,9 +129,14 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         return outcome
 
     def _send_sms(self, message: Message, sender: str) -> SendOutcome:
-        fields: dict[str, Any] = {**self._sms_auth(), "sender": sender, "receiver": message.to,
-                                  "msg": message.text or "", "msg_type": message.type.value,
-                                  "testmode_yn": "Y" if self.config["test_mode"] else "N"}
+        fields: dict[str, Any] = {
+            **self._sms_auth(),
+            "sender": sender,
+            "receiver": message.to,
+            "msg": message.text or "",
+            "msg_type": message.type.value,
+            "testmode_yn": "Y" if self.config["test_mode"] else "N",
+        }
         if message.subject and message.type is not MessageType.SMS:
             fields["title"] = message.subject
         if message.scheduled_at is not None:
@@ -111,7 +146,9 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         if message.type is MessageType.MMS and message.image is not None:
             image = message.image
             files = {"image": (image.filename, image.data, image.content_type)}
-        reply = self.http.request("POST", self.config["sms_base_url"] + "/send/", data=fields, files=files)
+        reply = self.http.request(
+            "POST", self.config["sms_base_url"] + "/send/", data=fields, files=files
+        )
         result = self._interpret(reply, "sms")
         if isinstance(result, Err):
             return result
@@ -121,19 +158,33 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
     def _send_kakao(self, message: Message, sender: str) -> SendOutcome:
         sender_key = message.kakao.profile_id or self.config.get("sender_key")
         if not sender_key:
-            return self.refused(ErrorCode.INVALID_REQUEST, "Aligo needs a Kakao sender key for AlimTalk/FriendTalk")
-        fields: dict[str, Any] = {"senderkey": sender_key, "sender": sender, "receiver_1": message.to,
-                                  "testMode": "Y" if self.config["test_mode"] else "N"}
+            return self.refused(
+                ErrorCode.INVALID_REQUEST, "Aligo needs a Kakao sender key for AlimTalk/FriendTalk"
+            )
+        fields: dict[str, Any] = {
+            "senderkey": sender_key,
+            "sender": sender,
+            "receiver_1": message.to,
+            "testMode": "Y" if self.config["test_mode"] else "N",
+        }
         if message.kakao.buttons:
-            fields["button_1"] = json.dumps({"button": [dict(b) for b in message.kakao.buttons]}, ensure_ascii=False)
+            fields["button_1"] = json.dumps(
+                {"button": [dict(b) for b in message.kakao.buttons]}, ensure_ascii=False
+            )
         if message.scheduled_at is not None:
             local = to_kst(message.scheduled_at)
-            fields.update(reserve="Y", reserve_date=local.strftime("%Y%m%d"), reserve_time=local.strftime("%H%M"))
+            fields.update(
+                reserve="Y",
+                reserve_date=local.strftime("%Y%m%d"),
+                reserve_time=local.strftime("%H%M"),
+            )
         warnings = []
         if message.type is MessageType.ALIMTALK:
             if message.template_content is None:
-                return self.refused(ErrorCode.INVALID_REQUEST,
-                                    "Aligo needs the approved template text: message_1 must match it")
+                return self.refused(
+                    ErrorCode.INVALID_REQUEST,
+                    "Aligo needs the approved template text: message_1 must match it",
+                )
             try:
                 rendered = render_template(message.template_content, message.variables)
             except MissingVariablesError as exc:
@@ -141,8 +192,11 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
             fields.update(tpl_code=message.template_id, subject_1="알림톡", message_1=rendered)
             fallback = message.failover
             if message.failover_enabled and fallback is not None:
-                fields.update(failover="Y", fsubject_1=fallback.fallback_title or "알림",
-                              fmessage_1=fallback.fallback_content or rendered)
+                fields.update(
+                    failover="Y",
+                    fsubject_1=fallback.fallback_title or "알림",
+                    fmessage_1=fallback.fallback_content or rendered,
+                )
             else:
                 fields["failover"] = "N"
             warnings = self.failover_warnings(message)
@@ -150,7 +204,9 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         else:
             fields.update(subject_1="친구톡", message_1=message.text or "")
             path = "/akv10/friendtalk/send/"
-        reply = self.http.request("POST", self.config["kakao_base_url"] + path, data={**self._kakao_auth(), **fields})
+        reply = self.http.request(
+            "POST", self.config["kakao_base_url"] + path, data={**self._kakao_auth(), **fields}
+        )
         result = self._interpret(reply, "kakao")
         if isinstance(result, Err):
             return result
@@ -161,12 +217,16 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
 
     # -- health ------------------------------------------------------------------------
     def health_check(self) -> HealthResult:
-        """An authenticated read on the SMS host (``/remain/``), and the Kakao host when a sender key is set."""
+        """Authenticated reads: SMS host ``/remain/``, plus the Kakao host given a sender key."""
         start = time.monotonic()
-        reply = self.http.request("POST", self.config["sms_base_url"] + "/remain/", data=self._sms_auth())
+        reply = self.http.request(
+            "POST", self.config["sms_base_url"] + "/remain/", data=self._sms_auth()
+        )
         results = [self._interpret(reply, "sms")]
         if self.config.get("sender_key"):
-            results.append(self._kakao_post("/akv10/profile/list/", {"senderkey": self.config["sender_key"]}))
+            results.append(
+                self._kakao_post("/akv10/profile/list/", {"senderkey": self.config["sender_key"]})
+            )
         errors = [r.error for r in results if isinstance(r, Err)]
         latency = int((time.monotonic() - start) * 1000)
         if errors:

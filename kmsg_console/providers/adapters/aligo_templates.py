@@ -13,14 +13,21 @@ from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
 from kmsg_console.messaging.provider import KakaoTemplate, TemplateDraft, TemplateStatus
 from kmsg_console.messaging.result import Err, Ok, Result
 
-_STATUS = {"APR": TemplateStatus.APPROVED, "REJ": TemplateStatus.REJECTED, "REQ": TemplateStatus.INSPECTION,
-           "REG": TemplateStatus.DRAFT}
+_STATUS = {
+    "APR": TemplateStatus.APPROVED,
+    "REJ": TemplateStatus.REJECTED,
+    "REQ": TemplateStatus.INSPECTION,
+    "REG": TemplateStatus.DRAFT,
+}
 
 
 def template_from_aligo(item: dict[str, Any], raw: Any = None) -> KakaoTemplate:
     """Map Aligo's ``templt*`` fields."""
     vendor_status = str(item.get("inspStatus") or "")
-    comments = [str(c.get("cmtContent", "")) if isinstance(c, dict) else str(c) for c in item.get("comments") or []]
+    comments = [
+        str(c.get("cmtContent", "")) if isinstance(c, dict) else str(c)
+        for c in item.get("comments") or []
+    ]
     return KakaoTemplate(
         code=str(item.get("templtCode") or ""),
         name=str(item.get("templtName") or ""),
@@ -40,21 +47,31 @@ class AligoTemplatesMixin:
     config: dict[str, Any]
 
     if TYPE_CHECKING:  # provided by AligoAdapter / BaseAdapter
+
         def _kakao_post(self, path: str, fields: dict[str, Any]) -> Result[Any]: ...
         def redact(self, body: Any) -> Any: ...
 
     def _template_post(self, path: str, fields: dict[str, Any]) -> Result[Any]:
         sender_key = self.config.get("sender_key")
         if not sender_key:
-            return Err(SendError.of(ErrorCode.INVALID_REQUEST, "Aligo template calls need the Kakao sender key",
-                                    accepted=Acceptance.NOT_ACCEPTED))
+            return Err(
+                SendError.of(
+                    ErrorCode.INVALID_REQUEST,
+                    "Aligo template calls need the Kakao sender key",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
         return self._kakao_post(path, {"senderkey": sender_key, **fields})
 
     @staticmethod
     def _buttons(draft: TemplateDraft) -> dict[str, str]:
         if not draft.buttons:
             return {}
-        return {"tpl_button": json.dumps({"button": [dict(b) for b in draft.buttons]}, ensure_ascii=False)}
+        return {
+            "tpl_button": json.dumps(
+                {"button": [dict(b) for b in draft.buttons]}, ensure_ascii=False
+            )
+        }
 
     def _one(self, result: Result[Any]) -> Result[KakaoTemplate]:
         if isinstance(result, Err):
@@ -63,8 +80,13 @@ class AligoTemplatesMixin:
         if isinstance(data, list):
             data = data[0] if data else None
         if not isinstance(data, dict):
-            return Err(SendError.of(ErrorCode.PROVIDER_ERROR, "Aligo returned no template",
-                                    accepted=Acceptance.NOT_ACCEPTED))
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "Aligo returned no template",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
         return Ok(template_from_aligo(data, self.redact(data)))
 
     def list_templates(self) -> Result[list[KakaoTemplate]]:
@@ -73,7 +95,9 @@ class AligoTemplatesMixin:
         if isinstance(result, Err):
             return result
         rows = result.value.get("list") if isinstance(result.value, dict) else None
-        return Ok([template_from_aligo(r, self.redact(r)) for r in rows or [] if isinstance(r, dict)])
+        return Ok(
+            [template_from_aligo(r, self.redact(r)) for r in rows or [] if isinstance(r, dict)]
+        )
 
     def get_template(self, code: str) -> Result[KakaoTemplate]:
         """One template; none → ``TEMPLATE_NOT_FOUND``."""
@@ -83,19 +107,37 @@ class AligoTemplatesMixin:
         rows = [r for r in (result.value.get("list") or []) if isinstance(r, dict)]
         row = next((r for r in rows if str(r.get("templtCode")) == str(code)), None)
         if row is None:
-            return Err(SendError.of(ErrorCode.TEMPLATE_NOT_FOUND, f"Aligo has no template {code}",
-                                    accepted=Acceptance.NOT_ACCEPTED))
+            return Err(
+                SendError.of(
+                    ErrorCode.TEMPLATE_NOT_FOUND,
+                    f"Aligo has no template {code}",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
         return Ok(template_from_aligo(row, self.redact(row)))
 
     def create_template(self, draft: TemplateDraft) -> Result[KakaoTemplate]:
         """Register a template (REG); call :meth:`request_template_inspection` to submit it."""
-        return self._one(self._template_post("/akv10/template/add/", {
-            "tpl_name": draft.name, "tpl_content": draft.content, **self._buttons(draft)}))
+        return self._one(
+            self._template_post(
+                "/akv10/template/add/",
+                {"tpl_name": draft.name, "tpl_content": draft.content, **self._buttons(draft)},
+            )
+        )
 
     def update_template(self, code: str, draft: TemplateDraft) -> Result[KakaoTemplate]:
         """Change a REG or REJ template."""
-        return self._one(self._template_post("/akv10/template/modify/", {
-            "tpl_code": code, "tpl_name": draft.name, "tpl_content": draft.content, **self._buttons(draft)}))
+        return self._one(
+            self._template_post(
+                "/akv10/template/modify/",
+                {
+                    "tpl_code": code,
+                    "tpl_name": draft.name,
+                    "tpl_content": draft.content,
+                    **self._buttons(draft),
+                },
+            )
+        )
 
     def delete_template(self, code: str) -> Result[None]:
         """Delete a template that is not under review."""

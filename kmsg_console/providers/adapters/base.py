@@ -27,13 +27,33 @@ KST = ZoneInfo("Asia/Seoul")
 
 REDACTED = "***"
 #: Keys whose values are credentials, wherever they appear in a vendor body.
-_SECRET_KEYS = {"key", "apikey", "api_key", "secret", "authorization", "auth", "password", "token",
-                "senderkey", "sender_key", "signature"}
+_SECRET_KEYS = {
+    "key",
+    "apikey",
+    "api_key",
+    "secret",
+    "authorization",
+    "auth",
+    "password",
+    "token",
+    "senderkey",
+    "sender_key",
+    "signature",
+}
 #: Keys holding a recipient's number: kept masked.
 _PHONE_KEYS = {"to", "phone", "receiver", "receiver_1", "recipient"}
 #: Keys holding a message body (which may be an OTP code): not kept.
-_BODY_KEYS = {"text", "msg", "message_1", "fmessage_1", "sendmessage", "resendcontent", "templateparam",
-              "variables", "content_text"}
+_BODY_KEYS = {
+    "text",
+    "msg",
+    "message_1",
+    "fmessage_1",
+    "sendmessage",
+    "resendcontent",
+    "templateparam",
+    "variables",
+    "content_text",
+}
 
 
 def to_kst(value: datetime) -> datetime:
@@ -85,8 +105,13 @@ class BaseAdapter:
     #: False for adapters that never touch the network (no session is created).
     uses_http: ClassVar[bool] = True
 
-    def __init__(self, provider_id: str, config: Mapping[str, Any] | None = None, *,
-                 timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.id = provider_id
         self.config = parse_config(self.CONFIG_FIELDS, dict(config or {}))
         self.timeouts = timeouts or Timeouts()
@@ -103,7 +128,11 @@ class BaseAdapter:
     # -- helpers for subclasses ------------------------------------------------
     def secret_values(self) -> list[str]:
         """The configured secret values, for redaction."""
-        return [str(self.config[f.name]) for f in self.CONFIG_FIELDS if f.secret and self.config.get(f.name)]
+        return [
+            str(self.config[f.name])
+            for f in self.CONFIG_FIELDS
+            if f.secret and self.config.get(f.name)
+        ]
 
     def redact(self, body: Any) -> Any:
         """:func:`redact` with this adapter's secrets."""
@@ -115,61 +144,99 @@ class BaseAdapter:
             return []
         warnings: list[MessageWarning] = []
         if self.failover_support == "partial":
-            warnings.append(MessageWarning(
-                "FAILOVER_PARTIAL_PROVIDER",
-                N_("This provider sends the fallback SMS itself but cannot choose SMS or LMS."),
-                {"provider_id": self.id, "unsupported": ["fallback_channel"]}))
+            warnings.append(
+                MessageWarning(
+                    "FAILOVER_PARTIAL_PROVIDER",
+                    N_("This provider sends the fallback SMS itself but cannot choose SMS or LMS."),
+                    {"provider_id": self.id, "unsupported": ["fallback_channel"]},
+                )
+            )
         elif self.failover_support == "unsupported":
-            warnings.append(MessageWarning(
-                "FAILOVER_UNSUPPORTED_PROVIDER",
-                N_("This provider cannot send a fallback SMS/LMS for an undelivered AlimTalk."),
-                {"provider_id": self.id}))
-        if self.failover_support != "native" and not (message.failover and message.failover.fallback_content):
-            warnings.append(MessageWarning(
-                "FALLBACK_CONTENT_MISSING", N_("Fallback is on but no fallback text was given."),
-                {"provider_id": self.id}))
+            warnings.append(
+                MessageWarning(
+                    "FAILOVER_UNSUPPORTED_PROVIDER",
+                    N_("This provider cannot send a fallback SMS/LMS for an undelivered AlimTalk."),
+                    {"provider_id": self.id},
+                )
+            )
+        if self.failover_support != "native" and not (
+            message.failover and message.failover.fallback_content
+        ):
+            warnings.append(
+                MessageWarning(
+                    "FALLBACK_CONTENT_MISSING",
+                    N_("Fallback is on but no fallback text was given."),
+                    {"provider_id": self.id},
+                )
+            )
         return warnings
 
-    def ok(self, message: Message, reply: HttpReply | None, provider_message_id: Any, *,
-           status: SendStatus = SendStatus.SENT, warnings: Iterable[MessageWarning] = ()) -> SendOutcome:
+    def ok(
+        self,
+        message: Message,
+        reply: HttpReply | None,
+        provider_message_id: Any,
+        *,
+        status: SendStatus = SendStatus.SENT,
+        warnings: Iterable[MessageWarning] = (),
+    ) -> SendOutcome:
         """A success outcome with the redacted vendor body."""
-        return Ok(SendResult(
-            provider_id=self.id,
-            message_id=message.message_id,
-            type=message.type,
-            status=status,
-            provider_message_id=None if provider_message_id in (None, "") else str(provider_message_id),
-            warnings=tuple(warnings),
-            raw=self.redact(reply.body if reply and reply.json_ok else None),
-            http_status=reply.status if reply else None,
-            latency_ms=reply.latency_ms if reply else None,
-        ))
+        return Ok(
+            SendResult(
+                provider_id=self.id,
+                message_id=message.message_id,
+                type=message.type,
+                status=status,
+                provider_message_id=None
+                if provider_message_id in (None, "")
+                else str(provider_message_id),
+                warnings=tuple(warnings),
+                raw=self.redact(reply.body if reply and reply.json_ok else None),
+                http_status=reply.status if reply else None,
+                latency_ms=reply.latency_ms if reply else None,
+            )
+        )
 
     def refused(self, code: ErrorCode, message: str, **kwargs: Any) -> Err:
         """A failure the vendor never saw (local validation, missing config)."""
         return Err(SendError.of(code, message, accepted=Acceptance.NOT_ACCEPTED, **kwargs))
 
-    def vendor_failure(self, code: ErrorCode, reply: HttpReply, *, vendor_code: Any = None,
-                       vendor_text: str | None = None, message: str | None = None) -> Err:
+    def vendor_failure(
+        self,
+        code: ErrorCode,
+        reply: HttpReply,
+        *,
+        vendor_code: Any = None,
+        vendor_text: str | None = None,
+        message: str | None = None,
+    ) -> Err:
         """The vendor answered and refused the message."""
         text = vendor_text or ""
-        return Err(SendError.of(
-            code,
-            message or f"{self.vendor} refused the request: {text} (code {vendor_code})",
-            accepted=Acceptance.NOT_ACCEPTED,
-            vendor_code=vendor_code,
-            vendor_text=vendor_text,
-            http_status=reply.status,
-            retry_after_ms=reply.retry_after_ms,
-            raw=self.redact(reply.body if reply.json_ok else reply.text[:500]),
-        ))
+        return Err(
+            SendError.of(
+                code,
+                message or f"{self.vendor} refused the request: {text} (code {vendor_code})",
+                accepted=Acceptance.NOT_ACCEPTED,
+                vendor_code=vendor_code,
+                vendor_text=vendor_text,
+                http_status=reply.status,
+                retry_after_ms=reply.retry_after_ms,
+                raw=self.redact(reply.body if reply.json_ok else reply.text[:500]),
+            )
+        )
 
     def unreadable_success(self, reply: HttpReply) -> Err:
         """A 2xx whose body we cannot read: the vendor may well have accepted the message."""
-        return Err(SendError.of(
-            ErrorCode.PROVIDER_ERROR,
-            f"{self.vendor} answered HTTP {reply.status} with an unreadable body; the message may have been sent",
-            accepted=Acceptance.UNKNOWN, http_status=reply.status, raw=self.redact(reply.text[:500])))
+        return Err(
+            SendError.of(
+                ErrorCode.PROVIDER_ERROR,
+                f"{self.vendor} answered HTTP {reply.status} with an unreadable body; "
+                "the message may have been sent",
+                accepted=Acceptance.UNKNOWN,
+                http_status=reply.status,
+                raw=self.redact(reply.text[:500]),
+            )
+        )
 
     def http_failure(self, reply: HttpReply) -> Err | None:
         """Generic handling of non-2xx answers that carry no vendor verdict.
@@ -182,21 +249,50 @@ class BaseAdapter:
         raw = self.redact(reply.body if reply.json_ok else reply.text[:500])
         common = {"http_status": status, "retry_after_ms": reply.retry_after_ms, "raw": raw}
         if status == 504:
-            return Err(SendError.of(ErrorCode.NETWORK_TIMEOUT, f"{self.vendor} gateway timeout (HTTP 504)",
-                                    accepted=Acceptance.UNKNOWN, **common))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_TIMEOUT,
+                    f"{self.vendor} gateway timeout (HTTP 504)",
+                    accepted=Acceptance.UNKNOWN,
+                    **common,
+                )
+            )
         if status == 503:
-            return Err(SendError.of(ErrorCode.NETWORK_SERVICE_UNAVAILABLE, f"{self.vendor} unavailable (HTTP 503)",
-                                    accepted=Acceptance.NOT_ACCEPTED, **common))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_SERVICE_UNAVAILABLE,
+                    f"{self.vendor} unavailable (HTTP 503)",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    **common,
+                )
+            )
         if status >= 500:
-            return Err(SendError.of(ErrorCode.PROVIDER_ERROR, f"{self.vendor} server error (HTTP {status})",
-                                    accepted=Acceptance.NOT_ACCEPTED, **common))
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    f"{self.vendor} server error (HTTP {status})",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    **common,
+                )
+            )
         if status == 429:
-            return Err(SendError.of(ErrorCode.RATE_LIMIT_EXCEEDED, f"{self.vendor} throttled the request (HTTP 429)",
-                                    accepted=Acceptance.NOT_ACCEPTED, **common))
+            return Err(
+                SendError.of(
+                    ErrorCode.RATE_LIMIT_EXCEEDED,
+                    f"{self.vendor} throttled the request (HTTP 429)",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    **common,
+                )
+            )
         if 300 <= status < 400:
-            return Err(SendError.of(ErrorCode.NETWORK_ERROR,
-                                    f"{self.vendor} answered with a redirect (HTTP {status}); check the base URL",
-                                    accepted=Acceptance.NOT_ACCEPTED, **common))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_ERROR,
+                    f"{self.vendor} answered with a redirect (HTTP {status}); check the base URL",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    **common,
+                )
+            )
         return None
 
     def health_from(self, result: Ok[Any] | Err, latency_ms: int | None) -> HealthResult:
@@ -208,9 +304,22 @@ class BaseAdapter:
     def log_send(self, message: Message, outcome: SendOutcome) -> None:
         """One log line per send, without secrets or the full phone number."""
         if outcome.ok:
-            logger.info("provider %s sent %s %s to %s (vendor id %s)", self.id, message.type,
-                        message.message_id, mask_phone(message.to), outcome.value.provider_message_id)
+            logger.info(
+                "provider %s sent %s %s to %s (vendor id %s)",
+                self.id,
+                message.type,
+                message.message_id,
+                mask_phone(message.to),
+                outcome.value.provider_message_id,
+            )
         else:
-            logger.warning("provider %s failed %s %s to %s: %s vendor=%s accepted=%s", self.id, message.type,
-                           message.message_id, mask_phone(message.to), outcome.error.code,
-                           outcome.error.vendor_code, outcome.error.accepted)
+            logger.warning(
+                "provider %s failed %s %s to %s: %s vendor=%s accepted=%s",
+                self.id,
+                message.type,
+                message.message_id,
+                mask_phone(message.to),
+                outcome.error.code,
+                outcome.error.vendor_code,
+                outcome.error.accepted,
+            )

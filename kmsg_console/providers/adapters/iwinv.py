@@ -15,26 +15,26 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
-from kmsg_console.messaging.provider import BalanceResult, DeliveryStatus, DeliveryStatusResult, HealthResult
+from kmsg_console.messaging.provider import (
+    HealthResult,
+)
 from kmsg_console.messaging.result import Err, Ok, Result, SendOutcome, SendStatus
 from kmsg_console.messaging.types import Message, MessageType
 from kmsg_console.messaging.variables import MissingVariablesError, ordered_values
 from kmsg_console.messaging.vendor_codes import map_vendor_code, normalize_vendor_code
 
-from .base import KST, BaseAdapter, to_kst
+from .base import BaseAdapter, to_kst
 from .config import ConfigField, ProviderConfigError, Timeouts
+from .iwinv_status import IwinvStatusMixin
 from .iwinv_templates import IwinvTemplatesMixin
 from .transport import HttpReply
 
 _JSON = "application/json;charset=UTF-8"
 MMS_MAX_IMAGE_BYTES = 100 * 1024
-HISTORY_MAX_DAYS = 90
 
 
 def iwinv_code(body: Any, *keys: str) -> str | None:
@@ -56,7 +56,7 @@ def _text(body: Any) -> str | None:
     return None
 
 
-class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
+class IwinvAdapter(IwinvTemplatesMixin, IwinvStatusMixin, BaseAdapter):
     """AlimTalk, plus SMS/LMS/MMS when the SMS key pair is configured."""
 
     vendor = "iwinv"
@@ -68,25 +68,58 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
         ConfigField("api_key", N_("AlimTalk API key"), secret=True),
         ConfigField("sms_api_key", N_("SMS API key"), secret=True),
         ConfigField("sms_auth_key", N_("SMS auth key"), secret=True),
-        ConfigField("sms_company_id", N_("SMS company id"), help=N_("Needed to read SMS delivery history.")),
-        ConfigField("sender_number", N_("Sender number"),
-                    help=N_("Registered sender used for SMS and for AlimTalk fallback when a message has none.")),
-        ConfigField("alimtalk_base_url", N_("AlimTalk API base URL"), kind="url",
-                    default="https://alimtalk.bizservice.iwinv.kr"),
-        ConfigField("sms_base_url", N_("SMS API base URL"), kind="url", default="https://sms.bizservice.iwinv.kr"),
-        ConfigField("x_forwarded_for", N_("X-Forwarded-For"),
-                    help=N_("Sent on every request; only for IP-whitelisted testing setups.")),
-        ConfigField("resend_default", N_("Fall back to SMS/LMS by default"), kind="bool", default=False,
-                    help=N_("When an AlimTalk does not say whether to fall back, ask IWINV to resend it as "
-                            "SMS/LMS (reSend=Y). Off by default: fallback SMS costs money.")),
+        ConfigField(
+            "sms_company_id", N_("SMS company id"), help=N_("Needed to read SMS delivery history.")
+        ),
+        ConfigField(
+            "sender_number",
+            N_("Sender number"),
+            help=N_(
+                "Registered sender used for SMS and for AlimTalk fallback when a message has none."
+            ),
+        ),
+        ConfigField(
+            "alimtalk_base_url",
+            N_("AlimTalk API base URL"),
+            kind="url",
+            default="https://alimtalk.bizservice.iwinv.kr",
+        ),
+        ConfigField(
+            "sms_base_url",
+            N_("SMS API base URL"),
+            kind="url",
+            default="https://sms.bizservice.iwinv.kr",
+        ),
+        ConfigField(
+            "x_forwarded_for",
+            N_("X-Forwarded-For"),
+            help=N_("Sent on every request; only for IP-whitelisted testing setups."),
+        ),
+        ConfigField(
+            "resend_default",
+            N_("Fall back to SMS/LMS by default"),
+            kind="bool",
+            default=False,
+            help=N_(
+                "When an AlimTalk does not say whether to fall back, ask IWINV to resend it as "
+                "SMS/LMS (reSend=Y). Off by default: fallback SMS costs money."
+            ),
+        ),
     )
 
-    def __init__(self, provider_id: str, config: dict[str, Any] | None = None, *,
-                 timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        config: dict[str, Any] | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         super().__init__(provider_id, config, timeouts=timeouts)
         has_sms = bool(self.config["sms_api_key"] and self.config["sms_auth_key"])
         if not self.config["api_key"] and not has_sms:
-            raise ProviderConfigError("api_key", "set the AlimTalk API key, the SMS key pair, or both")
+            raise ProviderConfigError(
+                "api_key", "set the AlimTalk API key, the SMS key pair, or both"
+            )
         types = {MessageType.ALIMTALK} if self.config["api_key"] else set()
         if has_sms:
             types |= {MessageType.SMS, MessageType.LMS, MessageType.MMS}
@@ -95,7 +128,9 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
     # -- HTTP ----------------------------------------------------------------
     def _headers(self, api: str, *, json_body: bool = True) -> dict[str, str]:
         if api == "alimtalk":
-            headers = {"AUTH": base64.b64encode(str(self.config["api_key"] or "").encode()).decode()}
+            headers = {
+                "AUTH": base64.b64encode(str(self.config["api_key"] or "").encode()).decode()
+            }
         else:
             pair = f"{self.config['sms_api_key']}&{self.config['sms_auth_key']}"
             headers = {"secret": base64.b64encode(pair.encode()).decode()}
@@ -106,7 +141,9 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
         return headers
 
     def _post(self, api: str, path: str, body: dict[str, Any]) -> HttpReply | SendError:
-        base = self.config["alimtalk_base_url"] if api == "alimtalk" else self.config["sms_base_url"]
+        base = (
+            self.config["alimtalk_base_url"] if api == "alimtalk" else self.config["sms_base_url"]
+        )
         return self.http.request("POST", base + path, json=body, headers=self._headers(api))
 
     def _interpret(self, reply: HttpReply | SendError, api: str) -> Result[Any]:
@@ -118,8 +155,11 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
             return Err(reply)
         if reply.status >= 500 or 300 <= reply.status < 400:
             return self.http_failure(reply)  # type: ignore[return-value]
-        table, keys, success = (("iwinv_alimtalk", ("code",), "200") if api == "alimtalk"
-                                else ("iwinv_sms", ("resultCode", "code"), "0"))
+        table, keys, success = (
+            ("iwinv_alimtalk", ("code",), "200")
+            if api == "alimtalk"
+            else ("iwinv_sms", ("resultCode", "code"), "0")
+        )
         code = iwinv_code(reply.body, *keys) if reply.json_ok else None
         if code is None:
             if 200 <= reply.status < 300:
@@ -127,20 +167,30 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
             generic = self.http_failure(reply)
             if generic is not None:
                 return generic
-            return Err(SendError.of(ErrorCode.NETWORK_ERROR, f"IWINV answered HTTP {reply.status} without a code",
-                                    accepted=Acceptance.NOT_ACCEPTED, http_status=reply.status,
-                                    raw=self.redact(reply.text[:500])))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_ERROR,
+                    f"IWINV answered HTTP {reply.status} without a code",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    http_status=reply.status,
+                    raw=self.redact(reply.text[:500]),
+                )
+            )
         if code == success and 200 <= reply.status < 300:
             return Ok(reply.body)
         entry = map_vendor_code(table, code, http_status=reply.status)
-        return self.vendor_failure(entry.code, reply, vendor_code=code, vendor_text=_text(reply.body))
+        return self.vendor_failure(
+            entry.code, reply, vendor_code=code, vendor_text=_text(reply.body)
+        )
 
     # -- sending ---------------------------------------------------------------
     def send(self, message: Message) -> SendOutcome:
         """Send one message; never raises."""
         if message.type not in self.supported_types:
-            outcome: SendOutcome = self.refused(ErrorCode.INVALID_REQUEST,
-                                                f"IWINV provider {self.id} is not configured for {message.type}")
+            outcome: SendOutcome = self.refused(
+                ErrorCode.INVALID_REQUEST,
+                f"IWINV provider {self.id} is not configured for {message.type}",
+            )
         elif message.type is MessageType.ALIMTALK:
             outcome = self._send_alimtalk(message)
         else:
@@ -150,8 +200,10 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
 
     def _send_alimtalk(self, message: Message) -> SendOutcome:
         if message.template_content is None:
-            return self.refused(ErrorCode.INVALID_REQUEST,
-                                "IWINV needs the approved template text to order templateParam")
+            return self.refused(
+                ErrorCode.INVALID_REQUEST,
+                "IWINV needs the approved template text to order templateParam",
+            )
         try:
             params = ordered_values(message.template_content, message.variables)
         except MissingVariablesError as exc:
@@ -165,13 +217,19 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
             body["sendDate"] = to_kst(message.scheduled_at).strftime("%Y-%m-%d %H:%M:%S")
         else:
             body["reserve"] = "N"
-        resend = message.failover.enabled if message.failover is not None else bool(self.config["resend_default"])
+        resend = (
+            message.failover.enabled
+            if message.failover is not None
+            else bool(self.config["resend_default"])
+        )
         body["reSend"] = "Y" if resend else "N"
         if resend:
             callback = message.from_ or self.config.get("sender_number")
             if not callback:
-                return self.refused(ErrorCode.INVALID_REQUEST,
-                                    "SMS fallback (reSend=Y) needs a sender number (from or sender_number)")
+                return self.refused(
+                    ErrorCode.INVALID_REQUEST,
+                    "SMS fallback (reSend=Y) needs a sender number (from or sender_number)",
+                )
             body["resendCallback"] = callback
             fallback = message.failover
             if fallback is not None and fallback.fallback_content:
@@ -188,12 +246,16 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
         assert isinstance(reply, HttpReply)
         seq_no = result.value.get("seqNo") if isinstance(result.value, dict) else None
         status = SendStatus.PENDING if message.scheduled_at is not None else SendStatus.SENT
-        return self.ok(message, reply, seq_no, status=status, warnings=self.failover_warnings(message))
+        return self.ok(
+            message, reply, seq_no, status=status, warnings=self.failover_warnings(message)
+        )
 
     def _send_sms(self, message: Message) -> SendOutcome:
         sender = message.from_ or self.config.get("sender_number")
         if not sender:
-            return self.refused(ErrorCode.INVALID_REQUEST, "IWINV SMS needs a sender number (from or sender_number)")
+            return self.refused(
+                ErrorCode.INVALID_REQUEST, "IWINV SMS needs a sender number (from or sender_number)"
+            )
         text = message.text or ""
         fields: dict[str, Any] = {"version": "1.0", "from": sender, "text": text}
         if message.type is MessageType.SMS:
@@ -206,12 +268,20 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
         if message.type is MessageType.MMS:
             image = message.image
             if image is None or len(image.data) > MMS_MAX_IMAGE_BYTES:
-                return self.refused(ErrorCode.INVALID_REQUEST, "IWINV MMS needs an image of at most 100 KB")
-            reply = self.http.request("POST", url, data={**fields, "to": message.to},
-                                      files={"image": (image.filename, image.data, image.content_type)},
-                                      headers=self._headers("sms", json_body=False))
+                return self.refused(
+                    ErrorCode.INVALID_REQUEST, "IWINV MMS needs an image of at most 100 KB"
+                )
+            reply = self.http.request(
+                "POST",
+                url,
+                data={**fields, "to": message.to},
+                files={"image": (image.filename, image.data, image.content_type)},
+                headers=self._headers("sms", json_body=False),
+            )
         else:
-            reply = self.http.request("POST", url, json={**fields, "to": [message.to]}, headers=self._headers("sms"))
+            reply = self.http.request(
+                "POST", url, json={**fields, "to": [message.to]}, headers=self._headers("sms")
+            )
         result = self._interpret(reply, "sms")
         if isinstance(result, Err):
             return result
@@ -220,106 +290,20 @@ class IwinvAdapter(IwinvTemplatesMixin, BaseAdapter):
         status = SendStatus.PENDING if message.scheduled_at is not None else SendStatus.SENT
         return self.ok(message, reply, body.get("requestNo") or body.get("msgid"), status=status)
 
-    # -- status, balance, health ----------------------------------------------------
-    def get_delivery_status(self, provider_message_id: str, message_type: MessageType, to: str,
-                            requested_at: datetime) -> Result[DeliveryStatusResult | None]:
-        """AlimTalk history or SMS history, depending on the message type."""
-        if message_type is MessageType.ALIMTALK:
-            return self._alimtalk_status(provider_message_id, to, requested_at)
-        return self._sms_status(provider_message_id, to, requested_at)
-
-    def _alimtalk_status(self, seq_no: str, to: str, requested_at: datetime) -> Result[DeliveryStatusResult | None]:
-        body: dict[str, Any] = {"pageNum": 1, "pageSize": 15, "phone": to,
-                                "startDate": to_kst(requested_at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S"),
-                                "endDate": to_kst(datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M:%S"),
-                                "seqNo": int(seq_no) if str(seq_no).isdigit() else seq_no}
-        result = self._interpret(self._post("alimtalk", "/api/history/", body), "alimtalk")
-        if isinstance(result, Err):
-            return result
-        rows = [r for r in (result.value.get("list") or []) if isinstance(r, dict)]
-        if not rows:
-            return Ok(None)
-        item = next((r for r in rows if str(r.get("seqNo")) == str(seq_no)), rows[0])
-        code, name = str(item.get("statusCode") or ""), str(item.get("statusCodeName") or "")
-        if code == "OK" or "성공" in name:
-            status = DeliveryStatus.DELIVERED
-        elif item.get("sendDate"):
-            status = DeliveryStatus.FAILED
-        else:
-            status = DeliveryStatus.PENDING
-        when = _kst_datetime(item.get("receiveDate") or item.get("sendDate"))
-        return Ok(DeliveryStatusResult(
-            status, code or None, name or None, sent_at=_kst_datetime(item.get("sendDate")),
-            delivered_at=when if status is DeliveryStatus.DELIVERED else None,
-            failed_at=_kst_datetime(item.get("sendDate")) if status is DeliveryStatus.FAILED else None,
-            raw=self.redact(item)))
-
-    def _sms_status(self, request_no: str, to: str, requested_at: datetime) -> Result[DeliveryStatusResult | None]:
-        if not self.config.get("sms_company_id"):
-            return self.refused(ErrorCode.INVALID_REQUEST, "IWINV SMS history needs sms_company_id")
-        start, end = to_kst(requested_at).date(), to_kst(datetime.now(timezone.utc)).date()
-        if (end - start).days > HISTORY_MAX_DAYS:
-            return self.refused(ErrorCode.INVALID_REQUEST, "IWINV SMS history covers at most 90 days")
-        body = {"version": "1.0", "companyid": self.config["sms_company_id"], "startDate": start.isoformat(),
-                "endDate": end.isoformat(), "requestNo": request_no, "pageNum": 1, "pageSize": 15, "phone": to}
-        result = self._interpret(self._post("sms", "/api/history/", body), "sms")
-        if isinstance(result, Err):
-            return result
-        rows = [r for r in (result.value.get("list") or []) if isinstance(r, dict)]
-        if not rows:
-            return Ok(None)
-        item = next((r for r in rows if str(r.get("requestNo")) == str(request_no)), rows[0])
-        code = str(item.get("sendStatusCode") or "")
-        text = str(item.get("sendStatusMsg") or item.get("sendStatus") or "")
-        status = sms_history_status(code, text)
-        sent = _kst_datetime(item.get("sendDate"))
-        return Ok(DeliveryStatusResult(
-            status, code or None, text or None, sent_at=sent,
-            delivered_at=sent if status is DeliveryStatus.DELIVERED else None,
-            failed_at=sent if status is DeliveryStatus.FAILED else None, raw=self.redact(item)))
-
-    def get_balance(self, channel: str | None = None) -> Result[BalanceResult]:
-        """AlimTalk charge, or the SMS charge with ``channel="sms"`` (or when only SMS is set up)."""
-        api = channel or ("alimtalk" if self.config["api_key"] else "sms")
-        body = {} if api == "alimtalk" else {"version": "1.0"}
-        result = self._interpret(self._post(api, "/api/charge/", body), api)
-        if isinstance(result, Err):
-            return result
-        value = result.value.get("charge") if isinstance(result.value, dict) else None
-        try:
-            amount = Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            return self.refused(ErrorCode.PROVIDER_ERROR, f"IWINV charge is not a number: {value!r}")
-        return Ok(BalanceResult(self.id, amount, "KRW", channel=api, raw=self.redact(result.value)))
-
+    # -- health ---------------------------------------------------------------------
     def health_check(self) -> HealthResult:
         """Charge calls on every configured API (each checks key and IP whitelist)."""
         start = time.monotonic()
-        apis = [a for a, on in (("alimtalk", bool(self.config["api_key"])),
-                                ("sms", MessageType.SMS in self.supported_types)) if on]
+        apis = [
+            a
+            for a, on in (
+                ("alimtalk", bool(self.config["api_key"])),
+                ("sms", MessageType.SMS in self.supported_types),
+            )
+            if on
+        ]
         errors = [r.error for r in (self.get_balance(api) for api in apis) if isinstance(r, Err)]
         latency = int((time.monotonic() - start) * 1000)
         if errors:
             return HealthResult(False, latency, tuple(e.message for e in errors), errors[0])
         return HealthResult(True, latency)
-
-
-def sms_history_status(code: str, text: str) -> DeliveryStatus:
-    """K-Message's reading of IWINV SMS history fields."""
-    if code in ("06", "1000") or "전송 성공" in text:
-        return DeliveryStatus.DELIVERED
-    if "대기" in text or "처리중" in text or code in ("00", "01"):
-        return DeliveryStatus.PENDING
-    if not code and not text:
-        return DeliveryStatus.UNKNOWN
-    return DeliveryStatus.FAILED
-
-
-def _kst_datetime(value: Any) -> datetime | None:
-    """Parse IWINV's ``yyyy-MM-dd HH:mm:ss`` (Korean local time)."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
-    except ValueError:
-        return None

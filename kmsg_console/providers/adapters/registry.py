@@ -17,8 +17,13 @@ ADAPTERS: dict[str, type[BaseAdapter]] = {
 }
 
 
-def build_adapter(vendor: str, provider_id: str, config: Mapping[str, Any] | None = None, *,
-                  timeouts: Timeouts | None = None) -> BaseAdapter:
+def build_adapter(
+    vendor: str,
+    provider_id: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    timeouts: Timeouts | None = None,
+) -> BaseAdapter:
     """Instantiate the adapter for ``vendor`` with a typed, validated config.
 
     :raises ProviderConfigError: for an unknown vendor or an unusable config.

@@ -26,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from kmsg_console.i18n_markers import N_
@@ -59,7 +59,7 @@ class Step:
 
 @dataclass(frozen=True)
 class SandboxDelivery:
-    """A message the sandbox took (``outcome`` is ``timeout`` when the caller was told it timed out)."""
+    """A message the sandbox took; ``outcome`` is ``timeout`` when the caller was told so."""
 
     provider_id: str
     provider_message_id: str
@@ -144,8 +144,12 @@ def _parse_step(token: str) -> Step:
             return Step("down", ErrorCode.NETWORK_ERROR)
         if name == "fail" and len(args) <= 3:
             code = ErrorCode(args[0].upper()) if args else ErrorCode.PROVIDER_ERROR
-            return Step("fail", code, vendor_code=args[1] if len(args) > 1 else None,
-                        http_status=int(args[2]) if len(args) > 2 else None)
+            return Step(
+                "fail",
+                code,
+                vendor_code=args[1] if len(args) > 1 else None,
+                http_status=int(args[2]) if len(args) > 2 else None,
+            )
     except ValueError:
         pass
     raise ValueError(f"bad sandbox script step {token!r}")
@@ -161,13 +165,23 @@ class SandboxAdapter(BaseAdapter):
     failover_support = "unsupported"
     uses_http = False
     CONFIG_FIELDS = (
-        ConfigField("script", N_("Scripted outcomes"),
-                    help=N_("Comma-separated outcomes for the next sends, e.g. "
-                            "\"fail:PROVIDER_ERROR,timeout,ok\". Empty: every send succeeds.")),
+        ConfigField(
+            "script",
+            N_("Scripted outcomes"),
+            help=N_(
+                "Comma-separated outcomes for the next sends, e.g. "
+                '"fail:PROVIDER_ERROR,timeout,ok". Empty: every send succeeds.'
+            ),
+        ),
     )
 
-    def __init__(self, provider_id: str, config: dict[str, Any] | None = None, *,
-                 timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        provider_id: str,
+        config: dict[str, Any] | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         super().__init__(provider_id, config, timeouts=timeouts)
         source = self.config.get("script") or ""
         try:
@@ -191,12 +205,21 @@ class SandboxAdapter(BaseAdapter):
         if step.delay_ms:
             time.sleep(step.delay_ms / 1000)
         if step.outcome == "down":
-            outcome: SendOutcome = self.refused(ErrorCode.NETWORK_ERROR, "sandbox: scripted connection failure")
+            outcome: SendOutcome = self.refused(
+                ErrorCode.NETWORK_ERROR, "sandbox: scripted connection failure"
+            )
         elif step.outcome == "fail":
-            outcome = Err(SendError.of(step.code, f"sandbox: scripted {step.code.value}",
-                                       accepted=Acceptance.NOT_ACCEPTED, vendor_code=step.vendor_code,
-                                       vendor_text=step.vendor_text, http_status=step.http_status,
-                                       retry_after_ms=step.retry_after_ms))
+            outcome = Err(
+                SendError.of(
+                    step.code,
+                    f"sandbox: scripted {step.code.value}",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    vendor_code=step.vendor_code,
+                    vendor_text=step.vendor_text,
+                    http_status=step.http_status,
+                    retry_after_ms=step.retry_after_ms,
+                )
+            )
         else:
             outcome = self._deliver(message, timed_out=step.outcome == "timeout")
         self.log_send(message, outcome)
@@ -212,29 +235,56 @@ class SandboxAdapter(BaseAdapter):
                     return self.refused(ErrorCode.INVALID_REQUEST, str(exc))
             else:
                 text = f"[{message.template_id}] " + json.dumps(
-                    {k: str(v) for k, v in message.variables.items()}, ensure_ascii=False)
+                    {k: str(v) for k, v in message.variables.items()}, ensure_ascii=False
+                )
         vendor_id = f"sandbox-{uuid.uuid4().hex[:16]}"
-        delivery = SandboxDelivery(self.id, vendor_id, message.message_id, message.to, message.type, text,
-                                   message.subject, message.template_id, datetime.now(timezone.utc),
-                                   "timeout" if timed_out else "sent")
+        delivery = SandboxDelivery(
+            self.id,
+            vendor_id,
+            message.message_id,
+            message.to,
+            message.type,
+            text,
+            message.subject,
+            message.template_id,
+            datetime.now(UTC),
+            "timeout" if timed_out else "sent",
+        )
         with _STATE.lock:
             _STATE.outbox.append(delivery)
         if timed_out:
-            return Err(SendError.of(ErrorCode.NETWORK_TIMEOUT, "sandbox: scripted read timeout",
-                                    accepted=Acceptance.UNKNOWN))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_TIMEOUT,
+                    "sandbox: scripted read timeout",
+                    accepted=Acceptance.UNKNOWN,
+                )
+            )
         status = SendStatus.PENDING if message.scheduled_at is not None else SendStatus.SENT
-        return self.ok(message, None, vendor_id, status=status, warnings=self.failover_warnings(message))
+        return self.ok(
+            message, None, vendor_id, status=status, warnings=self.failover_warnings(message)
+        )
 
-    def get_delivery_status(self, provider_message_id: str, message_type: MessageType, to: str,
-                            requested_at: datetime) -> Result[DeliveryStatusResult | None]:
+    def get_delivery_status(
+        self, provider_message_id: str, message_type: MessageType, to: str, requested_at: datetime
+    ) -> Result[DeliveryStatusResult | None]:
         """Anything in the outbox counts as delivered."""
-        found = next((d for d in sandbox_outbox(self.id) if d.provider_message_id == provider_message_id), None)
+        found = next(
+            (d for d in sandbox_outbox(self.id) if d.provider_message_id == provider_message_id),
+            None,
+        )
         if found is None:
             return Ok(None)
-        return Ok(DeliveryStatusResult(DeliveryStatus.DELIVERED, "DELIVERED", None, sent_at=found.sent_at,
-                                       delivered_at=found.sent_at))
+        return Ok(
+            DeliveryStatusResult(
+                DeliveryStatus.DELIVERED,
+                "DELIVERED",
+                None,
+                sent_at=found.sent_at,
+                delivered_at=found.sent_at,
+            )
+        )
 
     def health_check(self) -> HealthResult:
         """The sandbox is always healthy."""
         return HealthResult(True, 0)
-

@@ -13,7 +13,7 @@ import hmac
 import platform
 import secrets
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,9 +36,18 @@ from .solapi_templates import SolapiTemplatesMixin
 from .transport import HttpReply
 
 _SALT_ALPHABET = string.ascii_letters + string.digits
-_TYPE_CODES = {MessageType.SMS: "SMS", MessageType.LMS: "LMS", MessageType.MMS: "MMS",
-               MessageType.ALIMTALK: "ATA", MessageType.FRIENDTALK: "CTA"}
-_STATUS = {"2000": DeliveryStatus.PENDING, "3000": DeliveryStatus.SENT, "4000": DeliveryStatus.DELIVERED}
+_TYPE_CODES = {
+    MessageType.SMS: "SMS",
+    MessageType.LMS: "LMS",
+    MessageType.MMS: "MMS",
+    MessageType.ALIMTALK: "ATA",
+    MessageType.FRIENDTALK: "CTA",
+}
+_STATUS = {
+    "2000": DeliveryStatus.PENDING,
+    "3000": DeliveryStatus.SENT,
+    "4000": DeliveryStatus.DELIVERED,
+}
 
 
 def solapi_authorization(api_key: str, api_secret: str, date: str, salt: str) -> str:
@@ -63,7 +72,7 @@ def _parse_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
@@ -78,19 +87,31 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
     CONFIG_FIELDS = (
         ConfigField("api_key", N_("API key"), required=True),
         ConfigField("api_secret", N_("API secret"), required=True, secret=True),
-        ConfigField("default_from", N_("Default sender number"),
-                    help=N_("Registered sender number used when a message has none.")),
-        ConfigField("kakao_pf_id", N_("Kakao channel pfId"), help=N_("Sender profile id for AlimTalk/FriendTalk.")),
-        ConfigField("app_id", N_("App id"), help=N_("Optional SOLAPI app id sent with each request.")),
+        ConfigField(
+            "default_from",
+            N_("Default sender number"),
+            help=N_("Registered sender number used when a message has none."),
+        ),
+        ConfigField(
+            "kakao_pf_id",
+            N_("Kakao channel pfId"),
+            help=N_("Sender profile id for AlimTalk/FriendTalk."),
+        ),
+        ConfigField(
+            "app_id", N_("App id"), help=N_("Optional SOLAPI app id sent with each request.")
+        ),
         ConfigField("base_url", N_("API base URL"), kind="url", default="https://api.solapi.com"),
     )
 
     # -- HTTP ----------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> HttpReply | SendError:
-        date = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        headers = {"Authorization": solapi_authorization(self.config["api_key"], self.config["api_secret"],
-                                                         date, new_salt()),
-                   "Content-Type": "application/json"}
+        date = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        headers = {
+            "Authorization": solapi_authorization(
+                self.config["api_key"], self.config["api_secret"], date, new_salt()
+            ),
+            "Content-Type": "application/json",
+        }
         return self.http.request(method, self.config["base_url"] + path, headers=headers, **kwargs)
 
     def _error_for(self, reply: HttpReply) -> Err:
@@ -101,17 +122,34 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         generic = self.http_failure(reply)
         if generic is not None:
             error = generic.error
-            return Err(SendError.of(error.code, error.message, accepted=error.accepted, vendor_code=vendor_code,
-                                    vendor_text=vendor_text, http_status=reply.status,
-                                    retry_after_ms=error.retry_after_ms, raw=error.raw))
+            return Err(
+                SendError.of(
+                    error.code,
+                    error.message,
+                    accepted=error.accepted,
+                    vendor_code=vendor_code,
+                    vendor_text=vendor_text,
+                    http_status=reply.status,
+                    retry_after_ms=error.retry_after_ms,
+                    raw=error.raw,
+                )
+            )
         if not body.get("errorCode") and reply.status not in (401, 403):
             # Not SOLAPI's error shape: a proxy or a wrong base URL answered, not the API.
-            return Err(SendError.of(ErrorCode.NETWORK_ERROR,
-                                    f"unexpected HTTP {reply.status} without a SOLAPI error; check the base URL",
-                                    accepted=Acceptance.NOT_ACCEPTED, vendor_code=vendor_code,
-                                    http_status=reply.status, raw=self.redact(reply.body or reply.text[:500])))
+            return Err(
+                SendError.of(
+                    ErrorCode.NETWORK_ERROR,
+                    f"unexpected HTTP {reply.status} without a SOLAPI error; check the base URL",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    vendor_code=vendor_code,
+                    http_status=reply.status,
+                    raw=self.redact(reply.body or reply.text[:500]),
+                )
+            )
         entry = map_vendor_code("solapi", vendor_code, http_status=reply.status)
-        return self.vendor_failure(entry.code, reply, vendor_code=vendor_code, vendor_text=vendor_text)
+        return self.vendor_failure(
+            entry.code, reply, vendor_code=vendor_code, vendor_text=vendor_text
+        )
 
     def _read(self, reply: HttpReply | SendError) -> Result[Any]:
         """Generic read call: ``Ok(json)`` on 2xx, else a normalized error."""
@@ -120,8 +158,14 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         if not 200 <= reply.status < 300:
             return self._error_for(reply)
         if not reply.json_ok:
-            return Err(SendError.of(ErrorCode.PROVIDER_ERROR, "SOLAPI answered with an unreadable body",
-                                    accepted=Acceptance.NOT_ACCEPTED, http_status=reply.status))
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "SOLAPI answered with an unreadable body",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    http_status=reply.status,
+                )
+            )
         return Ok(reply.body)
 
     # -- sending ----------------------------------------------------------------
@@ -145,7 +189,9 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         warnings: list[MessageWarning] = []
         if message.type.is_text:
             if not sender:
-                return self.refused(ErrorCode.INVALID_REQUEST, "SOLAPI needs a sender number (from) for SMS/LMS/MMS")
+                return self.refused(
+                    ErrorCode.INVALID_REQUEST, "SOLAPI needs a sender number (from) for SMS/LMS/MMS"
+                )
             item["text"] = message.text
             if message.subject and message.type is not MessageType.SMS:
                 item["subject"] = message.subject
@@ -157,7 +203,9 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         else:
             pf_id = message.kakao.profile_id or self.config.get("kakao_pf_id")
             if not pf_id:
-                return self.refused(ErrorCode.INVALID_REQUEST, "SOLAPI needs a Kakao pfId for AlimTalk/FriendTalk")
+                return self.refused(
+                    ErrorCode.INVALID_REQUEST, "SOLAPI needs a Kakao pfId for AlimTalk/FriendTalk"
+                )
             kakao: dict[str, Any] = {"pfId": pf_id}
             if message.kakao.buttons:
                 kakao["buttons"] = [dict(b) for b in message.kakao.buttons]
@@ -167,12 +215,16 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
                 kakao["imageId"] = message.kakao.image_id
             if message.type is MessageType.ALIMTALK:
                 kakao["templateId"] = message.template_id
-                kakao["variables"] = {f"#{{{k}}}": stringify_variable(v) for k, v in message.variables.items()}
+                kakao["variables"] = {
+                    f"#{{{k}}}": stringify_variable(v) for k, v in message.variables.items()
+                }
                 kakao["disableSms"] = self._disable_sms(message)
                 if message.failover_enabled:
                     if not sender:
-                        return self.refused(ErrorCode.INVALID_REQUEST,
-                                            "SMS fallback needs a sender number (from or default_from)")
+                        return self.refused(
+                            ErrorCode.INVALID_REQUEST,
+                            "SMS fallback needs a sender number (from or default_from)",
+                        )
                     if message.failover.fallback_content:
                         item["text"] = message.failover.fallback_content
                     if message.failover.fallback_title:
@@ -182,7 +234,10 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
                 item["text"] = message.text
                 kakao["disableSms"] = True
             item["kakaoOptions"] = kakao
-        agent = {"sdkVersion": "kmsg-console/1", "osPlatform": f"{platform.system()} | python {platform.python_version()}"}
+        agent = {
+            "sdkVersion": "kmsg-console/1",
+            "osPlatform": f"{platform.system()} | python {platform.python_version()}",
+        }
         if self.config.get("app_id"):
             agent["appId"] = self.config["app_id"]
         body: dict[str, Any] = {"messages": [item], "agent": agent, "showMessageList": True}
@@ -200,17 +255,31 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
     def _upload_image(self, message: Message) -> str | Err:
         image = message.image
         assert image is not None
-        payload = {"file": base64.b64encode(image.data).decode(), "type": "MMS", "name": image.filename}
+        payload = {
+            "file": base64.b64encode(image.data).decode(),
+            "type": "MMS",
+            "name": image.filename,
+        }
         result = self._read(self._call("POST", "/storage/v1/files", json=payload))
         if isinstance(result, Err):
-            return result
+            # Whatever happened to the upload, the message itself was never sent.
+            error = result.error
+            return self.refused(
+                error.code,
+                f"image upload failed: {error.message}",
+                vendor_code=error.vendor_code,
+                vendor_text=error.vendor_text,
+                http_status=error.http_status,
+                retry_after_ms=error.retry_after_ms,
+            )
         file_id = result.value.get("fileId") if isinstance(result.value, dict) else None
         if not file_id:
             return self.refused(ErrorCode.PROVIDER_ERROR, "SOLAPI image upload returned no fileId")
         return str(file_id)
 
-    def _interpret_send(self, message: Message, reply: HttpReply | SendError,
-                        warnings: list[MessageWarning]) -> SendOutcome:
+    def _interpret_send(
+        self, message: Message, reply: HttpReply | SendError, warnings: list[MessageWarning]
+    ) -> SendOutcome:
         if isinstance(reply, SendError):
             return Err(reply)
         if not 200 <= reply.status < 300:
@@ -226,23 +295,33 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
             first = failed[0] if isinstance(failed[0], dict) else {}
             vendor_code = normalize_vendor_code(first.get("statusCode"))
             entry = map_vendor_code("solapi", vendor_code, http_status=reply.status)
-            return self.vendor_failure(entry.code, reply, vendor_code=vendor_code,
-                                       vendor_text=first.get("statusMessage"))
+            return self.vendor_failure(
+                entry.code, reply, vendor_code=vendor_code, vendor_text=first.get("statusMessage")
+            )
         message_id = body.get("messageId")  # v5-style single answer
         if not message_id and accepted and isinstance(accepted[0], dict):
             message_id = accepted[0].get("messageId")
         if not message_id:
-            warnings = [*warnings, MessageWarning(
-                "MISSING_PROVIDER_MESSAGE_ID", N_("SOLAPI accepted the message but returned no message id."))]
+            warnings = [
+                *warnings,
+                MessageWarning(
+                    "MISSING_PROVIDER_MESSAGE_ID",
+                    N_("SOLAPI accepted the message but returned no message id."),
+                ),
+            ]
         status = SendStatus.PENDING if message.scheduled_at is not None else SendStatus.SENT
         return self.ok(message, reply, message_id, status=status, warnings=warnings)
 
     # -- status, balance, health -------------------------------------------------
-    def get_delivery_status(self, provider_message_id: str, message_type: MessageType, to: str,
-                            requested_at: datetime) -> Result[DeliveryStatusResult | None]:
+    def get_delivery_status(
+        self, provider_message_id: str, message_type: MessageType, to: str, requested_at: datetime
+    ) -> Result[DeliveryStatusResult | None]:
         """Look the message up in SOLAPI's message list (``messageList`` is keyed by id)."""
-        result = self._read(self._call("GET", "/messages/v4/list",
-                                       params={"messageId": provider_message_id, "limit": 1}))
+        result = self._read(
+            self._call(
+                "GET", "/messages/v4/list", params={"messageId": provider_message_id, "limit": 1}
+            )
+        )
         if isinstance(result, Err):
             return result
         listing = result.value.get("messageList") if isinstance(result.value, dict) else None
@@ -256,17 +335,21 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
             return Ok(None)  # not visible yet: keep polling
         code = normalize_vendor_code(item.get("statusCode"))
         status = _STATUS.get(code or "", DeliveryStatus.FAILED)
-        return Ok(DeliveryStatusResult(
-            status=status,
-            vendor_code=code,
-            vendor_text=item.get("statusMessage"),
-            sent_at=_parse_date(item.get("dateProcessed")),
-            delivered_at=_parse_date(item.get("dateReceived") or item.get("dateReported"))
-            if status is DeliveryStatus.DELIVERED else None,
-            failed_at=_parse_date(item.get("dateReported") or item.get("dateProcessed"))
-            if status is DeliveryStatus.FAILED else None,
-            raw=self.redact(item),
-        ))
+        return Ok(
+            DeliveryStatusResult(
+                status=status,
+                vendor_code=code,
+                vendor_text=item.get("statusMessage"),
+                sent_at=_parse_date(item.get("dateProcessed")),
+                delivered_at=_parse_date(item.get("dateReceived") or item.get("dateReported"))
+                if status is DeliveryStatus.DELIVERED
+                else None,
+                failed_at=_parse_date(item.get("dateReported") or item.get("dateProcessed"))
+                if status is DeliveryStatus.FAILED
+                else None,
+                raw=self.redact(item),
+            )
+        )
 
     def get_balance(self) -> Result[BalanceResult]:
         """``balance`` (falling back to ``point``) in KRW."""
@@ -278,12 +361,17 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         try:
             amount = Decimal(str(value))
         except (InvalidOperation, ValueError):
-            return Err(SendError.of(ErrorCode.UNKNOWN_ERROR, f"SOLAPI balance is not a number: {value!r}",
-                                    accepted=Acceptance.NOT_ACCEPTED))
+            return Err(
+                SendError.of(
+                    ErrorCode.UNKNOWN_ERROR,
+                    f"SOLAPI balance is not a number: {value!r}",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
         return Ok(BalanceResult(self.id, amount, "KRW", raw=self.redact(body)))
 
     def health_check(self) -> HealthResult:
         """A signed balance call: proves reachability, credentials and clock."""
-        start = datetime.now(timezone.utc)
+        start = datetime.now(UTC)
         result = self.get_balance()
-        return self.health_from(result, int((datetime.now(timezone.utc) - start).total_seconds() * 1000))
+        return self.health_from(result, int((datetime.now(UTC) - start).total_seconds() * 1000))

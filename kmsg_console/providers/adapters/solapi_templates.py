@@ -12,13 +12,19 @@ from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
 from kmsg_console.messaging.provider import KakaoTemplate, TemplateDraft, TemplateStatus
 from kmsg_console.messaging.result import Err, Ok, Result
 
-_STATUS = {"PENDING": TemplateStatus.PENDING, "INSPECTING": TemplateStatus.INSPECTION,
-           "APPROVED": TemplateStatus.APPROVED, "REJECTED": TemplateStatus.REJECTED}
+_STATUS = {
+    "PENDING": TemplateStatus.PENDING,
+    "INSPECTING": TemplateStatus.INSPECTION,
+    "APPROVED": TemplateStatus.APPROVED,
+    "REJECTED": TemplateStatus.REJECTED,
+}
 
 
 def template_from_solapi(item: dict[str, Any], raw: Any = None) -> KakaoTemplate:
     """Map SOLAPI's template object."""
-    comments = [str(c.get("content", "")) for c in item.get("comments") or [] if isinstance(c, dict)]
+    comments = [
+        str(c.get("content", "")) for c in item.get("comments") or [] if isinstance(c, dict)
+    ]
     vendor_status = str(item.get("status") or "")
     return KakaoTemplate(
         code=str(item.get("templateId") or ""),
@@ -38,7 +44,10 @@ class SolapiTemplatesMixin:
 
     config: dict[str, Any]
 
-    if TYPE_CHECKING:  # provided by SolapiAdapter / BaseAdapter; declared here for type checkers only
+    if (
+        TYPE_CHECKING
+    ):  # provided by SolapiAdapter / BaseAdapter; declared here for type checkers only
+
         def _call(self, method: str, path: str, **kwargs: Any) -> Any: ...
         def _read(self, reply: Any) -> Result[Any]: ...
         def redact(self, body: Any) -> Any: ...
@@ -47,14 +56,21 @@ class SolapiTemplatesMixin:
         if isinstance(result, Err):
             return result
         if not isinstance(result.value, dict):
-            return Err(SendError.of(ErrorCode.PROVIDER_ERROR, "SOLAPI returned no template",
-                                    accepted=Acceptance.NOT_ACCEPTED))
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "SOLAPI returned no template",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
         return Ok(template_from_solapi(result.value, self.redact(result.value)))
 
     def _draft_body(self, draft: TemplateDraft) -> dict[str, Any]:
         body: dict[str, Any] = {"name": draft.name, "content": draft.content, **dict(draft.extra)}
         if draft.buttons:
-            body["buttons"] = [dict(b) for b in draft.buttons]  # SOLAPI shape: buttonName, buttonType, linkMo…
+            body["buttons"] = [
+                dict(b) for b in draft.buttons
+            ]  # SOLAPI shape: buttonName, buttonType, linkMo…
         if draft.category_code:
             body["categoryCode"] = draft.category_code
         return body
@@ -68,27 +84,39 @@ class SolapiTemplatesMixin:
         if isinstance(result, Err):
             return result
         items = result.value.get("templateList") if isinstance(result.value, dict) else None
-        return Ok([template_from_solapi(i, self.redact(i)) for i in items or [] if isinstance(i, dict)])
+        return Ok(
+            [template_from_solapi(i, self.redact(i)) for i in items or [] if isinstance(i, dict)]
+        )
 
     def get_template(self, code: str) -> Result[KakaoTemplate]:
         """One template; a 404 becomes ``TEMPLATE_NOT_FOUND``."""
         result = self._read(self._call("GET", f"/kakao/v2/templates/{code}"))
         if isinstance(result, Err) and result.error.http_status == 404:
-            return Err(SendError.of(ErrorCode.TEMPLATE_NOT_FOUND, result.error.message,
-                                    accepted=Acceptance.NOT_ACCEPTED, vendor_code=result.error.vendor_code,
-                                    vendor_text=result.error.vendor_text, http_status=404))
+            return Err(
+                SendError.of(
+                    ErrorCode.TEMPLATE_NOT_FOUND,
+                    result.error.message,
+                    accepted=Acceptance.NOT_ACCEPTED,
+                    vendor_code=result.error.vendor_code,
+                    vendor_text=result.error.vendor_text,
+                    http_status=404,
+                )
+            )
         return self._template(result)
 
     def create_template(self, draft: TemplateDraft) -> Result[KakaoTemplate]:
-        """Register a template on the configured channel (status PENDING until inspection is requested)."""
+        """Register a template on the configured channel (PENDING until inspection is requested)."""
         body = self._draft_body(draft)
         body.setdefault("channelId", self.config.get("kakao_pf_id"))
         return self._template(self._read(self._call("POST", "/kakao/v2/templates", json=body)))
 
     def update_template(self, code: str, draft: TemplateDraft) -> Result[KakaoTemplate]:
         """Change a PENDING or REJECTED template (it goes back to PENDING)."""
-        return self._template(self._read(self._call("PUT", f"/kakao/v2/templates/{code}",
-                                                    json=self._draft_body(draft))))
+        return self._template(
+            self._read(
+                self._call("PUT", f"/kakao/v2/templates/{code}", json=self._draft_body(draft))
+            )
+        )
 
     def delete_template(self, code: str) -> Result[None]:
         """Delete a template that is not under inspection."""
@@ -97,4 +125,6 @@ class SolapiTemplatesMixin:
 
     def request_template_inspection(self, code: str) -> Result[KakaoTemplate]:
         """Submit a template to Kakao's review."""
-        return self._template(self._read(self._call("PUT", f"/kakao/v2/templates/{code}/inspection")))
+        return self._template(
+            self._read(self._call("PUT", f"/kakao/v2/templates/{code}/inspection"))
+        )

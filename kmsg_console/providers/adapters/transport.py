@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -68,8 +68,8 @@ def parse_retry_after(value: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0, int((when - datetime.now(timezone.utc)).total_seconds() * 1000))
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((when - datetime.now(UTC)).total_seconds() * 1000))
 
 
 def make_session(pool_maxsize: int = 10) -> requests.Session:
@@ -111,27 +111,54 @@ def classify_transport_error(exc: BaseException) -> SendError:
     text = f"{type(exc).__name__}: {exc}"
     # NewConnectionError subclasses ConnectTimeoutError in urllib3, so it is tested first.
     if has(NewConnectionError):  # refused, unreachable, DNS failure: nothing was sent
-        return SendError.of(ErrorCode.NETWORK_ERROR, "connection failed: " + text, accepted=Acceptance.NOT_ACCEPTED)
+        return SendError.of(
+            ErrorCode.NETWORK_ERROR, "connection failed: " + text, accepted=Acceptance.NOT_ACCEPTED
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout) or has(ConnectTimeoutError):
-        return SendError.of(ErrorCode.NETWORK_TIMEOUT, "connect timeout: " + text, accepted=Acceptance.NOT_ACCEPTED)
+        return SendError.of(
+            ErrorCode.NETWORK_TIMEOUT, "connect timeout: " + text, accepted=Acceptance.NOT_ACCEPTED
+        )
     if isinstance(exc, requests.exceptions.ReadTimeout) or has(ReadTimeoutError):
         # The request was written; the vendor may be processing it right now.
-        return SendError.of(ErrorCode.NETWORK_TIMEOUT, "read timeout: " + text, accepted=Acceptance.UNKNOWN)
+        return SendError.of(
+            ErrorCode.NETWORK_TIMEOUT, "read timeout: " + text, accepted=Acceptance.UNKNOWN
+        )
     if isinstance(exc, requests.exceptions.ProxyError) or has(ProxyError):
-        return SendError.of(ErrorCode.NETWORK_ERROR, "proxy error: " + text, accepted=Acceptance.NOT_ACCEPTED)
+        return SendError.of(
+            ErrorCode.NETWORK_ERROR, "proxy error: " + text, accepted=Acceptance.NOT_ACCEPTED
+        )
     if has(ssl.SSLCertVerificationError):  # fails in the handshake, before the request
-        return SendError.of(ErrorCode.NETWORK_ERROR, "TLS verification failed: " + text,
-                            accepted=Acceptance.NOT_ACCEPTED)
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
-        return SendError.of(ErrorCode.NETWORK_ERROR, "invalid request setup: " + text,
-                            accepted=Acceptance.NOT_ACCEPTED)
-    if has(ProtocolError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) or isinstance(
+        return SendError.of(
+            ErrorCode.NETWORK_ERROR,
+            "TLS verification failed: " + text,
+            accepted=Acceptance.NOT_ACCEPTED,
+        )
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+            requests.exceptions.InvalidJSONError,  # the body could not even be encoded
+        ),
+    ):
+        return SendError.of(
+            ErrorCode.NETWORK_ERROR,
+            "invalid request setup: " + text,
+            accepted=Acceptance.NOT_ACCEPTED,
+        )
+    if has(
+        ProtocolError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError
+    ) or isinstance(
         exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
     ):
         # RemoteDisconnected / reset / truncated body: the request had already left.
-        return SendError.of(ErrorCode.NETWORK_ERROR, "connection lost after sending: " + text,
-                            accepted=Acceptance.UNKNOWN)
+        return SendError.of(
+            ErrorCode.NETWORK_ERROR,
+            "connection lost after sending: " + text,
+            accepted=Acceptance.UNKNOWN,
+        )
     # Anything else: we cannot prove the request did not leave.
     return SendError.of(ErrorCode.NETWORK_ERROR, text, accepted=Acceptance.UNKNOWN)
 
@@ -156,12 +183,19 @@ class HttpClient:
         """
         start = time.monotonic()
         try:
-            response = self.session.request(method, url, timeout=self.timeouts.as_tuple(),
-                                            allow_redirects=False, **kwargs)
+            response = self.session.request(
+                method, url, timeout=self.timeouts.as_tuple(), allow_redirects=False, **kwargs
+            )
         except Exception as exc:  # requests raises many types; all are classified
             error = classify_transport_error(exc)
-            logger.warning("provider %s: %s %s failed: %s (%s)", self.provider_id, method,
-                           _path(url), error.code, error.accepted)
+            logger.warning(
+                "provider %s: %s %s failed: %s (%s)",
+                self.provider_id,
+                method,
+                _path(url),
+                error.code,
+                error.accepted,
+            )
             return error
         latency_ms = int((time.monotonic() - start) * 1000)
         text = response.text
@@ -169,8 +203,14 @@ class HttpClient:
             body, json_ok = response.json(), True
         except ValueError:
             body, json_ok = None, False
-        logger.debug("provider %s: %s %s -> %s in %d ms", self.provider_id, method, _path(url),
-                     response.status_code, latency_ms)
+        logger.debug(
+            "provider %s: %s %s -> %s in %d ms",
+            self.provider_id,
+            method,
+            _path(url),
+            response.status_code,
+            latency_ms,
+        )
         headers = {name.lower(): value for name, value in response.headers.items()}
         return HttpReply(response.status_code, text, body, json_ok, headers, latency_ms)
 
