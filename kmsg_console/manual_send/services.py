@@ -1,0 +1,281 @@
+"""Rules of the manual send console: the live counter, form ↔ pipeline mapping, outcomes.
+
+Sending itself is :mod:`kmsg_console.send_logs.pipeline`; this module only turns the form into
+a :class:`~kmsg_console.send_logs.pipeline.SendRequest` and explains the answers to a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+
+from kmsg_console.audit.services import record_audit
+from kmsg_console.messaging.encoding import (
+    LMS_MAX_BYTES,
+    SMS_MAX_BYTES,
+    SUBJECT_MAX_BYTES,
+    count_bytes,
+)
+from kmsg_console.messaging.types import MessageType, MessageValidationError
+from kmsg_console.providers import services as provider_services
+from kmsg_console.providers.adapters.registry import ADAPTERS
+from kmsg_console.providers.models import Provider
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.models import MessageLog, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+#: Types the compose form offers. To add AlimTalk once approved templates exist: append
+#: ``MessageType.ALIMTALK`` here, give ``ComposeForm`` a ``template_code`` select (filled from
+#: the template registry behind ``pipeline.template_resolver``) and ``variables``;
+#: :func:`send_request` already forwards both when the form has them.
+OFFERED_TYPES: tuple[MessageType, ...] = (MessageType.SMS, MessageType.LMS)
+
+#: Pipeline issue field -> compose form field. Anything else is shown above the form.
+_FORM_FIELDS = {"to": "to", "from": "sender", "text": "text", "subject": "subject", "type": "type",
+                "template_code": "template_code", "variables": "variables", "provider": "provider"}
+#: Provider settings that hold the sender number used when a message names none.
+_SENDER_SETTINGS = ("default_from", "sender_number", "sender")
+
+
+# -- form options ---------------------------------------------------------------------------
+
+def type_options() -> list[tuple[str, str]]:
+    """``(value, label)`` pairs for the type select; empty value = decided by length."""
+    return [("", _("Automatic (SMS, or LMS above %(limit)d bytes)", limit=SMS_MAX_BYTES))] + [
+        (kind.value, kind.value) for kind in OFFERED_TYPES]
+
+
+def provider_options() -> list[tuple[str, str]]:
+    """Enabled providers that send at least one offered type, after "use the routing table"."""
+    options = [("", _("Automatic (routing table and failover)"))]
+    for provider in provider_services.enabled_providers():
+        kinds = [k.value for k in OFFERED_TYPES if k in _supported(provider)]
+        if kinds:
+            label = f"{provider.name} ({provider.code}) · {', '.join(kinds)}"
+            options.append((provider.code, label))
+    return options
+
+
+def _supported(provider: Provider) -> frozenset[MessageType]:
+    adapter = ADAPTERS.get(provider.vendor)
+    return adapter.supported_types if adapter else frozenset()
+
+
+# -- live byte counter ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counter:
+    """What the counter under the text box shows."""
+
+    bytes: int
+    limit: int
+    type: MessageType
+    automatic: bool
+    unencodable: tuple[str, ...] = ()
+    subject_bytes: int | None = None
+    subject_limit: int = SUBJECT_MAX_BYTES
+    sms_limit: int = SMS_MAX_BYTES
+    lms_limit: int = LMS_MAX_BYTES
+
+    @property
+    def over(self) -> bool:
+        return self.bytes > self.limit
+
+    @property
+    def upgraded(self) -> bool:
+        """Sent as LMS only because the text is over the SMS limit."""
+        return self.automatic and self.type is MessageType.LMS
+
+    @property
+    def subject_over(self) -> bool:
+        return self.subject_bytes is not None and self.subject_bytes > self.subject_limit
+
+    @property
+    def subject_ignored(self) -> bool:
+        return self.subject_bytes is not None and self.type is MessageType.SMS
+
+
+def requested_type(value: str | None) -> MessageType | None:
+    """The type the operator chose, or None for "automatic" (and for anything not offered)."""
+    try:
+        kind = MessageType((value or "").upper())
+    except ValueError:
+        return None
+    return kind if kind in OFFERED_TYPES else None
+
+
+def count(text: str | None, subject: str | None, type_value: str | None) -> Counter:
+    """Count ``text`` and ``subject`` in CP949 bytes and decide SMS or LMS as the pipeline will."""
+    counted = count_bytes(text or "")
+    chosen = requested_type(type_value)
+    kind = chosen or (MessageType.SMS if counted.bytes <= SMS_MAX_BYTES else MessageType.LMS)
+    limit = SMS_MAX_BYTES if kind is MessageType.SMS else LMS_MAX_BYTES
+    subject_bytes = count_bytes(subject).bytes if subject else None
+    return Counter(counted.bytes, limit, kind, automatic=chosen is None,
+                   unencodable=counted.unencodable_chars, subject_bytes=subject_bytes)
+
+
+# -- form -> pipeline -----------------------------------------------------------------------
+
+def send_request(form: Any) -> pipeline.SendRequest:
+    """The pipeline request for the compose form's data."""
+    kind = requested_type(form.type.data)
+    template_code = getattr(form, "template_code", None)
+    variables = getattr(form, "variables", None)
+    return pipeline.SendRequest(
+        to=form.to.data or "",
+        text=form.text.data,
+        type=kind.value if kind else None,
+        from_=form.sender.data or None,
+        # An explicit SMS carries no subject; "automatic" drops it itself, with a warning.
+        subject=None if kind is MessageType.SMS else (form.subject.data or None),
+        provider=form.provider.data or None,
+        template_code=template_code.data if template_code is not None else None,
+        variables=dict(variables.data or {}) if variables is not None else {},
+    )
+
+
+def apply_refusal(form: Any, exc: pipeline.SendRefused) -> None:
+    """Put the reasons of a refused preview or send on the form's fields, translated."""
+    cause = exc.__cause__
+    if isinstance(cause, MessageValidationError):
+        for issue in cause.issues:
+            text = _(issue.message) % dict(issue.params) if issue.params else _(issue.message)
+            _add_error(form, issue.field, text)
+    elif exc.code == "no_provider" and form.provider.data:
+        _add_error(form, "provider", _("This provider cannot send this type of message."))
+    elif exc.code == "no_provider":
+        _add_error(form, None, _("No enabled provider can send this type of message. "
+                                 "An admin can set one up under Providers."))
+    else:
+        _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
+
+
+def _add_error(form: Any, issue_field: str | None, text: str) -> None:
+    name = _FORM_FIELDS.get(issue_field or "")
+    if name and name in form:
+        form[name].errors = [*form[name].errors, text]
+    else:
+        form.form_errors.append(text)
+
+
+# -- preview --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RouteStep:
+    code: str
+    name: str
+    primary: bool
+
+
+@dataclass(frozen=True)
+class PreviewView:
+    """Everything the preview page shows besides the form's own values."""
+
+    recipient: str
+    type: MessageType
+    automatic: bool
+    bytes: int
+    limit: int
+    subject: str | None
+    text: str | None
+    sender: str | None
+    sender_is_default: bool
+    chain: list[RouteStep]
+    explicit_provider: bool
+    warnings: list[str]
+    unencodable: tuple[str, ...]
+
+
+def describe(result: pipeline.Preview, form: Any) -> PreviewView:
+    """The preview page's facts: final text, effective type, bytes, route, warnings."""
+    prepared = result.prepared
+    message = prepared.message
+    providers = {p.code: p for p in provider_services.enabled_providers()}
+    chain = [RouteStep(code, providers[code].name if code in providers else code, index == 0)
+             for index, code in enumerate(result.provider_chain)]
+    sender, is_default = message.from_, False
+    if sender is None and chain and chain[0].code in providers:
+        sender, is_default = default_sender(providers[chain[0].code]), True
+    counted = prepared.byte_count
+    warnings = [_translate_warning(w.message, w.details) for w in prepared.warnings]
+    if requested_type(form.type.data) is MessageType.SMS and form.subject.data:
+        warnings.append(_("An SMS has no subject; the subject is ignored."))
+    return PreviewView(
+        recipient=display_phone(message.to), type=message.type,
+        automatic=requested_type(form.type.data) is None,
+        bytes=counted.bytes if counted else 0,
+        limit=SMS_MAX_BYTES if message.type is MessageType.SMS else LMS_MAX_BYTES,
+        subject=message.subject, text=result.final_text,
+        sender=display_phone(sender) if sender else None,
+        sender_is_default=is_default, chain=chain, explicit_provider=bool(message.provider_id),
+        warnings=warnings, unencodable=counted.unencodable_chars if counted else (),
+    )
+
+
+def _translate_warning(template: str, details: Any) -> str:
+    try:
+        return _(template) % dict(details or {})
+    except (KeyError, TypeError, ValueError):
+        return _(template)
+
+
+def default_sender(provider: Provider) -> str | None:
+    """The sender number a provider uses when a message names none (not a secret)."""
+    for key in _SENDER_SETTINGS:
+        value = (provider.settings or {}).get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def display_phone(digits: str) -> str:
+    """Domestic digits with hyphens, for the operator who typed them (never logged)."""
+    if len(digits) == 11:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if len(digits) == 10 and digits.startswith("02"):
+        return f"02-{digits[2:6]}-{digits[6:]}"
+    if len(digits) == 10:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    if len(digits) == 9 and digits.startswith("02"):
+        return f"02-{digits[2:5]}-{digits[5:]}"
+    if len(digits) == 8:
+        return f"{digits[:4]}-{digits[4:]}"
+    return digits
+
+
+# -- after the send -------------------------------------------------------------------------
+
+_DELIVERED_OR_ON_ITS_WAY = (MessageStatus.SENT, MessageStatus.PENDING, MessageStatus.DELIVERED)
+
+
+def record_send(log: MessageLog) -> None:
+    """Audit a console send: masked recipient and provider only, never the number or text."""
+    record_audit(
+        "message.send", target_type="message", target_id=log.public_id,
+        outcome="failure" if log.status == MessageStatus.FAILED.value else "success",
+        details={"type": log.type, "to": log.to_masked, "provider": log.provider_code,
+                 "status": log.status},
+    )
+    logger.info("console message %s sent by operator %s: %s via %s", log.public_id,
+                log.operator_id, log.status, log.provider_code)
+
+
+def outcome_flash(log: MessageLog) -> tuple[str, str]:
+    """The flash message and category that state how the send ended."""
+    status = log.status_enum
+    provider = log.provider_code or "-"
+    if status in _DELIVERED_OR_ON_ITS_WAY:
+        return _("Message sent through %(provider)s.", provider=provider), "success"
+    if status is MessageStatus.FAILED:
+        return _("Sending failed through %(provider)s: %(code)s.", provider=provider,
+                 code=log.error_code or "UNKNOWN_ERROR"), "error"
+    text = _("Outcome unknown: %(provider)s did not confirm the message (%(code)s). "
+             "Do not send it again; status checks will settle it.",
+             provider=provider, code=log.error_code or "UNKNOWN_ERROR")
+    return text, "warning"
+

@@ -1,0 +1,88 @@
+"""``/send``: an operator composes an SMS/LMS, previews it, then sends it through the pipeline."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kmsg_console.extensions import db
+from kmsg_console.manual_send import services
+from kmsg_console.manual_send.forms import ComposeForm
+from kmsg_console.operators.models import Role
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.models import MessageSource
+from kmsg_console.web.access import access
+
+bp = Blueprint("manual_send", __name__)
+
+
+def _compose_page(form: ComposeForm, status: int = 200):
+    counter = services.count(form.text.data, form.subject.data, form.type.data)
+    return render_template("manual_send/compose.html", form=form, counter=counter), status
+
+
+def _redirect(url: str):
+    """Post/Redirect/Get; htmx callers get ``HX-Redirect`` so the whole page moves."""
+    if getattr(request, "htmx", False):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+@bp.get("/send")
+@access(Role.OPERATOR)
+def compose():
+    """The empty compose form."""
+    return _compose_page(ComposeForm())
+
+
+@bp.post("/send/count")
+@access(Role.OPERATOR)
+def count():
+    """The byte counter fragment for what is typed so far (htmx, as you type)."""
+    form = ComposeForm()
+    counter = services.count(form.text.data, form.subject.data, form.type.data)
+    return render_template("manual_send/_counter.html", counter=counter)
+
+
+@bp.post("/send/edit")
+@access(Role.OPERATOR)
+def edit():
+    """Back from the preview to the form, with every value kept."""
+    return _compose_page(ComposeForm())
+
+
+@bp.post("/send/preview")
+@access(Role.OPERATOR)
+def preview():
+    """Validate and route without sending: final text, type, bytes, providers, warnings."""
+    form = ComposeForm()
+    if not form.validate_on_submit():
+        return _compose_page(form, 422)
+    try:
+        result = pipeline.preview(services.send_request(form))
+    except pipeline.SendRefused as exc:
+        services.apply_refusal(form, exc)
+        return _compose_page(form, 422)
+    return render_template("manual_send/preview.html", form=form,
+                           preview=services.describe(result, form))
+
+
+@bp.post("/send")
+@access(Role.OPERATOR)
+def send():
+    """Send the previewed message (the pipeline commits the log), audit it, show its log entry."""
+    form = ComposeForm()
+    if not form.validate_on_submit():
+        return _compose_page(form, 422)
+    try:
+        result = pipeline.send(services.send_request(form), source=MessageSource.CONSOLE,
+                               operator_id=current_user.id)
+    except pipeline.SendRefused as exc:
+        services.apply_refusal(form, exc)
+        return _compose_page(form, 422)
+    services.record_send(result.log)
+    db.session.commit()
+    flash(*services.outcome_flash(result.log))
+    return _redirect(url_for("send_logs.detail", message_id=result.log.public_id))
