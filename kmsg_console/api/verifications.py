@@ -1,0 +1,141 @@
+"""``/api/v1/verifications``: start an OTP verification and check its code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from kmsg_console.api import openapi
+from kmsg_console.api.auth import current_api_key, require_api_key
+from kmsg_console.api.errors import ApiError
+from kmsg_console.api.views import bp, json_body
+from kmsg_console.api_keys.models import Scope
+from kmsg_console.otp import services
+from kmsg_console.otp.models import Verification
+
+START_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["phone", "purpose"],
+    "properties": {
+        "phone": {"type": "string", "minLength": 1, "maxLength": 32},
+        "purpose": {"type": "string", "minLength": 1, "maxLength": 40,
+                    "description": "A verification purpose configured in the console, e.g. login."},
+        "client_ip": {"type": "string", "maxLength": 45,
+                      "description": "The end user's IP address, for per-IP throttle rules."},
+        "user_ref": {"type": "string", "maxLength": 128,
+                     "description": "Your own user or session id, for per-user throttle rules."},
+    },
+}
+CHECK_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code"],
+    "properties": {
+        "code": {"type": "string", "minLength": 1, "maxLength": 20},
+        "client_ip": {"type": "string", "maxLength": 45},
+    },
+}
+VERIFICATION = {
+    "type": "object",
+    "required": ["id", "status", "expires_at", "channel", "purpose"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "approved", "expired", "max_attempts", "canceled"]},
+        "purpose": {"type": "string"},
+        "channel": {"type": "string", "enum": ["sms", "alimtalk"]},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "attempts_left": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _throttled(description: str) -> dict[str, Any]:
+    return {**_json("Error", description), "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+
+
+openapi.register_path("/verifications", {"post": {
+    "operationId": "startVerification",
+    "summary": "Start an OTP verification: a fresh code is sent; an earlier pending one stops working",
+    "security": [{"bearer": []}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StartVerificationRequest")}}},
+    "responses": {
+        "201": _json("Verification", "The code was handed to a provider."),
+        "400": _json("Error", "Malformed JSON, wrong types or unknown fields."),
+        "401": _json("Error", "Missing or invalid API key."),
+        "403": _json("Error", "The API key lacks the otp scope."),
+        "413": _json("Error", "The request body is too large."),
+        "422": _json("Error", "Invalid phone number or unknown purpose."),
+        "429": _throttled("Throttled by a policy or within the resend cooldown; nothing was sent."),
+        "502": _json("Error", "The provider refused the message; the verification was canceled."),
+    },
+}}, {"StartVerificationRequest": START_REQUEST, "Verification": VERIFICATION, "CheckVerificationRequest": CHECK_REQUEST})
+
+openapi.register_path("/verifications/{id}/check", {"post": {
+    "operationId": "checkVerification",
+    "summary": "Check a code; returns approved, pending (with attempts left), expired, max_attempts or canceled",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CheckVerificationRequest")}}},
+    "responses": {
+        "200": _json("Verification", "The verification's status after this check."),
+        "400": _json("Error", "Malformed JSON, wrong types or unknown fields."),
+        "401": _json("Error", "Missing or invalid API key."),
+        "403": _json("Error", "The API key lacks the otp scope."),
+        "404": _json("Error", "No verification with this id for this API key."),
+        "409": _json("Error", "Already approved: a code is accepted only once."),
+        "413": _json("Error", "The request body is too large."),
+        "429": _throttled("Too many wrong codes for this number or IP."),
+    },
+}})
+
+
+def verification_json(verification: Verification, attempts_left: int | None = None) -> dict[str, Any]:
+    body = {"id": verification.public_id, "status": verification.status, "purpose": verification.purpose.code,
+            "channel": verification.channel, "expires_at": verification.expires_at.isoformat()}
+    if attempts_left is not None:
+        body["attempts_left"] = attempts_left
+    return body
+
+
+def _api_error(exc: services.OtpRefused) -> ApiError:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return ApiError(exc.status, exc.code, exc.message, details=exc.details, headers=headers)
+
+
+@bp.post("/verifications")
+@require_api_key(Scope.OTP)
+def start_verification():
+    """Start a verification and send its code."""
+    body = json_body("StartVerificationRequest")
+    try:
+        verification = services.start(phone=body["phone"], purpose_code=body["purpose"],
+                                      client_ip=body.get("client_ip"), user_ref=body.get("user_ref"),
+                                      api_key_id=current_api_key().id)
+    except services.OtpRefused as exc:
+        raise _api_error(exc) from None
+    response = jsonify(verification_json(verification))
+    response.status_code = 201
+    return response
+
+
+@bp.post("/verifications/<string:verification_id>/check")
+@require_api_key(Scope.OTP)
+def check_verification(verification_id: str):
+    """Check a code against a verification."""
+    body = json_body("CheckVerificationRequest")
+    try:
+        result = services.check(verification_id, body["code"], client_ip=body.get("client_ip"),
+                                api_key_id=current_api_key().id)
+    except services.OtpRefused as exc:
+        raise _api_error(exc) from None
+    return jsonify(verification_json(result.verification, result.attempts_left))

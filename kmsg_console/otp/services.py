@@ -1,0 +1,362 @@
+"""The OTP engine: start a verification (send a code) and check a code.
+
+Rules (OWASP ASVS 2.7, NIST 800-63B, Twilio Verify's numbers):
+
+- codes come from ``secrets`` (a CSPRNG), 4–10 digits (default 6);
+- only a keyed hash of the code is stored, bound to the verification id, and compared in
+  constant time; the code never reaches a log line or a plaintext column (the send log keeps
+  the message body with the code masked);
+- a verification lives at most 10 minutes (default 3) and has one live code;
+- **a new start for the same phone and purpose replaces the code**: the earlier pending
+  verification is canceled (so an older code can never approve), and the new one gets a
+  fresh code and a fresh lifetime; starts within the purpose's resend cooldown are refused
+  with 429, as are starts over the throttle policies;
+- a correct check consumes the verification atomically (a conditional UPDATE from
+  ``pending``), so two concurrent correct checks give exactly one ``approved``;
+- wrong checks count per verification (``max_checks``, then the verification is dead) and per
+  phone/IP through the ``otp_check_failure`` throttle policies;
+- expired, approved, canceled and dead verifications never approve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from kmsg_console.audit.services import record_audit
+from kmsg_console.extensions import db
+from kmsg_console.messaging.phone import InvalidPhoneNumber, mask_phone, normalize_recipient
+from kmsg_console.messaging.variables import render_template
+from kmsg_console.observability import metrics
+from kmsg_console.orm import utcnow
+from kmsg_console.otp.models import (
+    MAX_LIFETIME_SECONDS,
+    OtpChannel,
+    Verification,
+    VerificationEvent,
+    VerificationPurpose,
+    VerificationStatus,
+)
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.models import MessageSource, MessageStatus
+from kmsg_console.throttle.engine import ThrottleContext, check_and_consume
+
+#: The engine's clock; tests replace it to walk through expiry.
+clock = utcnow
+
+PHONE_PURPOSE = pipeline.PHONE_HASH_PURPOSE
+
+DEFAULT_PURPOSES = (
+    ("login", "Login"),
+    ("signup", "Sign-up"),
+    ("password_reset", "Password reset"),
+    ("payment", "Payment"),
+)
+
+
+class OtpRefused(Exception):
+    """A start or check that cannot proceed; ``status`` and ``code`` map onto the API error."""
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.details = details
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verification: Verification
+    status: VerificationStatus
+    attempts_left: int
+
+
+def _hash_code(verification_public_id: str, code: str) -> str:
+    key = current_app.config["KEYRING"].hash_key
+    return hmac.new(key, f"otp:{verification_public_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def generate_code(length: int) -> str:
+    """A uniformly random numeric code of ``length`` digits."""
+    return f"{secrets.randbelow(10 ** length):0{length}d}"
+
+
+def _event(verification: Verification, kind: str, detail: str | None = None) -> None:
+    verification.events.append(VerificationEvent(at=clock(), kind=kind, detail=detail))
+
+
+def get_purpose(code: str) -> VerificationPurpose | None:
+    return db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == code))
+
+
+def ensure_default_purposes() -> None:
+    """Create the standard purposes on an empty install (idempotent)."""
+    for code, name in DEFAULT_PURPOSES:
+        if get_purpose(code) is None:
+            db.session.add(VerificationPurpose(code=code, name=name, brand="kmsg"))
+    db.session.flush()
+
+
+def validate_purpose_settings(code_length: int, lifetime_seconds: int, max_checks: int,
+                              resend_cooldown_seconds: int, message_template: str) -> list[tuple[str, str]]:
+    """Problems with a purpose's settings as ``(field, message code)`` pairs."""
+    problems = []
+    if not 4 <= code_length <= 10:
+        problems.append(("code_length", "code_length_range"))
+    if not 30 <= lifetime_seconds <= MAX_LIFETIME_SECONDS:
+        problems.append(("lifetime_seconds", "lifetime_range"))
+    if not 1 <= max_checks <= 10:
+        problems.append(("max_checks", "max_checks_range"))
+    if not 0 <= resend_cooldown_seconds <= 3600:
+        problems.append(("resend_cooldown_seconds", "cooldown_range"))
+    if "#{code}" not in message_template:
+        problems.append(("message_template", "template_needs_code"))
+    return problems
+
+
+def render_sms(purpose: VerificationPurpose, code: str) -> str:
+    minutes = max(1, purpose.lifetime_seconds // 60)
+    return render_template(purpose.message_template, {"code": code, "minutes": minutes, "brand": purpose.brand})
+
+
+def _normalized_phone(raw: str) -> str:
+    try:
+        return normalize_recipient(raw)
+    except InvalidPhoneNumber as exc:
+        raise OtpRefused(422, "invalid_phone", str(exc)) from exc
+
+
+def _latest(phone_hash: str, purpose: VerificationPurpose) -> Verification | None:
+    return db.session.scalar(
+        sa.select(Verification)
+        .where(Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id)
+        .order_by(Verification.created_at.desc(), Verification.id.desc())
+        .limit(1))
+
+
+def start(
+    *,
+    phone: str,
+    purpose_code: str,
+    client_ip: str | None = None,
+    user_ref: str | None = None,
+    api_key_id: int | None = None,
+    operator=None,
+) -> Verification:
+    """Start a verification: throttle, replace any pending one, send a fresh code.
+
+    The answer is the same whether or not the number was seen before.
+    """
+    purpose = get_purpose(purpose_code)
+    if purpose is None or not purpose.enabled:
+        raise OtpRefused(422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}.")
+    digits = _normalized_phone(phone)
+    keyring = current_app.config["KEYRING"]
+    phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
+    now = clock()
+
+    latest = _latest(phone_hash, purpose)
+    if latest is not None and purpose.resend_cooldown_seconds:
+        wait = latest.created_at + timedelta(seconds=purpose.resend_cooldown_seconds) - now
+        if wait.total_seconds() > 0:
+            raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
+                             retry_after=max(1, int(wait.total_seconds() + 0.999)))
+
+    decision = check_and_consume("otp_start", ThrottleContext(
+        phone=digits, ip=client_ip, api_key_id=api_key_id, purpose=purpose.code, user_ref=user_ref), now=now)
+    if not decision.allowed:
+        metrics.OTP_STARTS.labels(purpose.code, "throttled").inc()
+        raise OtpRefused(429, "throttled", "Too many verification requests; try again later.",
+                         retry_after=decision.retry_after_seconds or 60)
+
+    # One live code per phone and purpose: earlier pending verifications stop working now.
+    for old in db.session.scalars(sa.select(Verification).where(
+            Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id,
+            Verification.status == VerificationStatus.PENDING.value)):
+        old.status = VerificationStatus.CANCELED.value
+        old.status_updated_at = now
+        _event(old, "canceled", "replaced by a new verification")
+
+    code = generate_code(purpose.code_length)
+    public_id = str(uuid.uuid4())
+    verification = Verification(
+        public_id=public_id, purpose=purpose, created_at=now, status=VerificationStatus.PENDING.value,
+        status_updated_at=now, phone_hash=phone_hash,
+        phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"), phone_masked=mask_phone(digits),
+        code_hash=_hash_code(public_id, code), expires_at=now + timedelta(seconds=purpose.lifetime_seconds),
+        max_checks=purpose.max_checks, channel=purpose.channel, api_key_id=api_key_id,
+        operator_id=getattr(operator, "id", None), client_ip_masked=_mask_ip(client_ip),
+        user_ref_hash=keyring.lookup_hash(user_ref, "user_ref") if user_ref else None,
+    )
+    _event(verification, "pending", f"code sent by {purpose.channel}")
+    db.session.add(verification)
+    db.session.commit()  # the verification exists before the code leaves
+
+    try:
+        result = pipeline.send(_send_request(purpose, digits, code), source=MessageSource.OTP,
+                               api_key_id=api_key_id, operator_id=getattr(operator, "id", None),
+                               sensitive_values=[code])
+    except pipeline.SendRefused as exc:
+        _fail(verification, f"send refused: {exc.code}")
+        raise OtpRefused(502, "send_failed", f"The code could not be sent: {exc.message}",
+                         details={"verification_id": public_id}) from exc
+    log = result.log
+    verification.message_public_id = log.public_id
+    if log.status == MessageStatus.FAILED.value:
+        _fail(verification, f"send failed: {log.error_code}")
+        raise OtpRefused(502, "send_failed", "The code could not be sent.",
+                         details={"verification_id": public_id, "send_error": log.error_code})
+    metrics.OTP_STARTS.labels(purpose.code, "sent").inc()
+    if operator is not None:
+        record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
+                     details={"purpose": purpose.code, "to": verification.phone_masked})
+    db.session.commit()
+    return verification
+
+
+def _fail(verification: Verification, detail: str) -> None:
+    verification.status = VerificationStatus.CANCELED.value
+    verification.status_updated_at = clock()
+    _event(verification, "canceled", detail)
+    db.session.commit()
+
+
+def _mask_ip(ip: str | None) -> str | None:
+    if not ip:
+        return None
+    if ":" in ip:
+        return ip.split(":")[0] + ":…"
+    parts = ip.split(".")
+    return ".".join(parts[:2] + ["*", "*"]) if len(parts) == 4 else "…"
+
+
+def _send_request(purpose: VerificationPurpose, digits: str, code: str) -> pipeline.SendRequest:
+    sms_text = render_sms(purpose, code)
+    if purpose.channel == OtpChannel.ALIMTALK.value and purpose.alimtalk_template_code:
+        return pipeline.SendRequest(
+            to=digits, type="ALIMTALK", template_code=purpose.alimtalk_template_code,
+            variables={"code": code, "minutes": max(1, purpose.lifetime_seconds // 60), "brand": purpose.brand},
+            from_=purpose.sender_number,
+            failover={"enabled": True, "channel": "sms", "content": sms_text} if purpose.sms_fallback else None)
+    # No explicit type: SMS, or LMS when the filled-in text is over 90 bytes.
+    return pipeline.SendRequest(to=digits, text=sms_text, from_=purpose.sender_number)
+
+
+def find(public_id: str) -> Verification | None:
+    return db.session.scalar(sa.select(Verification).where(Verification.public_id == public_id))
+
+
+def _transition(verification: Verification, to_status: VerificationStatus, *, extra: dict | None = None) -> bool:
+    """Move from pending to ``to_status`` atomically; False when another request got there first."""
+    now = clock()
+    values = {"status": to_status.value, "status_updated_at": now, **(extra or {})}
+    result = db.session.execute(
+        sa.update(Verification)
+        .where(Verification.id == verification.id, Verification.status == VerificationStatus.PENDING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def check(public_id: str, code: str, *, client_ip: str | None = None, api_key_id: int | None = None,
+          operator=None) -> CheckResult:
+    """Check ``code`` against the verification; see the module rules."""
+    result = _check(public_id, code, client_ip=client_ip, api_key_id=api_key_id, operator=operator)
+    metrics.OTP_CHECKS.labels(result.verification.purpose.code, result.status.value).inc()
+    return result
+
+
+def _check(public_id: str, code: str, *, client_ip: str | None, api_key_id: int | None,
+           operator) -> CheckResult:
+    verification = find(public_id)
+    if verification is None or (api_key_id is not None and verification.api_key_id not in (api_key_id, None)):
+        raise OtpRefused(404, "not_found", "No verification with this id.")
+    now = clock()
+    status = verification.status_enum
+    if status is VerificationStatus.APPROVED:
+        # Replaying a used code (or a second check after success) must never look like success.
+        raise OtpRefused(409, "already_approved", "This verification was already approved; start a new one.")
+    if status is not VerificationStatus.PENDING:
+        return CheckResult(verification, status, 0)
+    if now >= verification.expires_at:
+        if _transition(verification, VerificationStatus.EXPIRED):
+            _event(verification, "expired")
+        db.session.commit()
+        db.session.refresh(verification)
+        return CheckResult(verification, verification.status_enum, 0)
+
+    keyring = current_app.config["KEYRING"]
+    digits = keyring.decrypt(verification.phone_enc, f"verification:{public_id}:phone")
+    throttle_ctx = ThrottleContext(phone=digits, ip=client_ip, api_key_id=api_key_id,
+                                   purpose=verification.purpose.code)
+    gate = check_and_consume("otp_check_failure", throttle_ctx, now=now, dry_run=True)
+    if not gate.allowed:
+        raise OtpRefused(429, "throttled", "Too many wrong codes for this number; try again later.",
+                         retry_after=gate.retry_after_seconds or 60)
+
+    candidate = code.strip() if isinstance(code, str) else ""
+    correct = hmac.compare_digest(_hash_code(public_id, candidate), verification.code_hash)
+    if correct:
+        if _transition(verification, VerificationStatus.APPROVED, extra={"approved_at": now}):
+            _event(verification, "approved")
+            if operator is not None:
+                record_audit("otp.test_check", actor=operator, target_type="verification", target_id=public_id,
+                             details={"result": "approved"})
+            db.session.commit()
+            db.session.refresh(verification)
+            return CheckResult(verification, VerificationStatus.APPROVED, 0)
+        db.session.rollback()
+        raise OtpRefused(409, "already_approved", "This verification was already approved; start a new one.")
+
+    # Wrong code: count it on the phone/IP policies (their own transaction, before this
+    # session takes SQLite's write lock) and on the verification (atomically).
+    check_and_consume("otp_check_failure", throttle_ctx, now=now)
+    db.session.execute(
+        sa.update(Verification)
+        .where(Verification.id == verification.id, Verification.status == VerificationStatus.PENDING.value)
+        .values(checks=Verification.checks + 1)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(verification)
+    _event(verification, "check_failed", f"attempt {verification.checks} of {verification.max_checks}")
+    if verification.checks >= verification.max_checks and _transition(verification, VerificationStatus.MAX_ATTEMPTS):
+        _event(verification, "max_attempts")
+    if operator is not None:
+        record_audit("otp.test_check", actor=operator, target_type="verification", target_id=public_id,
+                     outcome="failure", details={"result": "wrong_code"})
+    db.session.commit()
+    db.session.refresh(verification)
+    left = max(0, verification.max_checks - verification.checks) if verification.status == "pending" else 0
+    return CheckResult(verification, verification.status_enum, left)
+
+
+def cancel(verification: Verification, *, operator=None) -> bool:
+    if _transition(verification, VerificationStatus.CANCELED):
+        _event(verification, "canceled", "canceled by request")
+        if operator is not None:
+            record_audit("otp.cancel", actor=operator, target_type="verification", target_id=verification.public_id)
+        db.session.commit()
+        return True
+    return False
+
+
+def expire_due(now: datetime | None = None) -> int:
+    """Mark pending verifications past their lifetime as expired (for lists and workers)."""
+    now = now or clock()
+    result = db.session.execute(
+        sa.update(Verification)
+        .where(Verification.status == VerificationStatus.PENDING.value, Verification.expires_at <= now)
+        .values(status=VerificationStatus.EXPIRED.value, status_updated_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,86 @@
+"""Acceptance: 50 parallel OTP starts under "3 per 10 min" per phone admit exactly 3 and send
+exactly 3 messages; 50 parallel starts from one end-user IP under "10 per hour" admit exactly
+10 — with counters in SQLite, PostgreSQL (the ``app`` fixture) and Redis (the ``store`` fixture).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from kmsg_console.api_keys.services import issue_key
+from kmsg_console.extensions import db, dispose_engines
+from kmsg_console.otp import services as otp
+from kmsg_console.otp.models import Verification, VerificationPurpose
+from kmsg_console.providers import services as provider_services
+from kmsg_console.send_logs.models import MessageLog, SandboxDelivery
+from kmsg_console.throttle.services import ensure_default_policies
+from tests.conftest import make_app
+from tests.throttle.conftest import redis_prefix, store, use_redis  # noqa: F401  (fixtures)
+
+PARALLEL = 50
+
+
+def _setup(app) -> str:
+    with app.test_request_context():
+        provider_services.ensure_sandbox_provider()
+        otp.ensure_default_purposes()
+        ensure_default_policies()
+        for purpose in db.session.scalars(sa.select(VerificationPurpose)):
+            purpose.resend_cooldown_seconds = 0  # isolate the throttle rule under test
+        key = issue_key("load", ["otp"], actor_label="test").plaintext
+        db.session.commit()
+    return key
+
+
+def _burst_app(request, database_url, instance_dir, store_kind: str):
+    """An app whose connection pool can hold every parallel request at once."""
+    burst = make_app(database_url, instance_dir,
+                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 20, "pool_timeout": 120,
+                                                "pool_pre_ping": True})
+    if store_kind == "redis":
+        use_redis(burst, request.getfixturevalue("redis_prefix"))
+    return burst
+
+
+def _burst(app, key: str, bodies: list[dict]) -> list[int]:
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(bodies))
+
+    def start(body: dict) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/api/v1/verifications", json=body, headers={"Authorization": f"Bearer {key}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=start, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        dispose_engines()  # give the connections back before the next test
+    return statuses
+
+
+def _counts(app) -> tuple[int, int, int]:
+    with app.app_context():
+        count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+        return count(Verification), count(MessageLog), count(SandboxDelivery)
+
+
+def test_parallel_starts_for_one_phone_admit_exactly_three(request, app, store, database_url, instance_dir):  # noqa: F811
+    key = _setup(app)
+    statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, [{"phone": "010-4444-5555", "purpose": "login"}] * PARALLEL)
+    assert statuses.count(201) == 3, statuses
+    assert statuses.count(429) == PARALLEL - 3
+    assert _counts(app) == (3, 3, 3)
+
+
+def test_parallel_starts_from_one_ip_admit_exactly_ten(request, app, store, database_url, instance_dir):  # noqa: F811
+    key = _setup(app)
+    bodies = [{"phone": f"0107000{i:04d}", "purpose": "signup", "client_ip": "203.0.113.7"} for i in range(PARALLEL)]
+    statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, bodies)
+    assert statuses.count(201) == 10, statuses
+    assert _counts(app) == (10, 10, 10)

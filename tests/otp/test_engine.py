@@ -1,0 +1,246 @@
+"""One test per OTP engine rule, through the API and the real send pipeline (sandbox)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from kmsg_console.api_keys.services import issue_key
+from kmsg_console.extensions import db, dispose_engines
+from kmsg_console.orm import utcnow
+from kmsg_console.otp import services as otp
+from kmsg_console.otp.models import Verification, VerificationPurpose
+from kmsg_console.providers import services as provider_services
+from kmsg_console.providers.adapters.sandbox import script_sandbox
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.throttle.services import ensure_default_policies
+from tests.api.openapi_check import OpenApiChecker
+
+PHONE = "010-2222-3333"
+
+
+@pytest.fixture
+def otp_api(app, client):
+    with app.test_request_context():
+        provider_services.ensure_sandbox_provider()
+        otp.ensure_default_purposes()
+        ensure_default_policies()
+        key = issue_key("app", ["otp"], actor_label="test").plaintext
+        other = issue_key("other-app", ["otp"], actor_label="test").plaintext
+        for purpose in db.session.scalars(sa.select(VerificationPurpose)):
+            purpose.resend_cooldown_seconds = 0
+        db.session.commit()
+    checker = OpenApiChecker(client.get("/api/v1/openapi.json").get_json())
+
+    class Api:
+        def start(self, phone=PHONE, purpose="login", key_=None, **extra):
+            response = client.post("/api/v1/verifications", json={"phone": phone, "purpose": purpose, **extra},
+                                   headers={"Authorization": f"Bearer {key_ or key}"})
+            checker.check("/verifications", "post", response)
+            return response
+
+        def check(self, verification_id, code, key_=None, **extra):
+            response = client.post(f"/api/v1/verifications/{verification_id}/check", json={"code": code, **extra},
+                                   headers={"Authorization": f"Bearer {key_ or key}"})
+            checker.check("/verifications/{id}/check", "post", response)
+            return response
+
+        def delivered_code(self, phone=PHONE):
+            with app.test_request_context():
+                text = pipeline.sandbox_inbox(phone, limit=1)[0]["text"]
+            return re.search(r"\[(\d{4,10})\]", text).group(1)
+
+    api = Api()
+    api.key, api.other = key, other
+    return api
+
+
+def _wrong(code: str) -> str:
+    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
+
+
+def test_start_sends_a_six_digit_code_and_check_approves(otp_api):
+    started = otp_api.start()
+    assert started.status_code == 201
+    body = started.get_json()
+    assert body["status"] == "pending" and body["channel"] == "sms" and body["purpose"] == "login"
+    code = otp_api.delivered_code()
+    assert len(code) == 6
+    checked = otp_api.check(body["id"], code)
+    assert checked.status_code == 200 and checked.get_json()["status"] == "approved"
+
+
+def test_code_is_stored_only_as_a_hash_and_never_logged(app, otp_api, caplog):
+    caplog.set_level(logging.DEBUG)
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    otp_api.check(verification_id, _wrong(code))
+    otp_api.check(verification_id, code)
+    with app.app_context():
+        tables = [t for t in sa.inspect(db.engine).get_table_names() if t != "sandbox_delivery"]
+        for table in tables:
+            dump = str(db.session.execute(sa.text(f'SELECT * FROM "{table}"')).all())
+            assert code not in dump, table
+    assert code not in caplog.text
+
+
+def test_sandbox_inbox_keeps_the_delivered_text_encrypted(app, otp_api):
+    otp_api.start()
+    code = otp_api.delivered_code()
+    with app.app_context():
+        assert code not in str(db.session.execute(sa.text("SELECT * FROM sandbox_delivery")).all())
+
+
+def test_stored_message_body_has_the_code_masked(app, otp_api):
+    otp_api.start()
+    code = otp_api.delivered_code()
+    with app.test_request_context():
+        log = db.session.scalar(sa.select(MessageLog))
+        body = pipeline.decrypt_body(log)
+        assert code not in body and pipeline.REDACTION in body and log.body_redacted and not log.retryable
+
+
+def test_code_expires_with_a_controllable_clock(otp_api, monkeypatch):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    monkeypatch.setattr(otp, "clock", lambda: utcnow() + timedelta(seconds=181))
+    response = otp_api.check(verification_id, code)
+    assert response.status_code == 200 and response.get_json()["status"] == "expired"
+    monkeypatch.setattr(otp, "clock", utcnow)
+    assert otp_api.check(verification_id, code).get_json()["status"] == "expired"
+
+
+def test_code_is_valid_just_before_expiry(otp_api, monkeypatch):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    monkeypatch.setattr(otp, "clock", lambda: utcnow() + timedelta(seconds=175))
+    assert otp_api.check(verification_id, code).get_json()["status"] == "approved"
+
+
+def test_replay_of_a_used_code_never_approves_again(otp_api):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    assert otp_api.check(verification_id, code).get_json()["status"] == "approved"
+    replay = otp_api.check(verification_id, code)
+    assert replay.status_code == 409 and replay.get_json()["error"]["code"] == "already_approved"
+
+
+def test_code_of_one_purpose_never_approves_another(otp_api):
+    login_id = otp_api.start(purpose="login").get_json()["id"]
+    login_code = otp_api.delivered_code()
+    payment_id = otp_api.start(purpose="payment").get_json()["id"]
+    payment_code = otp_api.delivered_code()
+    if payment_code != login_code:
+        assert otp_api.check(payment_id, login_code).get_json()["status"] == "pending"
+    assert otp_api.check(login_id, login_code).get_json()["status"] == "approved"
+
+
+def test_code_of_one_phone_never_approves_another(otp_api):
+    first = otp_api.start(phone="01011110000").get_json()["id"]
+    first_code = otp_api.delivered_code("01011110000")
+    second = otp_api.start(phone="01022220000").get_json()["id"]
+    second_code = otp_api.delivered_code("01022220000")
+    if first_code != second_code:
+        assert otp_api.check(second, first_code).get_json()["status"] == "pending"
+    assert otp_api.check(first, first_code).get_json()["status"] == "approved"
+
+
+def test_attempt_cap_kills_the_verification(otp_api):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    lefts = [otp_api.check(verification_id, _wrong(code)).get_json() for _ in range(5)]
+    assert [item.get("attempts_left") for item in lefts[:4]] == [4, 3, 2, 1]
+    assert lefts[4]["status"] == "max_attempts"
+    assert otp_api.check(verification_id, code).get_json()["status"] == "max_attempts"
+
+
+def test_concurrent_correct_checks_approve_exactly_once(app, otp_api, database_url, instance_dir):
+    from tests.conftest import make_app
+
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    key = otp_api.key
+    outcomes = []
+    barrier = threading.Barrier(6)
+
+    def check():
+        worker = make_app(database_url, instance_dir)
+        client = worker.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/verifications/{verification_id}/check", json={"code": code},
+                               headers={"Authorization": f"Bearer {key}"})
+        outcomes.append(response.get_json().get("status") or response.get_json()["error"]["code"])
+        with worker.app_context():
+            dispose_engines()
+
+    threads = [threading.Thread(target=check) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("approved") == 1
+    assert set(outcomes) <= {"approved", "already_approved"}
+
+
+def test_resend_replaces_the_code(otp_api):
+    first = otp_api.start().get_json()["id"]
+    first_code = otp_api.delivered_code()
+    second = otp_api.start().get_json()["id"]
+    second_code = otp_api.delivered_code()
+    assert first != second
+    assert otp_api.check(first, first_code).get_json()["status"] == "canceled"
+    assert otp_api.check(second, second_code).get_json()["status"] == "approved"
+
+
+def test_resend_cooldown_refuses_with_retry_after_and_sends_nothing(app, otp_api):
+    with app.app_context():
+        db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")).resend_cooldown_seconds = 30
+        db.session.commit()
+    otp_api.start()
+    again = otp_api.start()
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1
+
+
+def test_answers_do_not_reveal_whether_a_number_was_seen(otp_api):
+    fresh = otp_api.start(phone="01055550000").get_json()
+    otp_api.start(phone="01066660000")
+    seen = otp_api.start(phone="01066660000").get_json()
+    assert set(fresh) == set(seen) and fresh["status"] == seen["status"] == "pending"
+
+
+def test_bad_input(otp_api):
+    assert otp_api.start(phone="12").status_code == 422
+    assert otp_api.start(purpose="nope").get_json()["error"]["code"] == "unknown_purpose"
+    verification_id = otp_api.start().get_json()["id"]
+    assert otp_api.check("missing", "123456").status_code == 404
+    assert otp_api.check(verification_id, "123456", key_=otp_api.other).status_code == 404
+
+
+def test_failed_send_cancels_the_verification(app, otp_api):
+    script_sandbox("sandbox", ["fail:PROVIDER_ERROR"])
+    response = otp_api.start()
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "send_failed"
+    with app.app_context():
+        assert db.session.scalar(sa.select(Verification.status)) == "canceled"
+
+
+def test_purpose_settings_are_validated():
+    assert otp.validate_purpose_settings(6, 180, 5, 30, "[x] #{code}") == []
+    problems = dict(otp.validate_purpose_settings(3, 601, 0, -1, "no code"))
+    assert set(problems) == {"code_length", "lifetime_seconds", "max_checks", "resend_cooldown_seconds",
+                             "message_template"}
+
+
+def test_codes_are_uniform_and_the_right_length():
+    codes = [otp.generate_code(6) for _ in range(2000)]
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(set(codes)) > 1900
+    assert len(otp.generate_code(10)) == 10 and len(otp.generate_code(4)) == 4
