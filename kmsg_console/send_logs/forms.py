@@ -1,0 +1,163 @@
+"""Filter forms of the send-log pages (GET forms: no CSRF token, state in the query string)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, ValidationError
+from wtforms.validators import Length, Optional, Regexp
+
+from kmsg_console.api_keys.models import ApiKey
+from kmsg_console.extensions import db
+from kmsg_console.messaging.errors import ErrorCode
+from kmsg_console.messaging.types import MessageType
+from kmsg_console.providers.models import Provider
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.explanations import SOURCE_LABELS
+from kmsg_console.send_logs.models import MessageSource, MessageStatus
+from kmsg_console.send_logs.report import DEFAULT_PERIOD
+from kmsg_console.send_logs.services import LOCAL_INPUT_FORMAT, LogFilters, local_to_utc
+from kmsg_console.web.forms import choices
+
+ANY = ("", _l("Any"))
+
+
+def _status_choices():
+    return choices([ANY] + [(s.value, _(s.label)) for s in MessageStatus])
+
+
+def _error_choices():
+    return choices([ANY] + [(c.value, c.value) for c in ErrorCode])
+
+
+def _type_choices():
+    return choices([ANY] + [(t.value, t.value) for t in MessageType])
+
+
+def _source_choices():
+    return choices([ANY] + [(s.value, _(SOURCE_LABELS[s.value])) for s in MessageSource])
+
+
+def _provider_choices():
+    codes = db.session.scalars(sa.select(Provider.code).order_by(Provider.code))
+    return choices([ANY] + [(code, code) for code in codes])
+
+
+def _api_key_choices():
+    keys = db.session.execute(sa.select(ApiKey.id, ApiKey.name).order_by(ApiKey.name, ApiKey.id))
+    return choices([ANY] + [(str(key_id), name) for key_id, name in keys])
+
+
+class SendLogFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    since = DateTimeLocalField(_l("Since"), format=LOCAL_INPUT_FORMAT, validators=[Optional()])
+    until = DateTimeLocalField(_l("Until"), format=LOCAL_INPUT_FORMAT, validators=[Optional()])
+    status = SelectField(_l("Status"), choices=_status_choices, validators=[Optional()])
+    error_code = SelectField(_l("Error code"), choices=_error_choices, validators=[Optional()])
+    provider = SelectField(_l("Provider"), choices=_provider_choices, validators=[Optional()])
+    type = SelectField(_l("Message type"), choices=_type_choices, validators=[Optional()])
+    source = SelectField(_l("Source"), choices=_source_choices, validators=[Optional()])
+    api_key = SelectField(_l("API key"), choices=_api_key_choices, validators=[Optional()])
+    template = StringField(_l("Template code"), validators=[Optional(), Length(max=64)])
+    vendor_code = StringField(_l("Vendor code"), validators=[Optional(), Length(max=40)])
+    phone = StringField(
+        _l("Recipient number"),
+        validators=[Optional(), Length(max=40)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    #: A phone lookup hash: the number itself never travels in links.
+    recipient = HiddenField(
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[0-9a-f]{64}$",
+                message=_l("This recipient link is not valid; search by number instead."),
+            ),
+        ]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.phone_digest: str | None = None
+        # A provider that was deleted still has messages; keep its code selectable.
+        if self.provider.data and self.provider.data not in {
+            c.value for c in self.provider.choices
+        }:
+            self.provider.choices = list(self.provider.choices) + choices(
+                [(self.provider.data, self.provider.data)]
+            )
+
+    def validate_phone(self, field) -> None:
+        if field.data:
+            self.phone_digest = pipeline.phone_hash(field.data)
+            if self.phone_digest is None:
+                raise ValidationError(_("Enter a valid phone number, e.g. 010-1234-5678."))
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data <= self.since.data:
+            raise ValidationError(_("Must be later than the start."))
+
+    @property
+    def recipient_hash(self) -> str | None:
+        return self.phone_digest or self.recipient.data or None
+
+    def filters(self) -> LogFilters:
+        """The validated form as query filters (times in UTC)."""
+        data = self.data
+        return LogFilters(
+            since=local_to_utc(data["since"]) if data["since"] else None,
+            until=local_to_utc(data["until"]) if data["until"] else None,
+            status=data["status"] or None,
+            error_code=data["error_code"] or None,
+            provider=data["provider"] or None,
+            type=data["type"] or None,
+            source=data["source"] or None,
+            api_key=int(data["api_key"]) if data["api_key"] else None,
+            template=(data["template"] or "").strip() or None,
+            vendor_code=(data["vendor_code"] or "").strip() or None,
+            recipient=self.recipient_hash,
+        )
+
+    def canonical_args(self) -> dict[str, str]:
+        """The filters as query arguments for links: the phone number replaced by its hash."""
+        args = {
+            name: value
+            for name in (
+                "since",
+                "until",
+                "status",
+                "error_code",
+                "provider",
+                "type",
+                "source",
+                "api_key",
+                "template",
+                "vendor_code",
+            )
+            if (value := (self[name].raw_data or [""])[0].strip())
+        }
+        if self.recipient_hash:
+            args["recipient"] = self.recipient_hash
+        return args
+
+
+PERIOD_LABELS = {"24h": _l("Last 24 hours"), "7d": _l("Last 7 days"), "30d": _l("Last 30 days")}
+
+
+class FailureReportForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        _l("Period"),
+        choices=lambda: choices(PERIOD_LABELS.items()),
+        default=DEFAULT_PERIOD,
+        validators=[Optional()],
+    )
+    type = SelectField(_l("Message type"), choices=_type_choices, validators=[Optional()])

@@ -1,0 +1,192 @@
+"""The failure report: failed messages grouped by error code and provider over time.
+
+Buckets follow the operator's calendar (local hours or local days), computed here as UTC
+boundaries so the database only compares timestamps. The bucket of a row is a ``CASE`` over
+those boundaries, which every backend runs the same way and which stays correct across
+daylight-saving changes. Only ``FAILED`` messages are counted (a final, proven failure);
+``UNKNOWN`` ones appear in the status totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from kmsg_console.extensions import db
+from kmsg_console.messaging.vendor_codes import Explanation
+from kmsg_console.orm import utcnow
+from kmsg_console.send_logs import services
+from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.web.timezones import operator_zone
+
+#: period -> (bucket width, number of buckets)
+PERIODS: dict[str, tuple[str, int]] = {"24h": ("hour", 24), "7d": ("day", 7), "30d": ("day", 30)}
+DEFAULT_PERIOD = "24h"
+TOP_VENDOR_CODES = 20
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime  # UTC
+    end: datetime  # UTC, exclusive
+    label: str  # in the operator's zone
+
+
+@dataclass
+class FailureRow:
+    error_code: str | None
+    provider: str | None
+    counts: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class VendorCodeRow:
+    provider: str | None
+    type: str
+    vendor_code: str
+    error_code: str | None
+    count: int
+    explanation: Explanation | None
+
+
+@dataclass
+class FailureReport:
+    period: str
+    buckets: list[Bucket]
+    status_counts: dict[str, int]
+    rows: list[FailureRow] = field(default_factory=list)
+    vendor_codes: list[VendorCodeRow] = field(default_factory=list)
+
+    @property
+    def since(self) -> datetime:
+        return self.buckets[0].start
+
+    @property
+    def until(self) -> datetime:
+        return self.buckets[-1].end
+
+    @property
+    def max_count(self) -> int:
+        return max((c for row in self.rows for c in row.counts), default=0)
+
+    @property
+    def column_totals(self) -> list[int]:
+        return [sum(row.counts[i] for row in self.rows) for i in range(len(self.buckets))]
+
+
+def buckets(period: str, now: datetime | None = None) -> list[Bucket]:
+    """The period's buckets, oldest first, the last one holding ``now``."""
+    unit, count = PERIODS[period]
+    zone = operator_zone()
+    local_now = (now or utcnow()).astimezone(zone)
+    if unit == "hour":
+        # Step in UTC from the current local hour: each bucket is one real hour even when
+        # the wall clock jumps.
+        top = local_now.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        starts = [top - timedelta(hours=n) for n in range(count - 1, -1, -1)]
+        edges = starts + [top + timedelta(hours=1)]
+        return [
+            Bucket(a, b, a.astimezone(zone).strftime("%H:%M"))
+            for a, b in zip(edges, edges[1:], strict=False)
+        ]
+    days = [local_now.date() - timedelta(days=n) for n in range(count - 1, -1, -1)]
+    days.append(local_now.date() + timedelta(days=1))
+    edges = [datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC) for day in days]
+    return [
+        Bucket(a, b, day.strftime("%m-%d"))
+        for a, b, day in zip(edges, edges[1:], days, strict=False)
+    ]
+
+
+def _in_period(
+    query: sa.Select[Any], spans: list[Bucket], message_type: str | None
+) -> sa.Select[Any]:
+    query = query.where(
+        MessageLog.created_at >= spans[0].start, MessageLog.created_at < spans[-1].end
+    )
+    return query.where(MessageLog.type == message_type) if message_type else query
+
+
+def failure_report(
+    period: str = DEFAULT_PERIOD, *, message_type: str | None = None, now: datetime | None = None
+) -> FailureReport:
+    """Status totals, failed messages per (error code, provider) per bucket, top vendor codes."""
+    spans = buckets(period, now)
+    status_counts = dict(
+        db.session.execute(
+            _in_period(
+                sa.select(MessageLog.status, sa.func.count()).group_by(MessageLog.status),
+                spans,
+                message_type,
+            )
+        ).all()
+    )
+
+    failed = MessageLog.status == MessageStatus.FAILED.value
+    bucket = sa.case(
+        *((MessageLog.created_at < b.end, i) for i, b in enumerate(spans[:-1])),
+        else_=len(spans) - 1,
+    )
+    # Group over a subquery: PostgreSQL cannot match a CASE full of bound parameters in
+    # SELECT with the "same" CASE in GROUP BY.
+    inner = _in_period(
+        sa.select(MessageLog.error_code, MessageLog.provider_code, bucket.label("bucket")).where(
+            failed
+        ),
+        spans,
+        message_type,
+    ).subquery()
+    grid: dict[tuple[str | None, str | None], FailureRow] = {}
+    for error_code, provider, index, n in db.session.execute(
+        sa.select(
+            inner.c.error_code, inner.c.provider_code, inner.c.bucket, sa.func.count()
+        ).group_by(inner.c.error_code, inner.c.provider_code, inner.c.bucket)
+    ):
+        row = grid.setdefault(
+            (error_code, provider), FailureRow(error_code, provider, [0] * len(spans))
+        )
+        row.counts[index] += n
+
+    vendors = services.provider_vendors()
+    top = db.session.execute(
+        _in_period(
+            sa.select(
+                MessageLog.provider_code,
+                MessageLog.type,
+                MessageLog.vendor_code,
+                MessageLog.error_code,
+                sa.func.count().label("n"),
+            )
+            .where(failed, MessageLog.vendor_code.is_not(None))
+            .group_by(
+                MessageLog.provider_code,
+                MessageLog.type,
+                MessageLog.vendor_code,
+                MessageLog.error_code,
+            )
+            .order_by(sa.desc("n"), MessageLog.provider_code, MessageLog.vendor_code)
+            .limit(TOP_VENDOR_CODES),
+            spans,
+            message_type,
+        )
+    )
+    vendor_codes = [
+        VendorCodeRow(p, t, v, e, n, services.explain_vendor_code(vendors, p, v, t))
+        for p, t, v, e, n in top
+    ]
+    rows = sorted(grid.values(), key=lambda r: (-r.total, r.error_code or "", r.provider or ""))
+    return FailureReport(period, spans, status_counts, rows, vendor_codes)
+
+
+def heat_level(count: int, maximum: int) -> int:
+    """0-4: how dark a grid cell is drawn (0 only for an empty cell)."""
+    if count <= 0 or maximum <= 0:
+        return 0
+    return min(4, 1 + (4 * count - 1) // maximum)

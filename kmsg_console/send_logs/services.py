@@ -1,0 +1,243 @@
+"""Investigating the send log: filtered keyset pages, one message explained, retry, CSV export.
+
+Every filter is an equality or range on a column that has an index ending in
+``(created_at, id)``, so pages stay fast on millions of rows. Recipients are searched by
+their keyed hash only; the number itself never enters a query, a URL or the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm.attributes import set_committed_value
+
+from kmsg_console.api_keys.models import ApiKey
+from kmsg_console.extensions import db
+from kmsg_console.messaging.vendor_codes import Explanation, explain
+from kmsg_console.operators.models import Operator
+from kmsg_console.providers.models import Provider
+from kmsg_console.send_logs import pipeline
+from kmsg_console.send_logs.explanations import error_help
+from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageStatus
+from kmsg_console.web.pagination import Page, keyset_page
+from kmsg_console.web.timezones import operator_zone, to_local
+
+logger = logging.getLogger(__name__)
+
+#: Query-string format of the time filters (an HTML ``datetime-local`` value, operator's zone).
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    """What the operator filters on; times are UTC, ``recipient`` is a phone lookup hash."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    status: str | None = None
+    error_code: str | None = None
+    provider: str | None = None
+    type: str | None = None
+    source: str | None = None
+    api_key: int | None = None
+    template: str | None = None
+    vendor_code: str | None = None
+    recipient: str | None = None
+
+
+_EQUALITY = {
+    "status": MessageLog.status,
+    "error_code": MessageLog.error_code,
+    "provider": MessageLog.provider_code,
+    "type": MessageLog.type,
+    "source": MessageLog.source,
+    "api_key": MessageLog.api_key_id,
+    "template": MessageLog.template_code,
+    "vendor_code": MessageLog.vendor_code,
+    "recipient": MessageLog.to_hash,
+}
+
+
+def local_to_utc(moment: datetime) -> datetime:
+    """A naive wall-clock time typed by the operator, as UTC."""
+    return moment.replace(tzinfo=operator_zone()).astimezone(UTC)
+
+
+def local_input_value(moment: datetime) -> str:
+    """``moment`` as the operator's ``datetime-local`` value (for filter links)."""
+    return to_local(moment).strftime(LOCAL_INPUT_FORMAT)
+
+
+def filtered_query(filters: LogFilters) -> sa.Select[Any]:
+    """``SELECT message_log`` restricted by ``filters`` (unordered)."""
+    query = sa.select(MessageLog)
+    for name, column in _EQUALITY.items():
+        value = getattr(filters, name)
+        if value not in (None, ""):
+            query = query.where(column == value)
+    if filters.since is not None:
+        query = query.where(MessageLog.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(MessageLog.created_at < filters.until)
+    return query
+
+
+def list_page(filters: LogFilters, *, cursor: str | None, per_page: int) -> Page[MessageLog]:
+    """One keyset page of matching messages, newest first."""
+    return keyset_page(
+        filtered_query(filters),
+        MessageLog.created_at,
+        MessageLog.id,
+        cursor=cursor,
+        per_page=per_page,
+    )
+
+
+def count_matching(filters: LogFilters) -> int:
+    query = filtered_query(filters).with_only_columns(sa.func.count()).order_by(None)
+    return db.session.scalar(query) or 0
+
+
+def recipient_label(recipient_hash: str) -> str | None:
+    """The masked number behind a lookup hash, from any message sent to it."""
+    return db.session.scalar(
+        sa.select(MessageLog.to_masked).where(MessageLog.to_hash == recipient_hash).limit(1)
+    )
+
+
+# -- one message ------------------------------------------------------------------------------
+
+
+def get_log_or_404(public_id: str) -> MessageLog:
+    log = pipeline.find_by_public_id(public_id)
+    if log is None:
+        abort(404)
+    return log
+
+
+@dataclass
+class AttemptView:
+    attempt: MessageAttempt
+    explanation: Explanation | None
+    help: str | None
+
+
+@dataclass
+class LogDetail:
+    """A message with everything the detail page explains about it."""
+
+    log: MessageLog
+    provider: Provider | None
+    explanation: Explanation | None
+    help: str | None
+    attempts: list[AttemptView] = field(default_factory=list)
+    api_key_name: str | None = None
+    operator_email: str | None = None
+    body: str | None = None
+
+
+def provider_vendors() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Provider.code, Provider.vendor)).all())
+
+
+def explain_vendor_code(
+    vendors: Mapping[str, str],
+    provider_code: str | None,
+    vendor_code: str | None,
+    message_type: str | None,
+) -> Explanation | None:
+    """Meaning and fix of ``vendor_code`` as the vendor behind ``provider_code`` uses it."""
+    vendor = vendors.get(provider_code or "")
+    if vendor is None or vendor_code is None:
+        return None
+    return explain(vendor, vendor_code, message_type)
+
+
+def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
+    """Explain ``log``: its error, every attempt's vendor code, who sent it; the text on request."""
+    vendors = provider_vendors()
+    detail = LogDetail(
+        log=log,
+        provider=db.session.scalar(sa.select(Provider).where(Provider.code == log.provider_code))
+        if log.provider_code
+        else None,
+        explanation=explain_vendor_code(vendors, log.provider_code, log.vendor_code, log.type),
+        help=error_help(log.error_code),
+        attempts=[
+            AttemptView(
+                a,
+                explain_vendor_code(vendors, a.provider_code, a.vendor_code, log.type),
+                error_help(a.error_code),
+            )
+            for a in log.attempts
+        ],
+    )
+    if log.api_key_id is not None:
+        detail.api_key_name = db.session.scalar(
+            sa.select(ApiKey.name).where(ApiKey.id == log.api_key_id)
+        )
+    if log.operator_id is not None:
+        detail.operator_email = db.session.scalar(
+            sa.select(Operator.email).where(Operator.id == log.operator_id)
+        )
+    if with_body:
+        detail.body = pipeline.decrypt_body(log)
+    return detail
+
+
+def can_retry(log: MessageLog) -> bool:
+    return (
+        log.status == MessageStatus.FAILED.value and log.retryable and log.payload_enc is not None
+    )
+
+
+def retry_message(log: MessageLog, *, operator: Operator) -> MessageLog:
+    """Retry a failed message at most once at a time, however many operators click.
+
+    The message is claimed with a conditional UPDATE (``retryable`` true → false) committed
+    before any provider is called: a second request (a double click, a colleague) finds
+    nothing to claim and is refused, so the message is never sent twice. The pipeline's
+    outcome then sets ``retryable`` afresh. If the retry stops before a provider attempt was
+    written, the claim is given back.
+
+    :raises pipeline.SendRefused: 409 when the message is not (or no longer) retryable.
+    """
+    claim = (
+        sa.update(MessageLog)
+        .where(
+            MessageLog.id == log.id,
+            MessageLog.status == MessageStatus.FAILED.value,
+            MessageLog.retryable.is_(True),
+            MessageLog.payload_enc.is_not(None),
+        )
+        .values(retryable=False)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = db.session.execute(claim).rowcount
+    db.session.commit()
+    if claimed != 1:
+        raise pipeline.SendRefused(
+            409, "not_retryable", "Only failed messages with a retryable error can be retried."
+        )
+    attempts_before = log.attempt_count  # reloads the row after the commit
+    # pipeline.retry checks the flag itself; it holds in memory while the database keeps the claim.
+    set_committed_value(log, "retryable", True)
+    try:
+        return pipeline.retry(log, operator=operator)
+    except Exception:
+        db.session.rollback()
+        if log.attempt_count == attempts_before:  # no provider was called: release the claim
+            db.session.execute(
+                sa.update(MessageLog)
+                .where(MessageLog.id == log.id, MessageLog.status == MessageStatus.FAILED.value)
+                .values(retryable=True)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+        raise
