@@ -1,0 +1,236 @@
+"""The /templates pages: roles, forms (422 keeps input), preview fragment, actions, audit, test send."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from kmsg_console.audit.models import AuditEvent
+from kmsg_console.extensions import db
+from kmsg_console.message_templates.models import MessageTemplate
+from kmsg_console.operators.models import Role
+from kmsg_console.providers import services as provider_services
+
+FORM = {
+    "kind": "ALIMTALK",
+    "provider": "sandbox",
+    "name": "배송 시작",
+    "category": "SHIPPING",
+    "content": "#{name}님, 주문하신 상품이 출발했습니다.\n송장번호: #{invoice}",
+    "message_type": "BA",
+    "emphasis_type": "NONE",
+    "samples": "name=홍길동\ninvoice=1234-5678",
+    "buttons-0-type": "DS",
+    "buttons-0-name": "배송 조회",
+}
+
+
+@pytest.fixture
+def sandbox(app):
+    with app.app_context():
+        provider_services.ensure_sandbox_provider()
+        db.session.commit()
+
+
+def _template(app, template_id=1) -> MessageTemplate:
+    with app.app_context():
+        template = db.session.get(MessageTemplate, template_id)
+        db.session.expunge(template)
+        return template
+
+
+def _errors(response) -> list[str]:
+    return re.findall(r'<p class="error"[^>]*>([^<]+)</p>', response.get_data(as_text=True))
+
+
+def test_operator_writes_a_template_and_walks_it_through_sandbox_review(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    created = console.post("/templates/new", data=FORM)
+    assert created.status_code == 303 and created.headers["Location"] == "/templates/1"
+    page = console.client.get("/templates/1").get_data(as_text=True)
+    assert "Only a draft is registered" not in page and 'data-action="register"' in page
+    assert "Register the template with the provider first." in page  # why inspection is unavailable
+    assert console.post("/templates/1/register").status_code == 303
+    assert console.post("/templates/1/inspection").status_code == 303
+    rejected = console.post(
+        "/templates/1/review", data={"reject": "1", "comment": "송장 변수 설명 필요"}
+    )
+    assert rejected.status_code == 303 and _template(app).status == "rejected"
+    page = console.client.get("/templates/1").get_data(as_text=True)
+    assert 'id="review-comments"' in page and "송장 변수 설명 필요" in page
+    edited = console.post(
+        "/templates/1/edit", data={**FORM, "content": FORM["content"] + " 감사합니다."}
+    )
+    assert edited.status_code == 303 and _template(app).status == "inspecting"
+    console.post("/templates/1/review", data={"approve": "1"})
+    assert _template(app).status == "approved"
+    with app.app_context():
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.startswith("template."))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert actions == [
+        "template.create",
+        "template.register",
+        "template.request_inspection",
+        "template.sandbox_review",
+        "template.update",
+        "template.sandbox_review",
+    ]
+
+
+def test_bad_input_rerenders_with_field_errors_and_keeps_what_was_typed(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    bad = {
+        **FORM,
+        "name": "",
+        "buttons-1-type": "WL",
+        "buttons-1-name": "보기",
+        "buttons-1-link_mobile": "nope",
+    }
+    response = console.post("/templates/new", data=bad)
+    assert response.status_code == 422
+    assert {"Enter a name.", "Enter a full URL starting with http:// or https://."} <= set(
+        _errors(response)
+    )
+    page = response.get_data(as_text=True)
+    assert "송장번호: #{invoice}" in page and 'value="nope"' in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageTemplate)) == 0
+
+
+def test_preview_fragment_draws_the_bubble_with_sample_values(console, sandbox):
+    console.login(Role.OPERATOR)
+    response = console.htmx_post("/templates/preview", data={**FORM, "samples": "name=홍길동"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<h1" not in html
+    assert 'class="kakao-bubble"' in html and "AlimTalk received" in html
+    assert '<mark class="kakao-var" title="#{name}">홍길동</mark>' in html
+    assert '<mark class="kakao-var missing">#{invoice}</mark>' in html
+    assert 'class="kakao-button" data-type="DS">배송 조회<' in html
+    sms = console.htmx_post(
+        "/templates/preview", data={"kind": "SMS", "name": "x", "content": "가" * 50}
+    )
+    assert 'data-preview="text"' in sms.get_data(as_text=True) and "Use LMS" in sms.get_data(
+        as_text=True
+    )
+
+
+def test_viewer_reads_but_cannot_write(app, console, sandbox):
+    console.login(Role.OPERATOR, email="op@example.com")
+    console.post("/templates/new", data=FORM)
+    console.client.post("/logout", data={})
+    console.client.delete_cookie("kmsg_session")
+    console.login(Role.VIEWER)
+    listing = console.client.get("/templates")
+    assert listing.status_code == 200 and "배송 시작" in listing.get_data(as_text=True)
+    assert "New template" not in listing.get_data(as_text=True)
+    detail = console.client.get("/templates/1").get_data(as_text=True)
+    assert 'id="template-actions"' not in detail and "History" in detail
+    assert console.client.get("/templates/new").status_code == 403
+    assert console.post("/templates/1/register").status_code == 403
+    assert console.post("/templates/1/delete").status_code == 403
+
+
+def test_list_filters_and_counts(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    console.post("/templates/new", data=FORM)
+    console.post("/templates/new", data={**FORM, "name": "가입 환영", "plus_id": "@kmsgshop"})
+    console.post(
+        "/templates/new",
+        data={
+            "kind": "SMS",
+            "name": "SMS 안내",
+            "content": "안내 #{name}",
+            "message_type": "BA",
+            "emphasis_type": "NONE",
+        },
+    )
+    console.post("/templates/2/register")
+    page = console.client.get("/templates").get_data(as_text=True)
+    counts = dict(
+        re.findall(
+            r'data-status="([a-z]+)">\s*<span class="badge[^"]*">[^<]+</span> <strong>(\d+)', page
+        )
+    )
+    assert (counts["draft"], counts["registered"], counts["text"]) == ("1", "1", "1")
+    filtered = console.client.get("/templates?status=registered", headers={"HX-Request": "true"})
+    rows = re.findall(r'<tr id="template-(\d+)"', filtered.get_data(as_text=True))
+    assert rows == ["2"] and "<h1" not in filtered.get_data(as_text=True)
+    by_channel = console.client.get("/templates?channel=@kmsgshop").get_data(as_text=True)
+    assert re.findall(r'<tr id="template-(\d+)"', by_channel) == ["2"]
+    by_kind = console.client.get("/templates?kind=SMS").get_data(as_text=True)
+    assert re.findall(r'<tr id="template-(\d+)"', by_kind) == ["3"]
+
+
+def test_refused_action_explains_itself_and_touches_nothing(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    console.post("/templates/new", data=FORM)
+    response = console.post("/templates/1/inspection")
+    assert response.status_code == 303
+    page = console.client.get("/templates/1").get_data(as_text=True)
+    assert "Register the template with the provider first." in page
+    assert _template(app).status == "draft"
+
+
+def test_test_send_refuses_a_missing_variable_then_sends(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    console.post("/templates/new", data=FORM)
+    for step in ("register", "inspection"):
+        console.post(f"/templates/1/{step}")
+    console.post("/templates/1/review", data={"approve": "1"})
+    missing = console.htmx_post(
+        "/templates/1/test-send", data={"to": "010-1234-5678", "var_0": "홍길동"}
+    )
+    assert missing.status_code == 422
+    assert "No value for template variable(s): invoice." in missing.get_data(as_text=True)
+    assert "<h1" not in missing.get_data(as_text=True)
+    sent = console.htmx_post(
+        "/templates/1/test-send", data={"to": "010-1234-5678", "var_0": "홍길동", "var_1": "1234"}
+    )
+    html = sent.get_data(as_text=True)
+    assert sent.status_code == 200
+    message_id = re.search(r'href="/send-logs/([0-9a-f-]{36})"', html).group(1)
+    with app.app_context():
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "template.test_send")
+        )
+        assert event.details["message_id"] == message_id and event.details["to"] == "010-****-5678"
+        assert "01012345678" not in str(event.details)
+
+
+def test_provider_sync_from_the_list(app, console, sandbox, simulator):
+    console.login(Role.ADMIN)
+    console.post(
+        "/providers/new?vendor=iwinv",
+        data={
+            "code": "iwinv-main",
+            "name": "IWINV",
+            "enabled": "y",
+            "cfg_api_key": "demo-api-key",
+            "cfg_alimtalk_base_url": simulator.url("iwinv_alimtalk"),
+            "cfg_sms_base_url": simulator.url("iwinv_sms"),
+        },
+    )
+    response = console.post("/templates/sync", data={"provider": "iwinv-main"})
+    assert response.status_code == 303
+    page = console.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 imported" in page and "KMSG_OTP_001" in page
+
+
+def test_sandbox_rejection_needs_a_comment_and_edit_waits_for_the_review(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    console.post("/templates/new", data=FORM)
+    console.post("/templates/1/register")
+    console.post("/templates/1/inspection")
+    refused = console.post("/templates/1/review", data={"reject": "1", "comment": " "})
+    assert refused.status_code == 422
+    assert "A rejection needs a comment for the author." in _errors(refused)
+    assert _template(app).status == "inspecting"
+    blocked = console.client.get("/templates/1/edit")
+    assert blocked.status_code == 303 and blocked.headers["Location"] == "/templates/1"
+    page = console.client.get("/templates/1").get_data(as_text=True)
+    assert "A template under review cannot be changed" in page
