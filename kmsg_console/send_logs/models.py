@@ -68,6 +68,11 @@ class MessageLog(db.Model):
         *(_filter_index(c) for c in ("status", "provider_code", "error_code", "vendor_code", "type",
                                       "template_code", "to_hash", "api_key_id", "operator_id", "source")),
         sa.Index("ix_message_log_tracking", "status", "next_check_at"),
+        # At most one SMS/LMS fallback per AlimTalk, enforced by the database.
+        sa.Index("uq_message_log_fallback_of", "fallback_of_id", unique=True),
+        sa.Index("ix_message_log_fallback_state", "fallback_state"),
+        # Delivery reports (webhooks) name the vendor's message id.
+        sa.Index("ix_message_log_provider_message", "provider_code", "provider_message_id"),
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_message_log_idempotency"),
     )
 
@@ -111,6 +116,13 @@ class MessageLog(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     check_count: Mapped[int] = mapped_column(default=0, nullable=False)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why tracking stopped or stalls (UNSUPPORTED_PROVIDER, TRACKING_TIMEOUT, a query error...).
+    tracking_note: Mapped[str | None] = mapped_column(sa.String(40))
+    #: The AlimTalk this SMS/LMS is the fallback of (no foreign key: retention purges by age).
+    fallback_of_id: Mapped[int | None] = mapped_column(BigId)
+    #: This AlimTalk's API-level fallback: due, claimed (before sending), sent, failed, skipped.
+    fallback_state: Mapped[str | None] = mapped_column(sa.String(10))
 
     attempts: Mapped[list[MessageAttempt]] = relationship(
         back_populates="message", order_by="MessageAttempt.id", cascade="all, delete-orphan")

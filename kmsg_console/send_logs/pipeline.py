@@ -251,6 +251,7 @@ def send(
     operator_id: int | None = None,
     idempotency_key: str | None = None,
     sensitive_values: Iterable[str] = (),
+    fallback_of_id: int | None = None,
 ) -> SendResultView:
     """Send one message and return its log row (committed).
 
@@ -272,6 +273,8 @@ def send(
 
     log = _create_log(prepared, request, source=source, api_key_id=api_key_id, operator_id=operator_id,
                       idempotency_key=idempotency_key, fingerprint=fingerprint, sensitive=sensitive)
+    # The SMS/LMS fallback of an AlimTalk names its original (a unique index: at most one).
+    log.fallback_of_id = fallback_of_id
     try:
         db.session.commit()
     except IntegrityError:
@@ -384,6 +387,11 @@ def _set_status(log: MessageLog, status: MessageStatus, detail: str | None = Non
     log.status = status.value
     log.status_updated_at = now
     log.events.append(MessageEvent(at=now, kind="status", status=status.value, detail=(detail or "")[:500] or None))
+
+
+def record_status(log: MessageLog, status: MessageStatus, detail: str | None = None) -> None:
+    """Move ``log`` to ``status`` with a timeline event (used by delivery tracking)."""
+    _set_status(log, status, detail)
 
 
 def _finish(log: MessageLog, outcome) -> None:

@@ -1,0 +1,1 @@
+"""Background worker: delivery tracking, AlimTalk fallback, retention, template sync."""
