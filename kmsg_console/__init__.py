@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kmsg_console import config as config_module
 from kmsg_console.crypto import Keyring
-from kmsg_console.extensions import babel, csrf, db, htmx, login_manager
+from kmsg_console.extensions import THROTTLE_BIND, babel, csrf, db, htmx, login_manager
 from kmsg_console.keys import load_keys
 from kmsg_console.paths import resource_dir
 
@@ -51,6 +50,10 @@ def _derive_config(app: Flask) -> None:
     config["KEYRING"] = Keyring.from_config(config["ENCRYPTION_KEYS"], config["HASH_KEY"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # Throttle decisions run on a pool of their own: a request that already holds a session
+    # connection must never wait for a second one from the same pool, or N busy threads each
+    # holding one connection and waiting for another deadlock until the pool times out.
+    config.setdefault("SQLALCHEMY_BINDS", {THROTTLE_BIND: config["DATABASE_URL"]})
     config["PAGE_SIZE"] = max(1, min(int(config["PAGE_SIZE"]), 200))
     secure = bool(config["SECURE_COOKIES"])
     config.update(
@@ -70,7 +73,6 @@ def _derive_config(app: Flask) -> None:
         BABEL_DEFAULT_LOCALE=config["DEFAULT_LOCALE"],
         BABEL_DEFAULT_TIMEZONE=config["DEFAULT_TIMEZONE"],
     )
-    logging.getLogger("kmsg_console").setLevel(config["LOG_LEVEL"])
 
 
 def _init_extensions(app: Flask) -> None:
@@ -110,7 +112,8 @@ def _init_extensions(app: Flask) -> None:
 
     if app.config["DATABASE_URL"].startswith("sqlite"):
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            for engine in db.engines.values():
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -124,12 +127,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kmsg_console import account, api, api_keys, audit, dashboard, operators
+    from kmsg_console import account, api, api_keys, audit, dashboard, manual_send, message_templates, operators
+    from kmsg_console.observability import views as observability_views
+    from kmsg_console.otp import bp as otp_bp
     from kmsg_console.providers import views as provider_views
-    from kmsg_console.web import health, placeholders
+    from kmsg_console.send_logs import views as send_log_views
+    from kmsg_console.throttle import bp as throttle_bp
+    from kmsg_console.web import health
+    from kmsg_console.worker import views as worker_views
 
-    for blueprint in (operators.bp, account.bp, dashboard.bp, audit.bp, health.bp, placeholders.bp,
-                      api_keys.bp, provider_views.bp, api.bp):
+    for blueprint in (worker_views.bp, worker_views.webhook_bp, worker_views.retention_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (operators.bp, account.bp, dashboard.bp, audit.bp, health.bp,
+                      api_keys.bp, provider_views.bp, api.bp, manual_send.bp, throttle_bp,
+                      observability_views.bp, send_log_views.bp, otp_bp, message_templates.bp):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public
 
@@ -139,12 +150,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from kmsg_console.observability.logs import configure_logging
     from kmsg_console.web.access import can, enforce_access
     from kmsg_console.web.navigation import NAV_ITEMS
     from kmsg_console.web.security import add_security_headers, register_error_handlers
     from kmsg_console.web.session import enforce_session_lifetime
     from kmsg_console.web.timezones import format_local
 
+    configure_logging(app)
     app.before_request(enforce_session_lifetime)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from kmsg_console import migrate
-from kmsg_console.extensions import db
+from kmsg_console.extensions import db, dispose_engines
 
 
 def register_commands(app: Flask) -> None:
@@ -18,17 +18,33 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(operators_group)
     app.cli.add_command(fake_providers)
     app.cli.add_command(api_keys_group)
+    app.cli.add_command(_worker_command())
+    app.cli.add_command(_templates_command())
+
+
+def _worker_command() -> click.Command:
+    from kmsg_console.worker.cli import worker_command
+
+    return worker_command
+
+
+def _templates_command() -> click.Command:
+    from kmsg_console.message_templates.cli import templates_group
+
+    return templates_group
 
 
 def prepare_database(app: Flask) -> None:
     """Migrate to the newest schema and create the first admin if there is none."""
     from kmsg_console.operators.services import bootstrap_admin
+    from kmsg_console.otp.services import ensure_default_purposes
     from kmsg_console.providers.services import ensure_sandbox_provider
 
     migrate.upgrade(app)
     with app.app_context():
         created = bootstrap_admin(app.config["ADMIN_EMAIL"], app.config.get("ADMIN_PASSWORD"))
         ensure_sandbox_provider()
+        ensure_default_purposes()
         db.session.commit()
         if created:
             operator, generated = created
@@ -36,7 +52,7 @@ def prepare_database(app: Flask) -> None:
             if generated:
                 # Printed once, to the terminal only; it is never logged or stored in clear.
                 click.echo(f"Generated password (shown only now): {generated}")
-        db.engine.dispose()
+        dispose_engines()
 
 
 @click.command("serve")
@@ -44,15 +60,22 @@ def prepare_database(app: Flask) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per process.")
+@click.option("--with-worker", is_flag=True, help="Also run the background worker (single-machine installs).")
 @with_appcontext
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
     """Migrate, bootstrap and serve the console with gunicorn."""
     from kmsg_console.server import run_gunicorn
+    from kmsg_console.worker.cli import start_child_worker, stop_child_worker
 
     app = current_app._get_current_object()
     prepare_database(app)
+    child = start_child_worker() if with_worker else None
     click.echo(f"kmsg-console listening on http://{host}:{port}/")
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    try:
+        run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    finally:
+        if child is not None:
+            stop_child_worker(child)
 
 
 @click.group("db")
@@ -158,5 +181,14 @@ def _create_app_for_cli():
 
 @click.group(cls=FlaskGroup, create_app=_create_app_for_cli, add_default_commands=False,
              add_version_option=False, load_dotenv=False)
-def main() -> None:
+def cli() -> None:
     """kmsg-console: operator console and OTP service for Korean messaging."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if sys.argv[1:2] == ["serve"]:
+        from kmsg_console.server import prepare_metrics_dir
+
+        prepare_metrics_dir()  # before the app (and prometheus_client) is imported
+    cli()

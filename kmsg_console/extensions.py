@@ -15,3 +15,12 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
+
+#: The engine bind that throttle counters use (same database, separate connection pool).
+THROTTLE_BIND = "throttle"
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of the current app (before forking, in test teardown)."""
+    for engine in db.engines.values():
+        engine.dispose()

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from itsdangerous import URLSafeTimedSerializer
 
 from kmsg_console import create_app, migrate
-from kmsg_console.extensions import db
+from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.models import metadata
 from kmsg_console.operators import passwords
 from kmsg_console.operators.models import Role
@@ -91,7 +91,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory, instance_dir)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(instance_dir)})
     migrate.upgrade(app)
     with app.app_context():
-        db.engine.dispose()
+        dispose_engines()
     yield url
     for _rest in source:  # runs the PostgreSQL generator's cleanup
         pass
@@ -128,7 +128,7 @@ def app(database_url: str, instance_dir: Path):
         db.session.rollback()
         _empty_all_tables()
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture

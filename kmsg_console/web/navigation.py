@@ -17,13 +17,14 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("dashboard.index", N_("Dashboard"), Role.VIEWER),
-    NavItem("placeholders.send_logs", N_("Send logs"), Role.VIEWER),
-    NavItem("placeholders.send", N_("Send"), Role.OPERATOR),
-    NavItem("placeholders.otp", N_("OTP"), Role.OPERATOR),
-    NavItem("placeholders.templates", N_("Templates"), Role.VIEWER),
-    NavItem("placeholders.throttle_policies", N_("Throttle policies"), Role.OPERATOR),
+    NavItem("send_logs.list_logs", N_("Send logs"), Role.VIEWER),
+    NavItem("manual_send.compose", N_("Send"), Role.OPERATOR),
+    NavItem("otp.console", N_("OTP"), Role.OPERATOR),
+    NavItem("message_templates.list_templates", N_("Templates"), Role.VIEWER),
+    NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
+    NavItem("retention.edit_retention", N_("Retention"), Role.ADMIN),
 )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from kmsg_console.api_keys.services import issue_key
-from kmsg_console.extensions import db
+from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import script_sandbox
 from kmsg_console.send_logs.models import MessageAttempt, MessageLog
@@ -158,7 +158,7 @@ def test_concurrent_requests_with_one_idempotency_key_send_once(app, api, databa
                                headers={"Authorization": f"Bearer {api.key}", "Idempotency-Key": "race"})
         results.append((response.status_code, response.get_json().get("id")))
         with worker_app.app_context():
-            db.engine.dispose()
+            dispose_engines()
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
