@@ -151,6 +151,7 @@ def _register_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from kmsg_console.observability.logs import configure_logging
+    from kmsg_console.operators.models import Role
     from kmsg_console.web.access import can, enforce_access
     from kmsg_console.web.navigation import NAV_ITEMS
     from kmsg_console.web.security import add_security_headers, register_error_handlers
@@ -163,7 +164,7 @@ def _register_hooks(app: Flask) -> None:
     app.after_request(add_security_headers)
     register_error_handlers(app)
     app.jinja_env.filters["localtime"] = format_local
-    app.jinja_env.globals.update(can=can, NAV_ITEMS=NAV_ITEMS, get_locale=get_locale)
+    app.jinja_env.globals.update(can=can, Role=Role, NAV_ITEMS=NAV_ITEMS, get_locale=get_locale)
 
 
 def _register_cli(app: Flask) -> None:

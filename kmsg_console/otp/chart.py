@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kmsg_console.otp.queries import Conversion
+from kmsg_console.web.charts import nice_max
 
 WIDTH = 420
 HEIGHT = 170
@@ -47,18 +48,8 @@ class Chart:
     columns: list[Column]
 
 
-def _nice_max(value: int) -> int:
-    """A round upper bound for the scale (1, 2, 5, 10, 20, 50, ...)."""
-    step = 1
-    while True:
-        for factor in (1, 2, 5):
-            if value <= step * factor:
-                return step * factor
-        step *= 10
-
-
 def conversion_chart(conversion: Conversion) -> Chart:
-    scale_max = _nice_max(max([t.started for t in conversion.per_day] + [1]))
+    scale_max = nice_max(max([t.started for t in conversion.per_day] + [1]))
     baseline = HEIGHT - BOTTOM
     plot_height = baseline - TOP
     slot = (WIDTH - LEFT) / max(1, len(conversion.days))
