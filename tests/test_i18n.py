@@ -17,7 +17,7 @@ catalogs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(catalogs)
 
 #: Words that are names, not prose, and need no translation.
-ALLOWED_LITERALS = {"kmsg-console", "한국어", "English", "SMS", "LMS", "MMS", "OTP", "API", "IP", "ID", "CSV"}
+ALLOWED_LITERALS = {"kmsg-console", "한국어", "English", "SMS", "LMS", "MMS", "OTP", "API", "IP", "ID", "CSV", "ms"}
 TEXT_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm", "hx-confirm", "value"}
 JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
 

@@ -135,7 +135,7 @@ class ButtonType(StrEnum):
         return {
             ButtonType.WL: N_("Web link"),
             ButtonType.AL: N_("App link"),
-            ButtonType.DS: N_("Delivery tracking"),
+            ButtonType.DS: N_("Shipment lookup"),
             ButtonType.BK: N_("Bot keyword"),
             ButtonType.MD: N_("Message delivery"),
         }[self]

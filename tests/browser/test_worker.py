@@ -32,7 +32,7 @@ def test_operator_checks_a_status_and_admin_edits_settings_in_the_browser(live_c
 
     page.goto(live_console.url(f"/send-logs/{message}"))
     card = page.locator("#tracking")
-    assert "전송 결과 추적" in card.inner_text() or "Delivery tracking" in card.inner_text()
+    assert "전송 결과 추적" in card.inner_text()
     screenshot(page, "worker_message_tracking")
     card.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")

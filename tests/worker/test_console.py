@@ -69,7 +69,7 @@ def test_fallback_and_original_link_to_each_other(app, console, simulator, route
 def test_health_fragment_shows_last_run_and_backlog(app, simulator, route):
     route("sandbox")
     send(app)
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         idle = render_template("worker/_health.html")
         jobs.run_once(app, names=("delivery_tracking",))
         busy = render_template("worker/_health.html")
