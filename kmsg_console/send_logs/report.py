@@ -20,6 +20,7 @@ from kmsg_console.messaging.vendor_codes import Explanation
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs import services
 from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.web.charts import BarChart, stacked_bars
 from kmsg_console.web.timezones import operator_zone
 
 #: period -> (bucket width, number of buckets)
@@ -37,13 +38,29 @@ class Bucket:
 
 @dataclass
 class FailureRow:
+    """Failed messages of one (error code, vendor code, provider) group, per bucket."""
+
     error_code: str | None
+    vendor_code: str | None
     provider: str | None
     counts: list[int]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    #: All messages of this provider in the period (the traffic the failures are a share of).
+    provider_total: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.counts)
+
+    @property
+    def share(self) -> float | None:
+        """This group's failures as a share of its provider's messages in the period."""
+        return self.total / self.provider_total if self.provider_total else None
+
+    def seen(self, at_min: datetime, at_max: datetime) -> None:
+        self.first_seen = at_min if self.first_seen is None else min(self.first_seen, at_min)
+        self.last_seen = at_max if self.last_seen is None else max(self.last_seen, at_max)
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,16 @@ class FailureReport:
     @property
     def column_totals(self) -> list[int]:
         return [sum(row.counts[i] for row in self.rows) for i in range(len(self.buckets))]
+
+    @property
+    def total_messages(self) -> int:
+        return sum(self.status_counts.values())
+
+    @property
+    def failure_share(self) -> float | None:
+        """Failed messages as a share of all messages in the period."""
+        failed = self.status_counts.get(MessageStatus.FAILED.value, 0)
+        return failed / self.total_messages if self.total_messages else None
 
 
 def buckets(period: str, now: datetime | None = None) -> list[Bucket]:
@@ -119,15 +146,19 @@ def failure_report(
 ) -> FailureReport:
     """Status totals, failed messages per (error code, provider) per bucket, top vendor codes."""
     spans = buckets(period, now)
-    status_counts = dict(
-        db.session.execute(
-            _in_period(
-                sa.select(MessageLog.status, sa.func.count()).group_by(MessageLog.status),
-                spans,
-                message_type,
-            )
-        ).all()
-    )
+    status_counts: dict[str, int] = {}
+    provider_totals: dict[str | None, int] = {}
+    for status, provider, n in db.session.execute(
+        _in_period(
+            sa.select(MessageLog.status, MessageLog.provider_code, sa.func.count()).group_by(
+                MessageLog.status, MessageLog.provider_code
+            ),
+            spans,
+            message_type,
+        )
+    ):
+        status_counts[status] = status_counts.get(status, 0) + n
+        provider_totals[provider] = provider_totals.get(provider, 0) + n
 
     failed = MessageLog.status == MessageStatus.FAILED.value
     bucket = sa.case(
@@ -137,22 +168,34 @@ def failure_report(
     # Group over a subquery: PostgreSQL cannot match a CASE full of bound parameters in
     # SELECT with the "same" CASE in GROUP BY.
     inner = _in_period(
-        sa.select(MessageLog.error_code, MessageLog.provider_code, bucket.label("bucket")).where(
-            failed
-        ),
+        sa.select(
+            MessageLog.error_code,
+            MessageLog.vendor_code,
+            MessageLog.provider_code,
+            MessageLog.created_at,
+            bucket.label("bucket"),
+        ).where(failed),
         spans,
         message_type,
     ).subquery()
-    grid: dict[tuple[str | None, str | None], FailureRow] = {}
-    for error_code, provider, index, n in db.session.execute(
+    grid: dict[tuple[str | None, str | None, str | None], FailureRow] = {}
+    group = (inner.c.error_code, inner.c.vendor_code, inner.c.provider_code)
+    for error_code, vendor_code, provider, index, n, first, last in db.session.execute(
         sa.select(
-            inner.c.error_code, inner.c.provider_code, inner.c.bucket, sa.func.count()
-        ).group_by(inner.c.error_code, inner.c.provider_code, inner.c.bucket)
+            *group,
+            inner.c.bucket,
+            sa.func.count(),
+            sa.func.min(inner.c.created_at),
+            sa.func.max(inner.c.created_at),
+        ).group_by(*group, inner.c.bucket)
     ):
         row = grid.setdefault(
-            (error_code, provider), FailureRow(error_code, provider, [0] * len(spans))
+            (error_code, vendor_code, provider),
+            FailureRow(error_code, vendor_code, provider, [0] * len(spans),
+                       provider_total=provider_totals.get(provider, 0)),
         )
         row.counts[index] += n
+        row.seen(first, last)
 
     vendors = services.provider_vendors()
     top = db.session.execute(
@@ -181,8 +224,21 @@ def failure_report(
         VendorCodeRow(p, t, v, e, n, services.explain_vendor_code(vendors, p, v, t))
         for p, t, v, e, n in top
     ]
-    rows = sorted(grid.values(), key=lambda r: (-r.total, r.error_code or "", r.provider or ""))
+    rows = sorted(
+        grid.values(),
+        key=lambda r: (-r.total, r.error_code or "", r.vendor_code or "", r.provider or ""),
+    )
     return FailureReport(period, spans, status_counts, rows, vendor_codes)
+
+
+def failure_chart(report: FailureReport) -> BarChart:
+    """Failed messages per bucket, as a bar chart."""
+    return stacked_bars(
+        [b.label for b in report.buckets],
+        [{"failed": n} for n in report.column_totals],
+        ("failed",),
+        width=1100,
+    )
 
 
 def heat_level(count: int, maximum: int) -> int:

@@ -129,6 +129,7 @@ def failures():
         form=form,
         report=result,
         heat_level=report.heat_level,
+        failure_chart=report.failure_chart(result) if result is not None else None,
         statuses=list(MessageStatus),
         local_value=services.local_input_value,
     )

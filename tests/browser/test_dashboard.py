@@ -31,7 +31,7 @@ def test_dashboard_shows_todays_sends_and_failures(live_console, page):
     page.goto(live_console.url("/"))
     assert page.locator("#today [data-figure=total]").inner_text() == "5"
     assert page.locator("#today [data-figure=failed]").inner_text() == "2"
-    assert page.locator("svg.sends-chart rect.seg-failed").count() == 1
+    assert page.locator("svg.bar-chart rect.seg-failed").count() == 1
     assert page.locator("#top-errors code").all_inner_texts() == ["INSUFFICIENT_BALANCE", "NETWORK_ERROR"]
     assert page.locator("#provider-health tr[data-provider=sandbox]").count() == 1
     screenshot(page, "dashboard")

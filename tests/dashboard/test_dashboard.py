@@ -61,9 +61,9 @@ def test_the_chart_stacks_each_days_outcomes(console, add_log):
     console.login(Role.VIEWER)
     _seed_week(add_log)
     html = console.client.get("/").get_data(as_text=True)
-    totals = [int(n) for n in re.findall(r'<g data-day="[^"]+" data-total="(\d+)"', html)]
+    totals = [int(n) for n in re.findall(r'<g data-label="[^"]+" data-total="(\d+)"', html)]
     assert len(totals) == 7 and totals[-1] == 5 and sum(totals) == 9
-    today = re.findall(r'<g data-day="[^"]+" data-total="5">(.*?)</g>', html, re.S)[0]
+    today = re.findall(r'<g data-label="[^"]+" data-total="5">(.*?)</g>', html, re.S)[0]
     assert [kind for kind in re.findall(r'class="seg-(\w+)"', today)] == ["accepted", "unknown", "failed"]
 
 

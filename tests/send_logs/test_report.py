@@ -89,13 +89,12 @@ def failures(add_log, add_provider):
 def test_report_counts_failed_messages_per_code_provider_and_hour(app, failures):
     with app.test_request_context():
         result = report.failure_report("24h", now=failures)
-    grid = {(r.error_code, r.provider): r.counts for r in result.rows}
-    assert set(grid) == {("AUTHENTICATION_FAILED", "iwinv-main"), ("NETWORK_ERROR", "sandbox")}
-    auth = grid[("AUTHENTICATION_FAILED", "iwinv-main")]
+    grid = {(r.error_code, r.vendor_code, r.provider): r.counts for r in result.rows}
+    assert set(grid) == {("AUTHENTICATION_FAILED", "15", "iwinv-main"), ("NETWORK_ERROR", None, "sandbox")}
+    auth = grid[("AUTHENTICATION_FAILED", "15", "iwinv-main")]
     assert auth[-1] == 3 and auth[-3] == 1 and sum(auth) == 4
-    assert (
-        grid[("NETWORK_ERROR", "sandbox")][-6] == 1 and sum(grid[("NETWORK_ERROR", "sandbox")]) == 1
-    )
+    network = grid[("NETWORK_ERROR", None, "sandbox")]
+    assert network[-6] == 1 and sum(network) == 1
     assert result.rows[0].error_code == "AUTHENTICATION_FAILED"  # biggest first
     assert result.status_counts == {"FAILED": 5, "UNKNOWN": 1, "DELIVERED": 1}
     assert result.column_totals[-1] == 3
@@ -104,6 +103,32 @@ def test_report_counts_failed_messages_per_code_provider_and_hour(app, failures)
     assert (
         top.explanation.meaning == "Request from an IP address that is not registered."
     )  # IWINV SMS code 15
+
+
+def test_groups_carry_their_share_of_the_providers_traffic_and_first_and_last_seen(app, failures):
+    with app.test_request_context():
+        result = report.failure_report("24h", now=failures)
+    auth, network = result.rows
+    hour = failures.replace(minute=0, second=0, microsecond=0)
+    assert (auth.provider_total, auth.share) == (4, 1.0)  # every iwinv-main message failed
+    assert network.provider_total == 3 and round(network.share, 3) == 0.333  # 1 of sandbox's 3
+    assert auth.first_seen == hour - timedelta(hours=2, minutes=-5)
+    assert auth.last_seen <= failures and auth.last_seen >= hour
+    assert network.first_seen == network.last_seen == hour - timedelta(hours=5, minutes=-1)
+    assert result.total_messages == 7 and round(result.failure_share, 3) == round(5 / 7, 3)
+
+
+def test_report_page_lists_groups_with_share_and_a_chart(console, failures):
+    console.login(Role.VIEWER)
+    text = console.client.get("/send-logs/failures?period=24h").get_data(as_text=True)
+    row = re.search(r'<tr data-group="AUTHENTICATION_FAILED/15/iwinv-main">(.*?)</tr>', text, re.S).group(1)
+    assert "100.0%" in row
+    link = re.search(r'href="([^"]+)"', row).group(1).replace("&amp;", "&")
+    assert "vendor_code=15" in link and "provider=iwinv-main" in link
+    listed = console.client.get(link).get_data(as_text=True)
+    assert len(re.findall(r'id="message-', listed)) == 4
+    bars = [int(n) for n in re.findall(r'<g data-label="[^"]+" data-total="(\d+)"', text)]
+    assert len(bars) == 24 and sum(bars) == 5 and bars[-1] == 3
 
 
 def test_report_page_links_each_cell_to_exactly_its_messages(console, failures):
