@@ -39,12 +39,16 @@ def prepare_database(app: Flask) -> None:
     from kmsg_console.operators.services import bootstrap_admin
     from kmsg_console.otp.services import ensure_default_purposes
     from kmsg_console.providers.services import ensure_sandbox_provider
+    from kmsg_console.throttle.services import ensure_default_policies
 
     migrate.upgrade(app)
     with app.app_context():
         created = bootstrap_admin(app.config["ADMIN_EMAIL"], app.config.get("ADMIN_PASSWORD"))
         ensure_sandbox_provider()
         ensure_default_purposes()
+        # A fresh install starts with rate limits on; policies are disabled, never deleted,
+        # so this only ever seeds an empty table.
+        ensure_default_policies()
         db.session.commit()
         if created:
             operator, generated = created

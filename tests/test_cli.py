@@ -9,6 +9,8 @@ from kmsg_console.extensions import db
 from kmsg_console.operators import passwords
 from kmsg_console.operators.models import Operator, Role
 from kmsg_console.operators.services import find_by_email
+from kmsg_console.otp.models import VerificationPurpose
+from kmsg_console.throttle.models import ThrottleMode, ThrottlePolicy
 
 
 def test_operators_create_reads_password_from_stdin(app):
@@ -42,6 +44,22 @@ def test_bootstrap_generates_and_prints_a_password_once(app, capsys):
     assert "Generated password" not in capsys.readouterr().out
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Operator)) == 1
+
+
+def test_first_start_seeds_purposes_and_rate_limits_once(app):
+    prepare_database(app)
+    with app.app_context():
+        policies = db.session.scalars(sa.select(ThrottlePolicy)).all()
+        assert {p.name for p in policies} >= {"OTP starts per phone", "OTP starts per IP"}
+        assert all(p.mode == ThrottleMode.ENFORCE and p.enabled for p in policies)
+        policies[0].enabled = False
+        disabled_id, count = policies[0].id, len(policies)
+        db.session.commit()
+    prepare_database(app)  # a restart neither duplicates nor re-enables them
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ThrottlePolicy)) == count
+        assert db.session.get(ThrottlePolicy, disabled_id).enabled is False
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(VerificationPurpose)) >= 4
 
 
 def test_bootstrap_uses_the_configured_password(app, capsys):
