@@ -13,6 +13,24 @@ from jsonschema import Draft202012Validator
 
 MESSAGE_TYPES = ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
 STATUSES = ["PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN"]
+#: Request strings may hold any Unicode text except U+0000, which PostgreSQL cannot store
+#: and no carrier delivers; a body with one is refused with 400 like any other schema error.
+NO_NUL = "^[^\\u0000]*$"
+#: An Idempotency-Key: 1 to 255 characters, none of them a control character.
+IDEMPOTENCY_KEY_PATTERN = "^[^\\u0000-\\u001f\\u007f]{1,255}$"
+#: Spellings of one mobile number the API accepts (all normalize to 01012345678).
+PHONE_EXAMPLES = ["01012345678", "010-1234-5678", "+82 10-1234-5678", "+821012345678"]
+
+
+def text(**keywords: Any) -> dict[str, Any]:
+    """A request string property: no U+0000, plus ``keywords`` (maxLength, description…)."""
+    return {"type": "string", "pattern": NO_NUL, **keywords}
+
+
+def phone(description: str) -> dict[str, Any]:
+    """A phone number property; the server normalizes it (422 ``invalid_phone`` otherwise)."""
+    return text(minLength=1, maxLength=32, description=description, examples=PHONE_EXAMPLES)
+
 
 ERROR = {
     "type": "object",
@@ -35,30 +53,40 @@ SEND_MESSAGE_REQUEST = {
     "additionalProperties": False,
     "required": ["to"],
     "properties": {
-        "to": {"type": "string", "minLength": 1, "maxLength": 32,
-               "description": "Recipient mobile number: 01012345678, 010-1234-5678 or +82 10-1234-5678."},
+        "to": phone("Recipient mobile number (010, 011, 016-019): 01012345678, 010-1234-5678 or "
+                    "+82 10-1234-5678; anything else is refused with 422 invalid_phone."),
         "type": {"type": "string", "enum": MESSAGE_TYPES,
                  "description": "Omit it to send SMS, upgraded to LMS above 90 EUC-KR bytes."},
-        "text": {"type": "string", "maxLength": 4000, "description": "Body; #{name} placeholders are filled from variables."},
-        "subject": {"type": "string", "maxLength": 120, "description": "LMS/MMS subject (40 EUC-KR bytes at most)."},
-        "from": {"type": "string", "maxLength": 32, "description": "Registered sender number."},
-        "template_code": {"type": "string", "maxLength": 64, "description": "Approved AlimTalk template code."},
-        "variables": {"type": "object", "maxProperties": 50,
-                      "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
-        "provider": {"type": "string", "maxLength": 40, "description": "Force a provider id (no failover)."},
+        "text": text(maxLength=4000, description="Body; #{name} placeholders are filled from variables."),
+        "subject": text(maxLength=120, description="LMS/MMS subject (40 EUC-KR bytes at most)."),
+        "from": text(maxLength=32, description="Registered sender number."),
+        "template_code": text(maxLength=64, description="Approved AlimTalk template code."),
+        "variables": {"type": "object", "maxProperties": 50, "propertyNames": {"pattern": NO_NUL},
+                      "additionalProperties": {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL},
+                      "description": "Values of the #{name} placeholders of text or of the template."},
+        "provider": text(maxLength=40, description="Force a provider id (no failover)."),
         "failover": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
                 "enabled": {"type": "boolean"},
                 "channel": {"type": "string", "enum": ["sms", "lms"]},
-                "content": {"type": "string", "maxLength": 2000},
-                "title": {"type": "string", "maxLength": 120},
+                "content": text(maxLength=2000),
+                "title": text(maxLength=120),
             },
         },
         "scheduled_at": {"type": "string", "format": "date-time",
-                         "description": "ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+09:00."},
+                         "description": "RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00+09:00."},
     },
+}
+
+SEND_MESSAGE_EXAMPLES = {
+    "sms": {"summary": "An SMS (LMS when the filled-in text is over 90 bytes)",
+            "value": {"to": "010-1234-5678", "text": "[샵] #{name}님, 주문이 접수되었습니다.", "variables": {"name": "김민수"}}},
+    "lms": {"summary": "An LMS with a subject",
+            "value": {"to": "+82 10-2345-6789", "type": "LMS", "subject": "배송 안내", "text": "주문하신 상품이 오늘 출발합니다."}},
+    "international_spelling": {"summary": "The recipient in international form",
+                               "value": {"to": "+821034567890", "text": "Your order has shipped."}},
 }
 
 ATTEMPT = {
@@ -118,10 +146,25 @@ def _error_response(description: str) -> dict[str, Any]:
 
 
 COMMON_ERRORS = {
-    "400": _error_response("Malformed JSON, wrong types or unknown fields."),
+    "400": _error_response("Malformed JSON (NaN and Infinity included), wrong types, unknown fields, or strings "
+                           "holding U+0000 or unpaired surrogates."),
     "401": _error_response("Missing or invalid API key."),
     "403": _error_response("The API key lacks the needed scope."),
 }
+RETRY_AFTER = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                               "description": "Seconds to wait before trying again."}}
+
+
+def throttled(description: str) -> dict[str, Any]:
+    """A 429 answer: the error body and the seconds to wait in ``Retry-After``."""
+    return {**_error_response(description), "headers": RETRY_AFTER}
+
+
+UNSUPPORTED_MEDIA_TYPE = _error_response("The body is not sent as application/json.")
+THROTTLE_UNAVAILABLE = {**_error_response("The rate-limit store (database or Redis) cannot be reached; "
+                                           "the request was not carried out."), "headers": RETRY_AFTER}
+#: Path ids of messages and verifications (UUIDs); anything else is simply not found.
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 
 _paths: dict[str, Any] = {
     "/messages": {
@@ -131,23 +174,29 @@ _paths: dict[str, Any] = {
             "security": [{"bearer": []}],
             "parameters": [{
                 "name": "Idempotency-Key", "in": "header", "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
                 "description": "Same key and body: the first message is returned and nothing is sent again; "
                                "same key with another body: 409.",
             }],
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/SendMessageRequest"}}}},
+                "schema": {"$ref": "#/components/schemas/SendMessageRequest"}, "examples": SEND_MESSAGE_EXAMPLES}}},
             "responses": {
                 "201": {"description": "The message was logged and handed to the providers; see its status.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}},
+                        "links": {"GetMessage": {"operationId": "getMessage", "parameters": {"id": "$response.body#/id"},
+                                                 "description": "The message's status and attempts."}}},
                 "200": {"description": "An earlier message with the same Idempotency-Key and body.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},
                 **COMMON_ERRORS,
+                "400": _error_response("Malformed JSON (NaN and Infinity included), wrong types, unknown fields, "
+                                       "strings holding U+0000 or unpaired surrogates, a scheduled_at out of range, "
+                                       "or an Idempotency-Key that is empty, too long or holds control characters."),
                 "409": _error_response("Idempotency-Key reused with a different body."),
                 "413": _error_response("The request body is too large."),
+                "415": UNSUPPORTED_MEDIA_TYPE,
                 "422": _error_response("Invalid phone number, text too long, unknown template or no provider for the type."),
-                "429": {**_error_response("Throttled by a policy; retry after the given seconds."),
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                "429": throttled("Throttled by a policy; retry after the given seconds."),
+                "503": THROTTLE_UNAVAILABLE,
             },
         }
     },
@@ -156,7 +205,7 @@ _paths: dict[str, Any] = {
             "operationId": "getMessage",
             "summary": "Status and attempts of one message",
             "security": [{"bearer": []}],
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+            "parameters": [ID_PARAMETER],
             "responses": {
                 "200": {"description": "The message.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},

@@ -9,7 +9,7 @@ from flask import jsonify
 from kmsg_console.api import openapi
 from kmsg_console.api.auth import current_api_key, require_api_key
 from kmsg_console.api.errors import ApiError
-from kmsg_console.api.views import bp, json_body
+from kmsg_console.api.views import bp, json_body, plausible_id
 from kmsg_console.api_keys.models import Scope
 from kmsg_console.otp import services
 from kmsg_console.otp.models import Verification
@@ -19,22 +19,27 @@ START_REQUEST = {
     "additionalProperties": False,
     "required": ["phone", "purpose"],
     "properties": {
-        "phone": {"type": "string", "minLength": 1, "maxLength": 32},
-        "purpose": {"type": "string", "minLength": 1, "maxLength": 40,
-                    "description": "A verification purpose configured in the console, e.g. login."},
-        "client_ip": {"type": "string", "maxLength": 45,
-                      "description": "The end user's IP address, for per-IP throttle rules."},
-        "user_ref": {"type": "string", "maxLength": 128,
-                     "description": "Your own user or session id, for per-user throttle rules."},
+        "phone": openapi.phone("The end user's mobile number (010, 011, 016-019), e.g. 010-1234-5678 or "
+                               "+82 10-1234-5678; anything else is refused with 422 invalid_phone."),
+        "purpose": openapi.text(minLength=1, maxLength=40, examples=["login", "signup", "password_reset", "payment"],
+                                description="A verification purpose configured in the console, e.g. login."),
+        "client_ip": openapi.text(maxLength=45, description="The end user's IP address, for per-IP throttle rules."),
+        "user_ref": openapi.text(maxLength=128, description="Your own user or session id, for per-user throttle rules."),
     },
+}
+START_EXAMPLES = {
+    "login": {"summary": "A login code for a user",
+              "value": {"phone": "010-1234-5678", "purpose": "login", "client_ip": "203.0.113.7", "user_ref": "user-42"}},
+    "signup": {"summary": "A sign-up code, number in international form",
+               "value": {"phone": "+82 10-2345-6789", "purpose": "signup"}},
 }
 CHECK_REQUEST = {
     "type": "object",
     "additionalProperties": False,
     "required": ["code"],
     "properties": {
-        "code": {"type": "string", "minLength": 1, "maxLength": 20},
-        "client_ip": {"type": "string", "maxLength": 45},
+        "code": openapi.text(minLength=1, maxLength=20, examples=["123456"]),
+        "client_ip": openapi.text(maxLength=45),
     },
 }
 VERIFICATION = {
@@ -59,24 +64,26 @@ def _json(name: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-def _throttled(description: str) -> dict[str, Any]:
-    return {**_json("Error", description), "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
-
-
 openapi.register_path("/verifications", {"post": {
     "operationId": "startVerification",
     "summary": "Start an OTP verification: a fresh code is sent; an earlier pending one stops working",
     "security": [{"bearer": []}],
-    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StartVerificationRequest")}}},
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": _ref("StartVerificationRequest"), "examples": START_EXAMPLES}}},
     "responses": {
-        "201": _json("Verification", "The code was handed to a provider."),
-        "400": _json("Error", "Malformed JSON, wrong types or unknown fields."),
+        "201": {**_json("Verification", "The code was handed to a provider."),
+                "links": {"CheckVerification": {"operationId": "checkVerification",
+                                                "parameters": {"id": "$response.body#/id"},
+                                                "description": "Check the code the user received."}}},
+        "400": openapi.COMMON_ERRORS["400"],
         "401": _json("Error", "Missing or invalid API key."),
         "403": _json("Error", "The API key lacks the otp scope."),
         "413": _json("Error", "The request body is too large."),
+        "415": openapi.UNSUPPORTED_MEDIA_TYPE,
         "422": _json("Error", "Invalid phone number or unknown purpose."),
-        "429": _throttled("Throttled by a policy or within the resend cooldown; nothing was sent."),
+        "429": openapi.throttled("Throttled by a policy or within the resend cooldown; nothing was sent."),
         "502": _json("Error", "The provider refused the message; the verification was canceled."),
+        "503": openapi.THROTTLE_UNAVAILABLE,
     },
 }}, {"StartVerificationRequest": START_REQUEST, "Verification": VERIFICATION, "CheckVerificationRequest": CHECK_REQUEST})
 
@@ -84,17 +91,19 @@ openapi.register_path("/verifications/{id}/check", {"post": {
     "operationId": "checkVerification",
     "summary": "Check a code; returns approved, pending (with attempts left), expired, max_attempts or canceled",
     "security": [{"bearer": []}],
-    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+    "parameters": [openapi.ID_PARAMETER],
     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CheckVerificationRequest")}}},
     "responses": {
         "200": _json("Verification", "The verification's status after this check."),
-        "400": _json("Error", "Malformed JSON, wrong types or unknown fields."),
+        "400": openapi.COMMON_ERRORS["400"],
         "401": _json("Error", "Missing or invalid API key."),
         "403": _json("Error", "The API key lacks the otp scope."),
         "404": _json("Error", "No verification with this id for this API key."),
         "409": _json("Error", "Already approved: a code is accepted only once."),
         "413": _json("Error", "The request body is too large."),
-        "429": _throttled("Too many wrong codes for this number or IP."),
+        "415": openapi.UNSUPPORTED_MEDIA_TYPE,
+        "429": openapi.throttled("Too many wrong codes for this number or IP."),
+        "503": openapi.THROTTLE_UNAVAILABLE,
     },
 }})
 
@@ -133,6 +142,8 @@ def start_verification():
 def check_verification(verification_id: str):
     """Check a code against a verification."""
     body = json_body("CheckVerificationRequest")
+    if not plausible_id(verification_id):
+        raise ApiError(404, "not_found", "No verification with this id.")
     try:
         result = services.check(verification_id, body["code"], client_ip=body.get("client_ip"),
                                 api_key_id=current_api_key().id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 
 # No inline script or style anywhere: htmx is loaded from /static and configured through a
@@ -73,7 +73,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(405)
     def method_not_allowed(exc):
-        return handle(405, "method_not_allowed", "Method not allowed.")
+        response = make_response(handle(405, "method_not_allowed", "Method not allowed."))
+        # RFC 9110 15.5.6: a 405 lists the methods the resource supports.
+        response.headers.extend(header for header in exc.get_headers() if header[0] == "Allow")
+        return response
 
     @app.errorhandler(413)
     def too_large(exc):

@@ -150,17 +150,21 @@ def test_concurrent_requests_with_one_idempotency_key_send_once(app, api, databa
     from tests.conftest import make_app
 
     results = []
+    # One app per thread, like separate web processes; built before the threads start
+    # (building apps concurrently trips a CPython 3.11 ast thread-safety bug in routing).
+    apps = [make_app(database_url, instance_dir) for _ in range(8)]
+    barrier = threading.Barrier(len(apps))
 
-    def call():
-        worker_app = make_app(database_url, instance_dir)
+    def call(worker_app):
         client = worker_app.test_client()
+        barrier.wait()
         response = client.post("/api/v1/messages", json={"to": "01012345678", "text": "once"},
                                headers={"Authorization": f"Bearer {api.key}", "Idempotency-Key": "race"})
         results.append((response.status_code, response.get_json().get("id")))
         with worker_app.app_context():
             dispose_engines()
 
-    threads = [threading.Thread(target=call) for _ in range(8)]
+    threads = [threading.Thread(target=call, args=(worker_app,)) for worker_app in apps]
     for thread in threads:
         thread.start()
     for thread in threads:
