@@ -320,6 +320,28 @@ def test_unknown_4xx_error_code_is_invalid_request(simulator, make_adapter):
     )
 
 
+@pytest.mark.parametrize("body", ["{}", '{"status": "ok"}', '{"groupInfo": {"count": {}}}'])
+def test_a_2xx_object_that_is_no_solapi_answer_is_unknown_not_sent(simulator, make_adapter, body):
+    """Regression: any 2xx JSON object used to count as "accepted, no message id"."""
+    simulator.control.inject("solapi", "body", path=SEND_PATH, body=body, process=True)
+    outcome = make_adapter().send(sms())
+    assert (outcome.error.code, outcome.error.accepted) == (
+        ErrorCode.PROVIDER_ERROR,
+        Acceptance.UNKNOWN,
+    )
+    assert not outcome.error.retryable and not outcome.error.failover_eligible
+    # The vendor has it: calling it "not sent" (and failing over) would be wrong too.
+    assert len(simulator.control.messages("solapi")) == 1
+
+
+def test_a_group_answer_without_its_message_list_is_sent_without_an_id(simulator, make_adapter):
+    body = '{"groupInfo": {"count": {"total": 1, "registeredSuccess": 1}}, "failedMessageList": []}'
+    simulator.control.inject("solapi", "body", path=SEND_PATH, body=body, process=True)
+    outcome = make_adapter().send(sms())
+    assert outcome.ok and outcome.value.provider_message_id is None
+    assert [w.code for w in outcome.value.warnings] == ["MISSING_PROVIDER_MESSAGE_ID"]
+
+
 # -- status, balance, health ---------------------------------------------------------------
 def test_delivery_status_follows_the_message_list(simulator, make_adapter):
     adapter = make_adapter()

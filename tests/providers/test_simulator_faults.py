@@ -183,6 +183,29 @@ def test_sticky_fault_until_cleared(simulator):
     assert charge(simulator).status_code == 200
 
 
+@pytest.mark.parametrize("processed", [False, True])
+def test_body_replaces_the_answer_before_or_after_the_vendor_acted(simulator, processed):
+    simulator.control.inject(
+        "iwinv_alimtalk", "body", path="/api/v2/send/", body="{}", process=processed
+    )
+    response = requests.post(
+        simulator.url("iwinv_alimtalk") + "/api/v2/send/", json=OTP, headers=AT_AUTH, timeout=5
+    )
+    assert (response.status_code, response.json()) == (200, {})
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert len(simulator.control.messages("iwinv_alimtalk")) == int(processed)
+    assert simulator.control.requests("iwinv_alimtalk")[0]["fault"] == "body"
+
+
+def test_body_takes_any_status_and_content_type(simulator):
+    simulator.control.inject(
+        "aligo_sms", "body", body="<h1>maintenance</h1>", status=200, content_type="text/html"
+    )
+    response = requests.post(simulator.url("aligo_sms") + "/remain/", data=ALIGO, timeout=5)
+    assert (response.status_code, response.text) == (200, "<h1>maintenance</h1>")
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
 def test_control_rejects_bad_input(simulator):
     with pytest.raises(ControlError):
         simulator.control.inject("iwinv_alimtalk", "explode")
@@ -190,6 +213,8 @@ def test_control_rejects_bad_input(simulator):
         simulator.control.inject("nowhere", "reset")
     with pytest.raises(ControlError):
         simulator.control.inject("solapi", "vendor_error")  # needs a code
+    with pytest.raises(ControlError):
+        simulator.control.inject("solapi", "body")  # needs a body
     with pytest.raises(ControlError):
         simulator.control.set_status("solapi", "M4V-unknown", "delivered")
     with pytest.raises(ControlError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -71,6 +72,52 @@ def test_server_stops_and_releases_the_port():
     assert time.monotonic() - started < 5
     with pytest.raises(requests.ConnectionError):
         requests.post(url, data={}, timeout=2)
+
+
+def test_an_outage_refuses_connections_and_keeps_the_port_and_the_state():
+    with SimulatorServer(SimulatorOptions()) as server:
+        url = server.url("aligo_sms") + "/remain/"
+        auth = {"key": "demo-api-key", "user_id": "demo"}
+        assert requests.post(url, data=auth, timeout=5).ok
+        port = server.port
+        server.take_down()
+        assert server.is_down
+        with pytest.raises(requests.ConnectionError) as refused:
+            requests.post(url, data=auth, timeout=2)
+        assert "refused" in str(refused.value).lower()
+        with socket.socket() as other:  # nobody else can take the port meanwhile
+            with pytest.raises(OSError):
+                other.bind(("127.0.0.1", port))
+        server.bring_up()
+        assert not server.is_down and server.port == port
+        assert requests.post(url, data=auth, timeout=5).ok
+        assert len(server.control.requests("aligo_sms")) == 2  # recorded across the outage
+        server.take_down()  # stopping a server that is down releases the port
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_an_outage_resets_requests_in_progress():
+    with SimulatorServer(SimulatorOptions()) as server:
+        server.control.inject("aligo_sms", "latency", ms=30_000)
+        url = server.url("aligo_sms") + "/remain/"
+        failures = []
+
+        def call():
+            try:
+                requests.post(url, data={"key": "demo-api-key", "user_id": "demo"}, timeout=20)
+            except requests.ConnectionError as exc:
+                failures.append(exc)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.control.requests("aligo_sms"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert server.take_down() == 1
+        thread.join(timeout=10)
+        assert len(failures) == 1  # the connection was reset, not answered after the delay
 
 
 def _free_port() -> int:

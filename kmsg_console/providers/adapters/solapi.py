@@ -65,6 +65,17 @@ def new_salt(length: int = 32) -> str:
     return "".join(secrets.choice(_SALT_ALPHABET) for _ in range(length))
 
 
+def _group_registered(body: dict[str, Any]) -> bool:
+    """True when a send answer's ``groupInfo`` counts at least one registered message."""
+    group = body.get("groupInfo")
+    count = group.get("count") if isinstance(group, dict) else None
+    registered = count.get("registeredSuccess") if isinstance(count, dict) else None
+    try:
+        return int(registered) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _parse_date(value: Any) -> datetime | None:
     if not value:
         return None
@@ -301,6 +312,10 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         message_id = body.get("messageId")  # v5-style single answer
         if not message_id and accepted and isinstance(accepted[0], dict):
             message_id = accepted[0].get("messageId")
+        if not message_id and not accepted and not _group_registered(body):
+            # A 2xx object that is no SOLAPI answer at all ({}, a proxy's own JSON): nothing
+            # says the message was taken, and nothing says it was not.
+            return self.unreadable_success(reply)
         if not message_id:
             warnings = [
                 *warnings,

@@ -83,12 +83,16 @@ class SimulatorControl:
         http_status: int | None = None,
         process: bool = False,
         retry_after: int | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         """Arm a fault for the next ``count`` matching requests (``None`` = until cleared).
 
         Modes: ``status_5xx`` (``status``), ``reset`` (``process=True`` lets the vendor act
         first), ``timeout``/``latency`` (``ms``), ``malformed_json``, ``vendor_error``
-        (``code``, optional ``message``/``http_status``).
+        (``code``, optional ``message``/``http_status``), ``body`` (answer with the raw
+        ``body``, ``status`` default 200, ``content_type`` default JSON; ``process=True``
+        lets the vendor handle the request first and replaces only its answer).
         """
         payload = {
             "vendor": vendor,
@@ -103,6 +107,8 @@ class SimulatorControl:
             "http_status": http_status,
             "process": process,
             "retry_after": retry_after,
+            "body": body,
+            "content_type": content_type,
         }
         return self._call(
             "POST", "/faults", {k: v for k, v in payload.items() if v is not None or k == "count"}

@@ -41,6 +41,8 @@ _FAULT_FIELDS = {
     "message": str,
     "http_status": int,
     "retry_after": int,
+    "body": str,
+    "content_type": str,
 }
 
 ENDPOINTS = [
@@ -146,6 +148,10 @@ def add_fault() -> Response:
             kwargs[name] = cast(data[name])
     if kwargs["mode"] == "status_5xx" and not 500 <= kwargs.get("status", 503) <= 599:
         return _fail("status_5xx needs a status between 500 and 599")
+    if kwargs["mode"] == "body" and (
+        kwargs.get("body") is None or not 100 <= kwargs.get("status", 200) <= 599
+    ):
+        return _fail("body needs the raw answer in 'body' (and an HTTP status in 'status')")
     if kwargs["mode"] == "vendor_error" and not kwargs.get("code"):
         return _fail("vendor_error needs the vendor error code in 'code'")
     fault = get_state().add_fault(**kwargs)

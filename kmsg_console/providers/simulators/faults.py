@@ -102,6 +102,22 @@ def break_json(response: Response) -> Response:
     )
 
 
+def replacement_body(fault: Fault) -> Response:
+    """The answer of a ``body`` fault: any raw body with any status (default 200 JSON).
+
+    Models answers that parse but say nothing the client can trust: ``{}``, ``null``, a
+    proxy's own JSON, an HTML error page served with 200.
+    """
+    return _with_retry_after(
+        Response(
+            fault.body or "",
+            status=fault.status or 200,
+            content_type=fault.content_type or "application/json; charset=utf-8",
+        ),
+        fault,
+    )
+
+
 def install_fault_hooks(
     app: Flask, state: SimulatorState, vendor_errors: dict[str, VendorErrorFactory]
 ) -> None:
@@ -141,13 +157,17 @@ def install_fault_hooks(
             # Without ``process`` the vendor never sees the request; the placeholder
             # response is discarded by the middleware before anything is written.
             return None if fault.process else Response(status=204)
-        return None  # malformed_json: handled after the vendor answered
+        if fault.mode == "body" and not fault.process:
+            return replacement_body(fault)  # a proxy or gateway answered; the vendor never saw it
+        return None  # malformed_json, body with process: handled after the vendor answered
 
     @app.after_request
     def _finish(response: Response) -> Response:
         fault: Fault | None = g.get("sim_fault")
         if fault is not None and fault.mode == "malformed_json":
             response = break_json(response)
+        elif fault is not None and fault.mode == "body" and fault.process:
+            response = replacement_body(fault)
         entry = g.get("sim_entry")
         if entry is not None:
             with state.lock:

@@ -23,7 +23,15 @@ from .options import VENDOR_PREFIXES, SimulatorOptions
 
 EXTENSION_KEY = "kmsg_simulator"
 
-FAULT_MODES = ("status_5xx", "reset", "timeout", "latency", "malformed_json", "vendor_error")
+FAULT_MODES = (
+    "status_5xx",
+    "reset",
+    "timeout",
+    "latency",
+    "malformed_json",
+    "vendor_error",
+    "body",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,9 +66,13 @@ class Fault:
     message: str | None = None
     http_status: int | None = None
     #: For ``reset``: let the vendor handle the request first (the "it was sent but the
-    #: answer got lost" case that idempotency code must survive).
+    #: answer got lost" case that idempotency code must survive). For ``body``: answer with
+    #: ``body`` instead of what the vendor answered after handling the request.
     process: bool = False
     retry_after: int | None = None
+    #: For ``body``: the raw answer (``status`` defaults to 200, ``content_type`` to JSON).
+    body: str | None = None
+    content_type: str | None = None
     hits: int = 0
 
     def matches(self, vendor: str, method: str, path: str) -> bool:
