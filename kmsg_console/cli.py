@@ -68,7 +68,7 @@ def prepare_database(app: Flask) -> None:
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
     """Migrate, bootstrap and serve the console with gunicorn."""
-    from kmsg_console.server import run_gunicorn
+    from kmsg_console.server import run_gunicorn, shutdown_grace
     from kmsg_console.worker.cli import start_child_worker, stop_child_worker
 
     app = current_app._get_current_object()
@@ -76,7 +76,8 @@ def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -
     child = start_child_worker() if with_worker else None
     click.echo(f"kmsg-console listening on http://{host}:{port}/")
     try:
-        run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+        grace = shutdown_grace(app.config["PROVIDER_CONNECT_TIMEOUT"], app.config["PROVIDER_READ_TIMEOUT"])
+        run_gunicorn(host=host, port=port, workers=workers, threads=threads, graceful_timeout=grace)
     finally:
         if child is not None:
             stop_child_worker(child)

@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", str, "Log level"),
     Setting("PAGE_SIZE", 50, int, "Rows per page in console lists (capped at 200)"),
     Setting("METRICS_TOKEN", None, str, "Bearer token required by /metrics when set"),
+    Setting("PROVIDER_CONNECT_TIMEOUT", 3.0, float, "Seconds to wait for a provider's connection"),
+    Setting("PROVIDER_READ_TIMEOUT", 10.0, float, "Seconds to wait for a provider's answer once the request is sent"),
 )
 
 

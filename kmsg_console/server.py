@@ -47,7 +47,22 @@ def prepare_metrics_dir() -> None:
     atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+#: Providers a send may go through (the first plus failovers) when sizing the shutdown grace.
+SHUTDOWN_CHAIN = 3
+
+
+def shutdown_grace(connect_timeout: float, read_timeout: float) -> int:
+    """Seconds a stopping worker gets to finish its sends before it is killed.
+
+    One send can wait ``connect + read`` at each provider of its chain; killing a worker
+    sooner leaves sends in flight (settled later as interrupted, but never finished).
+    """
+    return max(30, int(SHUTDOWN_CHAIN * (connect_timeout + read_timeout)) + 5)
+
+
+def run_gunicorn(
+    *, host: str, port: int, workers: int, threads: int, graceful_timeout: int = 30
+) -> None:
     _ConsoleServer(
         {
             "bind": f"{host}:{port}",
@@ -58,7 +73,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             # Path only: query strings can carry phone numbers and must not reach logs.
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "timeout": 60,
-            "graceful_timeout": 10,
+            "graceful_timeout": graceful_timeout,
             # Several consoles (and test servers) may run on one machine; none needs the
             # shared control socket.
             "control_socket_disable": True,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from kmsg_console.cli import prepare_database
+from kmsg_console.config import SETTINGS
+from kmsg_console.server import SHUTDOWN_CHAIN, shutdown_grace
 from kmsg_console.extensions import db
 from kmsg_console.operators import passwords
 from kmsg_console.operators.models import Operator, Role
@@ -89,3 +93,15 @@ def test_environment_keys_win_over_files(tmp_path, monkeypatch):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True})
     assert app.secret_key == "from-the-environment"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_readme_lists_every_setting():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [s.name for s in SETTINGS if f"`KMSG_{s.name}`" not in readme]
+    assert missing == []
+
+
+def test_shutdown_grace_covers_a_send_through_a_failover_chain():
+    assert shutdown_grace(3.0, 10.0) >= SHUTDOWN_CHAIN * 13
+    assert shutdown_grace(3.0, 30.0) >= SHUTDOWN_CHAIN * 33  # longer timeouts, longer grace
+    assert shutdown_grace(0.5, 1.0) == 30

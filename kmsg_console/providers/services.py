@@ -150,8 +150,8 @@ def adapter_for(provider: Provider) -> BaseAdapter:
             for old_key in [k for k in _adapter_cache if k[0] == provider.id]:
                 _adapter_cache.pop(old_key).close()
             adapter = build_adapter(provider.vendor, provider.code, decrypted_config(provider),
-                                    timeouts=Timeouts(connect=current_app.config.get("PROVIDER_CONNECT_TIMEOUT", 3.0),
-                                                      read=current_app.config.get("PROVIDER_READ_TIMEOUT", 10.0)))
+                                    timeouts=Timeouts(connect=current_app.config["PROVIDER_CONNECT_TIMEOUT"],
+                                                      read=current_app.config["PROVIDER_READ_TIMEOUT"]))
             _adapter_cache[key] = adapter
     return adapter
 

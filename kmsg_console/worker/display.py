@@ -8,7 +8,7 @@ from kmsg_console.i18n_markers import N_
 from kmsg_console.operators.models import Role
 from kmsg_console.send_logs.models import MessageLog, MessageStatus
 from kmsg_console.web.access import can
-from kmsg_console.worker import fallback, tracking
+from kmsg_console.worker import fallback, interrupted, tracking
 
 STATE_LABELS = {
     "tracking": N_("Waiting for the provider's report"),
@@ -21,6 +21,10 @@ STATE_LABELS = {
     "provider_missing": N_("The provider is no longer configured"),
     "vendor_unknown": N_("The provider reported the outcome as unknown"),
     "query_failed": N_("The status query failed; polling stopped"),
+    "interrupted": N_(
+        "The sending process stopped during the send: the provider may have the message, so it"
+        " is not sent again and its outcome stays unknown"
+    ),
     "not_tracked": N_("Not tracked (the provider did not accept the message)"),
 }
 FALLBACK_LABELS = {
@@ -37,6 +41,7 @@ _NOTE_STATES = {
     tracking.PROVIDER_NOT_FOUND: "provider_missing",
     tracking.VENDOR_UNKNOWN: "vendor_unknown",
     tracking.TRACKING_ERROR: "query_failed",
+    interrupted.INTERRUPTED: "interrupted",
 }
 
 

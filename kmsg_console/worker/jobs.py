@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
-from kmsg_console.worker import retention, tracking
+from kmsg_console.worker import interrupted, retention, tracking
 from kmsg_console.worker.models import WorkerJob
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ def _sync_templates() -> dict[str, Any]:
     return result if isinstance(result, dict) else {"result": str(result)[:200]}
 
 
+def _settle_interrupted() -> dict[str, Any]:
+    return interrupted.settle(tracking.clock())
+
+
 def _purge() -> dict[str, Any]:
     return retention.purge(tracking.clock())
 
@@ -81,6 +85,9 @@ JOBS: tuple[JobSpec, ...] = (
         singleton=False,
     ),
     JobSpec("otp_expiry", N_("OTP expiry"), _expire_otps, timedelta(seconds=30)),
+    JobSpec(
+        "interrupted_sends", N_("Interrupted sends"), _settle_interrupted, timedelta(minutes=1)
+    ),
     JobSpec("template_sync", N_("Template review sync"), _sync_templates, timedelta(minutes=10)),
     JobSpec(
         "retention", N_("Retention purge"), _purge, timedelta(hours=1), lease=timedelta(hours=2)

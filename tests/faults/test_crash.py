@@ -22,13 +22,16 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import requests
 import sqlalchemy as sa
 
 from kmsg_console.extensions import db
+from kmsg_console.orm import utcnow
 from kmsg_console.otp.models import Verification
 from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
+from kmsg_console.worker import interrupted
 from tests.faults import truth
 from tests.faults.conftest import VENDOR_OF, configure, new_phone, settle
 from tests.faults.served import ADMIN_EMAIL, ADMIN_PASSWORD, ServedConsole
@@ -234,6 +237,23 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
     with app.app_context():
         found = truth.problems(truth.log_rows(app.config["KEYRING"]), views_after, VENDOR_OF, allow_in_flight=True)
     assert not found, "\n".join(found)
+
+    # Once the abandoned rows are older than any send can take, the worker settles them: no
+    # attempt stays in flight, what a vendor may have is UNKNOWN (never FAILED, never resent),
+    # and a row that never reached a provider is FAILED.
+    with app.app_context():
+        settled = interrupted.settle(utcnow() + interrupted.STALE_AFTER + timedelta(minutes=1))
+        final = truth.log_rows(app.config["KEYRING"])
+        notes = dict(db.session.execute(sa.select(MessageLog.public_id, MessageLog.tracking_note)).all())
+    assert settled["interrupted"] >= 1
+    assert not truth.problems([r for r in final if r.attempts], views_after, VENDOR_OF), settled
+    for row in final:
+        if not row.attempts:
+            assert (row.status, row.error_code) == ("FAILED", "REQUEST_ABORTED"), row
+        elif row.attempts[-1].error_code == "REQUEST_ABORTED":
+            assert row.status == "UNKNOWN" and notes[row.public_id] == interrupted.INTERRUPTED, row
+            vendor = VENDOR_OF[row.attempts[-1].provider]
+            assert views_after[vendor].received[row.phone] <= 1, row  # killed before or after the call
 
 
 def pipeline_hash(app, phone: str) -> str:
