@@ -168,14 +168,45 @@ def api_keys_create(name: str, scopes: tuple[str, ...]) -> None:
     click.echo(issued.plaintext)
 
 
+#: fake-providers option -> SimulatorOptions field (every default is the public demo value).
+SIMULATOR_CREDENTIALS = {
+    "solapi_key": "solapi_api_key",
+    "solapi_secret": "solapi_api_secret",
+    "iwinv_key": "iwinv_api_key",
+    "iwinv_sms_key": "iwinv_sms_api_key",
+    "iwinv_sms_auth": "iwinv_sms_auth_key",
+    "aligo_key": "aligo_api_key",
+    "aligo_user": "aligo_user_id",
+}
+
+
 @click.command("fake-providers")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=int)
-def fake_providers(host: str, port: int) -> None:
+@click.option("--solapi-key", default="demo-api-key", show_default=True)
+@click.option("--solapi-secret", default="demo-api-secret", show_default=True)
+@click.option("--iwinv-key", default="demo-api-key", show_default=True, help="IWINV AlimTalk AUTH key.")
+@click.option("--iwinv-sms-key", default="demo-sms-key", show_default=True)
+@click.option("--iwinv-sms-auth", default="demo-sms-auth", show_default=True)
+@click.option("--aligo-key", default="demo-api-key", show_default=True)
+@click.option("--aligo-user", default="demo", show_default=True)
+@click.option("--sender", "senders", multiple=True,
+              help="A registered sender number (repeat; default 0212345678 and 01000000000).")
+@click.option("--delivery-step-seconds", default=1.0, show_default=True, type=float,
+              help="Seconds between delivery statuses of a stored message (0: final at once).")
+def fake_providers(host: str, port: int, senders: tuple[str, ...], delivery_step_seconds: float,
+                   **credentials: str) -> None:
     """Run the local SOLAPI/IWINV/Aligo simulators."""
     from kmsg_console.providers.simulators import run_simulators
+    from kmsg_console.providers.simulators.options import SimulatorOptions
 
-    run_simulators(host=host, port=port)
+    options = SimulatorOptions(
+        **{SIMULATOR_CREDENTIALS[name]: value for name, value in credentials.items()},
+        delivery_step_seconds=delivery_step_seconds,
+    )
+    if senders:
+        options.sender_numbers = senders
+    run_simulators(host=host, port=port, options=options)
 
 
 def _create_app_for_cli():
