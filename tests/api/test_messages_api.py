@@ -153,7 +153,7 @@ def test_concurrent_requests_with_one_idempotency_key_send_once(app, api, databa
     # One app per thread, like separate web processes; built before the threads start
     # (building apps concurrently trips a CPython 3.11 ast thread-safety bug in routing).
     apps = [make_app(database_url, instance_dir) for _ in range(8)]
-    barrier = threading.Barrier(len(apps))
+    barrier = threading.Barrier(len(apps), timeout=60)
 
     def call(worker_app):
         client = worker_app.test_client()

@@ -255,7 +255,7 @@ def test_mixed_faults_under_concurrency_stay_truthful(system, app, database_url,
     threads, per_thread = 4, 6
     answers: list = []
     lock = threading.Lock()
-    barrier = threading.Barrier(threads)
+    barrier = threading.Barrier(threads, timeout=60)
 
     def worker(index: int) -> None:
         client = burst.test_client()

@@ -46,7 +46,7 @@ def _burst_app(request, database_url, instance_dir, store_kind: str):
 
 def _burst(app, key: str, bodies: list[dict]) -> list[int]:
     statuses: list[int] = []
-    barrier = threading.Barrier(len(bodies))
+    barrier = threading.Barrier(len(bodies), timeout=60)
 
     def start(body: dict) -> None:
         client = app.test_client()

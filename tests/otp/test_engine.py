@@ -167,10 +167,12 @@ def test_concurrent_correct_checks_approve_exactly_once(app, otp_api, database_u
     code = otp_api.delivered_code()
     key = otp_api.key
     outcomes = []
-    barrier = threading.Barrier(6)
+    # Apps are built before the threads start: building them concurrently trips a CPython
+    # 3.11 ast thread-safety bug in werkzeug's routing.
+    workers = [make_app(database_url, instance_dir) for _ in range(6)]
+    barrier = threading.Barrier(len(workers), timeout=60)
 
-    def check():
-        worker = make_app(database_url, instance_dir)
+    def check(worker):
         client = worker.test_client()
         barrier.wait()
         response = client.post(f"/api/v1/verifications/{verification_id}/check", json={"code": code},
@@ -179,7 +181,7 @@ def test_concurrent_correct_checks_approve_exactly_once(app, otp_api, database_u
         with worker.app_context():
             dispose_engines()
 
-    threads = [threading.Thread(target=check) for _ in range(6)]
+    threads = [threading.Thread(target=check, args=(worker,)) for worker in workers]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -88,7 +88,7 @@ def test_two_simultaneous_retries_send_once(app, console, sandbox):
         console.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         console.login(Role.OPERATOR)
         clients.append((console.client, csrf_token_for(app, console.client)))
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)
     answers = []
 
     def click(client, token):

@@ -16,7 +16,7 @@ def run_parallel(
     app, contexts: list[engine.ThrottleContext], action: str = "otp_start"
 ) -> list[bool]:
     """Start one thread per context, release them together, return who was admitted."""
-    barrier = threading.Barrier(len(contexts))
+    barrier = threading.Barrier(len(contexts), timeout=60)
     results: list[bool | None] = [None] * len(contexts)
     errors: list[BaseException] = []
 

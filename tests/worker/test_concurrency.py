@@ -80,7 +80,7 @@ def test_two_workers_poll_each_message_once_and_fall_back_once(
     simulator.control.clear_requests("solapi")
 
     workers = [make_app(database_url, instance_dir) for _ in range(2)]
-    start = threading.Barrier(len(workers))
+    start = threading.Barrier(len(workers), timeout=60)
     results: list[dict | BaseException | None] = [None] * len(workers)
 
     def work(index: int) -> None:
