@@ -137,9 +137,10 @@ def _normalized_phone(raw: str) -> str:
         raise OtpRefused(422, "invalid_phone", str(exc)) from exc
 
 
-def _latest(phone_hash: str, purpose: VerificationPurpose) -> Verification | None:
+def _latest_start(phone_hash: str, purpose: VerificationPurpose) -> datetime | None:
+    """When the latest verification for this phone and purpose was started (for the cooldown)."""
     return db.session.scalar(
-        sa.select(Verification)
+        sa.select(Verification.created_at)
         .where(Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id)
         .order_by(Verification.created_at.desc(), Verification.id.desc())
         .limit(1))
@@ -166,9 +167,9 @@ def start(
     phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
     now = clock()
 
-    latest = _latest(phone_hash, purpose)
+    latest = _latest_start(phone_hash, purpose)
     if latest is not None and purpose.resend_cooldown_seconds:
-        wait = latest.created_at + timedelta(seconds=purpose.resend_cooldown_seconds) - now
+        wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
         if wait.total_seconds() > 0:
             raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
                              retry_after=max(1, int(wait.total_seconds() + 0.999)))
@@ -190,8 +191,12 @@ def start(
 
     code = generate_code(purpose.code_length)
     public_id = str(uuid.uuid4())
+    # The message's id is fixed now and stored with the verification, so linking the two
+    # needs no extra write after the send.
+    message_public_id = str(uuid.uuid4())
     verification = Verification(
         public_id=public_id, purpose=purpose, created_at=now, status=VerificationStatus.PENDING.value,
+        message_public_id=message_public_id,
         status_updated_at=now, phone_hash=phone_hash,
         phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"), phone_masked=mask_phone(digits),
         code_hash=_hash_code(public_id, code), expires_at=now + timedelta(seconds=purpose.lifetime_seconds),
@@ -201,27 +206,32 @@ def start(
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
     db.session.add(verification)
-    db.session.commit()  # the verification exists before the code leaves
+    # Read from the purpose now: the send's commits expire rows loaded from the database.
+    send_request = _send_request(purpose, digits, code)
+    purpose_code = purpose.code
 
+    # The verification (and the cancellations above) are committed by the send together with
+    # the message row and its first attempt, before the provider is called: the verification
+    # exists before the code leaves.
     try:
-        result = pipeline.send(_send_request(purpose, digits, code), source=MessageSource.OTP,
+        result = pipeline.send(send_request, source=MessageSource.OTP,
                                api_key_id=api_key_id, operator_id=getattr(operator, "id", None),
-                               sensitive_values=[code])
+                               sensitive_values=[code], message_id=message_public_id)
     except pipeline.SendRefused as exc:
+        verification.message_public_id = None  # refused: no message was logged
         _fail(verification, f"send refused: {exc.code}")
         raise OtpRefused(502, "send_failed", f"The code could not be sent: {exc.message}",
                          details={"verification_id": public_id}) from exc
     log = result.log
-    verification.message_public_id = log.public_id
     if log.status == MessageStatus.FAILED.value:
         _fail(verification, f"send failed: {log.error_code}")
         raise OtpRefused(502, "send_failed", "The code could not be sent.",
                          details={"verification_id": public_id, "send_error": log.error_code})
-    metrics.OTP_STARTS.labels(purpose.code, "sent").inc()
+    metrics.OTP_STARTS.labels(purpose_code, "sent").inc()
     if operator is not None:
         record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
-                     details={"purpose": purpose.code, "to": verification.phone_masked})
-    db.session.commit()
+                     details={"purpose": purpose_code, "to": verification.phone_masked})
+    pipeline.commit_kept()
     return verification
 
 

@@ -6,14 +6,16 @@ import csv
 import io
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
+
+import sqlalchemy as sa
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
 from kmsg_console.send_logs.models import MessageLog
-from kmsg_console.send_logs.services import LogFilters, list_page
-from kmsg_console.web.timezones import to_local
+from kmsg_console.send_logs.services import LogFilters, filtered_query
+from kmsg_console.web.timezones import operator_zone, to_local
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +46,12 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, zone: tzinfo | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return to_local(value).isoformat(timespec="seconds")
+        local = value.astimezone(zone) if zone is not None else to_local(value)
+        return local.isoformat(timespec="seconds")
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
@@ -57,28 +60,58 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv_row(log: MessageLog) -> list[str]:
-    values = (
-        log.created_at,
-        log.public_id,
-        log.status,
-        log.type,
-        log.source,
-        log.provider_code,
-        log.to_masked,
-        log.template_code,
-        log.error_code,
-        log.vendor_code,
-        log.vendor_text,
-        log.http_status,
-        log.retryable,
-        log.attempt_count,
-        log.sent_at,
-        log.delivered_at,
-        log.failed_at,
-        log.api_key_id,
+#: What a row of the export holds, in ``CSV_COLUMNS`` order.
+_EXPORTED = (
+    MessageLog.created_at,
+    MessageLog.public_id,
+    MessageLog.status,
+    MessageLog.type,
+    MessageLog.source,
+    MessageLog.provider_code,
+    MessageLog.to_masked,
+    MessageLog.template_code,
+    MessageLog.error_code,
+    MessageLog.vendor_code,
+    MessageLog.vendor_text,
+    MessageLog.http_status,
+    MessageLog.retryable,
+    MessageLog.attempt_count,
+    MessageLog.sent_at,
+    MessageLog.delivered_at,
+    MessageLog.failed_at,
+    MessageLog.api_key_id,
+)
+
+
+def _batches(filters: LogFilters) -> Iterator[list[sa.Row[Any]]]:
+    """The matching rows newest first, ``EXPORT_BATCH`` at a time, keyset-paged like the list.
+
+    Only the exported columns are read (not whole messages with their encrypted bodies), and
+    each batch starts at the previous one's last ``(created_at, id)`` through the same
+    ``created_at <= t`` bound the list pages use, so every batch costs the same.
+    """
+    query = filtered_query(filters).with_only_columns(
+        *_EXPORTED, MessageLog.id, maintain_column_froms=True
     )
-    return [_cell(v) for v in values]
+    order = (MessageLog.created_at.desc(), MessageLog.id.desc())
+    last: tuple[datetime, int] | None = None
+    while True:
+        page = query
+        if last is not None:
+            moment, row_id = last
+            page = page.where(
+                MessageLog.created_at <= moment,
+                sa.or_(
+                    MessageLog.created_at < moment,
+                    sa.and_(MessageLog.created_at == moment, MessageLog.id < row_id),
+                ),
+            )
+        rows = db.session.execute(page.order_by(*order).limit(EXPORT_BATCH)).all()
+        if rows:
+            yield rows
+        if len(rows) < EXPORT_BATCH:
+            return
+        last = (rows[-1].created_at, rows[-1].id)
 
 
 def csv_lines(filters: LogFilters) -> Iterator[str]:
@@ -86,6 +119,7 @@ def csv_lines(filters: LogFilters) -> Iterator[str]:
     then matching rows newest first, read in keyset batches so memory stays flat."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    zone = operator_zone()  # once per export, not once per timestamp
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -95,16 +129,13 @@ def csv_lines(filters: LogFilters) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + flush()
-    cursor = None
-    while True:
-        page = list_page(filters, cursor=cursor, per_page=EXPORT_BATCH)
-        for log in page.items:
-            writer.writerow(_csv_row(log))
+    width = len(_EXPORTED)
+    for rows in _batches(filters):
+        for row in rows:
+            writer.writerow([_cell(row[i], zone) for i in range(width)])
         yield flush()
-        db.session.expunge_all()  # keep the identity map from growing with the export
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    if buffer.tell():
+        yield flush()
 
 
 def record_export(args: Mapping[str, str], rows: int, recipient: str | None) -> None:

@@ -1,7 +1,9 @@
 """The one path every message takes: API, console and OTP all send through here.
 
-normalize → validate → route → write the log row (committed) → for each provider attempt:
-write the attempt (committed) → call → record the outcome (committed) → final status.
+normalize → validate → route → write the log row → for each provider attempt: write the
+attempt and commit (the first one together with the row) → call → record the outcome → final
+status, committed with the outcome (on failover the outcome is committed with the next
+attempt, before that call).
 
 The row exists before any provider is called and starts as UNKNOWN with an ``in_flight``
 attempt, so a crash between the writes leaves a row that truthfully says "outcome unknown"
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -136,6 +139,42 @@ class SendResultView:
     created: bool  # False when an Idempotency-Key returned an earlier message
 
 
+#: ``Session.info`` key: the objects this session inserted (see ``commit_kept``).
+_INSERTED = "kmsg_inserted"
+
+
+@sa.event.listens_for(db.session, "pending_to_persistent")
+def _remember_inserted(session: sa.orm.Session, instance: object) -> None:
+    session.info.setdefault(_INSERTED, weakref.WeakSet()).add(instance)
+
+
+def commit_kept() -> None:
+    """Commit, keeping loaded the rows this request wrote; expire the rest as usual.
+
+    The send path commits several times on purpose (the row, then each attempt, must be on
+    disk before a provider is called). ``Session.commit()`` expires every object, so each of
+    those commits was followed by SELECTs of the rows just written. Objects this session
+    inserted, and objects this transaction changed, are after the commit exactly what is in
+    memory (nothing on these rows is filled in by the database except primary keys, which the
+    flush reads back, and Python-side defaults land on the objects at flush), so they stay
+    loaded. Everything else in the session (rows loaded from the database, which another
+    process may change) is expired as ``commit()`` always does. The commits themselves, and so
+    every durability point, are unchanged.
+    """
+    session = db.session()
+    changed = set(session.dirty)
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+    inserted = session.info.get(_INSERTED, ())
+    for obj in list(session.identity_map.values()):
+        if obj not in changed and obj not in inserted:
+            session.expire(obj)
+
+
 # -- preparing ------------------------------------------------------------------------------
 
 def _issues_of(exc: MessageValidationError) -> list[dict[str, Any]]:
@@ -252,38 +291,47 @@ def send(
     idempotency_key: str | None = None,
     sensitive_values: Iterable[str] = (),
     fallback_of_id: int | None = None,
+    message_id: str | None = None,
 ) -> SendResultView:
     """Send one message and return its log row (committed).
 
     ``sensitive_values`` (an OTP code) are masked in the stored body, which also disables
-    retries for that message.
+    retries for that message. ``message_id`` fixes the message's public id in advance (the
+    OTP engine records it on the verification before sending); by default a new one is made.
     """
     sensitive = [v for v in sensitive_values if v]
     fingerprint = request.fingerprint() if idempotency_key else None
-    if idempotency_key and api_key_id is not None:
-        existing = _find_idempotent(api_key_id, idempotency_key)
-        if existing is not None:
-            return _check_idempotent(existing, fingerprint)
-    prepared = prepare(request)
-    message = prepared.message
-    router = provider_services.build_router()
-    chain = router.candidates(message)
-    if not isinstance(chain, list):
-        raise SendRefused(422, "no_provider", chain.error.message)
+    # These lookups only read configuration and earlier messages: whatever the caller has
+    # pending in the session (an OTP verification) is written with the message row below.
+    with db.session.no_autoflush:
+        if idempotency_key and api_key_id is not None:
+            existing = _find_idempotent(api_key_id, idempotency_key)
+            if existing is not None:
+                return _check_idempotent(existing, fingerprint)
+        prepared = prepare(request, message_id=message_id)
+        message = prepared.message
+        router = provider_services.build_router()
+        chain = router.candidates(message)
+        if not isinstance(chain, list):
+            raise SendRefused(422, "no_provider", chain.error.message)
 
     log = _create_log(prepared, request, source=source, api_key_id=api_key_id, operator_id=operator_id,
                       idempotency_key=idempotency_key, fingerprint=fingerprint, sensitive=sensitive)
     # The SMS/LMS fallback of an AlimTalk names its original (a unique index: at most one).
     log.fallback_of_id = fallback_of_id
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request with the same Idempotency-Key won the race; it does the sending.
-        db.session.rollback()
-        existing = _find_idempotent(api_key_id, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _check_idempotent(existing, fingerprint)
+    if idempotency_key or fallback_of_id is not None:
+        try:
+            # Written now, so the unique index (same Idempotency-Key, or a second fallback of
+            # one original) answers before anything is sent.
+            db.session.flush()
+        except IntegrityError:
+            # Another request with the same Idempotency-Key won the race; it does the sending.
+            db.session.rollback()
+            existing = _find_idempotent(api_key_id, idempotency_key) if idempotency_key else None
+            if existing is None:
+                raise
+            return _check_idempotent(existing, fingerprint)
+    # The row is committed with its first attempt, before that provider is called (_route).
     _route(router, log, message, trigger="initial", sensitive=sensitive)
     return SendResultView(log, created=True)
 
@@ -317,6 +365,8 @@ def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_
         warnings=[{"code": w.code, "message": w.message % dict(w.details) if w.details and "%(" in w.message else w.message}
                   for w in prepared.warnings],
         scheduled_at=message.scheduled_at,
+        attempts=[],  # a new message has none: no lazy load when the first one is added
+        attempt_count=0,  # read before the row is flushed (column defaults apply at flush)
     )
     log.events.append(MessageEvent(kind="accepted", status=MessageStatus.UNKNOWN.value,
                                    detail="accepted for sending; outcome unknown until a provider answers"))
@@ -339,7 +389,7 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         log.attempts.append(attempt)
         log.attempt_count += 1
         log.provider_code = provider_code
-        db.session.commit()  # the attempt is on disk before the provider is called
+        commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
         state["current"] = attempt
 
     def on_done(result: Attempt) -> None:
@@ -349,11 +399,13 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
         if result.outcome.ok and _vendor_of(router, result.provider_id) == "sandbox":
             _record_sandbox_delivery(log, message, result.provider_id)
-        db.session.commit()
+        # Committed with what comes next, before anything else leaves this process: the next
+        # attempt's row (failover) or the final status. A crash in between leaves the attempt
+        # in_flight and the message UNKNOWN, which is what it is until that commit.
 
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
     _finish(log, outcome.outcome)
-    db.session.commit()
+    commit_kept()
     metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
 
 
@@ -474,6 +526,8 @@ def retry(log: MessageLog, *, operator) -> MessageLog:
                  details={"before": {"status": log.status, "error_code": log.error_code}})
     log.events.append(MessageEvent(kind="retry", status=log.status,
                                    detail=f"retry requested by {getattr(operator, 'email', 'system')}"))
+    # A plain (expiring) commit: the caller claimed this row with a Core UPDATE and holds some
+    # of its columns in memory as it wants them, not as they are; the reload puts them right.
     db.session.commit()
     _route(router, log, message, trigger="retry", sensitive=[], operator_id=getattr(operator, "id", None))
     return log

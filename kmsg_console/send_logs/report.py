@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,11 +90,14 @@ class FailureReport:
     def until(self) -> datetime:
         return self.buckets[-1].end
 
-    @property
+    # Cached: the grid asks for these once per cell, and each is a pass over every cell
+    # (rows x buckets), which made a 30-day report quadratic. A report is built once and
+    # only read afterwards.
+    @cached_property
     def max_count(self) -> int:
         return max((c for row in self.rows for c in row.counts), default=0)
 
-    @property
+    @cached_property
     def column_totals(self) -> list[int]:
         return [sum(row.counts[i] for row in self.rows) for i in range(len(self.buckets))]
 

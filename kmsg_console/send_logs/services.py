@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, has_request_context
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kmsg_console.api_keys.models import ApiKey
@@ -25,7 +25,7 @@ from kmsg_console.providers.models import Provider
 from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.explanations import error_help
 from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageStatus
-from kmsg_console.web.pagination import Page, keyset_page
+from kmsg_console.web.pagination import Page, decode_cursor, keyset_page
 from kmsg_console.web.timezones import operator_zone, to_local
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,19 @@ def local_to_utc(moment: datetime) -> datetime:
 
 
 def local_input_value(moment: datetime) -> str:
-    """``moment`` as the operator's ``datetime-local`` value (for filter links)."""
-    return to_local(moment).strftime(LOCAL_INPUT_FORMAT)
+    """``moment`` as the operator's ``datetime-local`` value (for filter links).
+
+    Memoised for the request (the operator's zone does not change within one): the failure
+    grid links every cell to its bucket's bounds, a few dozen distinct moments asked
+    thousands of times.
+    """
+    if not has_request_context():
+        return to_local(moment).strftime(LOCAL_INPUT_FORMAT)
+    memo = g.setdefault("_send_logs_local_inputs", {})
+    value = memo.get(moment)
+    if value is None:
+        value = memo[moment] = to_local(moment).strftime(LOCAL_INPUT_FORMAT)
+    return value
 
 
 def filtered_query(filters: LogFilters) -> sa.Select[Any]:
@@ -89,9 +100,20 @@ def filtered_query(filters: LogFilters) -> sa.Select[Any]:
 
 
 def list_page(filters: LogFilters, *, cursor: str | None, per_page: int) -> Page[MessageLog]:
-    """One keyset page of matching messages, newest first."""
+    """One keyset page of matching messages, newest first.
+
+    :raises BadCursor: when ``cursor`` was not made by the console.
+    """
+    query = filtered_query(filters)
+    if cursor:
+        # The keyset condition "older than (t, id)" is an OR that no index can start from, so
+        # a deep page would walk the index from the newest row down to the cursor. The same
+        # rows also satisfy ``created_at <= t``, a range every filter index (``..., created_at,
+        # id``) starts at directly: deep pages cost what the first page costs.
+        moment, _row_id = decode_cursor(cursor)
+        query = query.where(MessageLog.created_at <= moment)
     return keyset_page(
-        filtered_query(filters),
+        query,
         MessageLog.created_at,
         MessageLog.id,
         cursor=cursor,
@@ -100,7 +122,13 @@ def list_page(filters: LogFilters, *, cursor: str | None, per_page: int) -> Page
 
 
 def count_matching(filters: LogFilters) -> int:
-    query = filtered_query(filters).with_only_columns(sa.func.count()).order_by(None)
+    # maintain_column_froms keeps FROM message_log when no filter names the table; without
+    # it an unfiltered count is "SELECT count(*)" = 1 and the export limit is never applied.
+    query = (
+        filtered_query(filters)
+        .with_only_columns(sa.func.count(), maintain_column_froms=True)
+        .order_by(None)
+    )
     return db.session.scalar(query) or 0
 
 
