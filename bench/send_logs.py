@@ -498,6 +498,9 @@ def run(
                     common.verdict(ms, TARGET_PAGE_MS) if ms == ms else "ERROR",
                 ]
             )
+        # The dashboard reads the last seven days of the same table (not a stated target).
+        dashboard_ms = measure(client, "/", {}, repeat)
+        failures.rows.append(["/ (dashboard, 7 days)", dashboard_ms, "(not a target)"])
         print(failures.render(), flush=True)
 
         args = export_args(app, EXPORT_LIMIT)
@@ -526,7 +529,8 @@ def run(
             "kind": kind,
             "worst_page_ms": worst,
             "worst_ratio": worst_ratio,
-            "failures_ms": [r[1] for r in failures.rows],
+            "failures_ms": [r[1] for r in failures.rows if r[0].startswith("/send-logs")],
+            "dashboard_ms": dashboard_ms,
             "export_s": best["seconds"],
             "export_rows": best["rows"],
             "export_rss_mb": max(r["rss_peak_mb"] for r in runs),
