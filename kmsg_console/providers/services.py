@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,7 +122,7 @@ def save_provider(
         details["credentials_replaced"] = changed_secrets  # names only, never values
     record_audit("provider.create" if creating else "provider.update", actor=actor,
                  target_type="provider", target_id=provider.code, details=details)
-    _adapter_cache.clear()
+    forget_adapters()
     return provider
 
 
@@ -132,7 +133,7 @@ def set_enabled(provider: Provider, enabled: bool, *, actor) -> None:
     record_audit("provider.enable" if enabled else "provider.disable", actor=actor,
                  target_type="provider", target_id=provider.code,
                  details={"before": {"enabled": not enabled}, "after": {"enabled": enabled}})
-    _adapter_cache.clear()
+    forget_adapters()
 
 
 # -- adapters -----------------------------------------------------------------------------
@@ -220,13 +221,55 @@ def save_routes(new_routes: Mapping[str, list[str]], *, actor) -> None:
                  details=diff(before, routes()))
 
 
+#: app -> (configuration fingerprint, router built from it); per app, as each has its database.
+_router_cache: weakref.WeakKeyDictionary[Any, tuple[tuple, Router]] = weakref.WeakKeyDictionary()
+
+
+def _configuration_fingerprint() -> tuple:
+    """Every provider's and routing rule's identity and last change, in one light query.
+
+    Every change to a provider (settings, credentials, enabled, health) moves its
+    ``updated_at``, and every routing change moves the rule's; an added row adds an entry.
+    Comparing whole fingerprints (not a maximum) also catches a change stamped by a host
+    whose clock runs behind.
+    """
+    query = sa.union_all(
+        sa.select(sa.literal("p"), sa.cast(Provider.id, sa.String), Provider.updated_at),
+        sa.select(sa.literal("r"), RoutingRule.message_type, RoutingRule.updated_at),
+    )
+    return tuple(sorted((kind, key, str(at)) for kind, key, at in db.session.execute(query)))
+
+
 def build_router() -> Router:
-    """A router over the enabled providers with the saved routing table."""
+    """A router over the enabled providers with the saved routing table.
+
+    Sends ask for one on every message, so the router (and its adapters with their pooled
+    connections) is reused while the configuration's fingerprint is unchanged: one small
+    query instead of loading every provider and the routing table. A change saved by any
+    process is seen by the next send here.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    fingerprint = _configuration_fingerprint()
+    cached = _router_cache.get(app)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     providers = {p.code: adapter_for(p) for p in enabled_providers()}
     table = routes()
     default = (table.get(DEFAULT_ROUTE) or [None])[0]
     by_type = {MessageType(route): codes for route, codes in table.items() if route != DEFAULT_ROUTE}
-    return Router(providers, by_type=by_type, default_provider_id=default)
+    router = Router(providers, by_type=by_type, default_provider_id=default)
+    _router_cache[app] = (fingerprint, router)
+    return router
+
+
+def forget_adapters() -> None:
+    """Drop every cached adapter and router (the next send builds them from the database).
+
+    For changes the fingerprint cannot see, such as the provider timeouts in the app's config.
+    """
+    with _cache_lock:
+        _adapter_cache.clear()
+    _router_cache.clear()
 
 
 def ensure_sandbox_provider() -> Provider:

@@ -192,7 +192,7 @@ def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
         provider_services.save_routes({"SMS": ["solapi", "sandbox"]}, actor=None)
         db.session.commit()
     app.config["PROVIDER_READ_TIMEOUT"] = 0.5
-    provider_services._adapter_cache.clear()
+    provider_services.forget_adapters()
     simulator.control.inject("solapi", "latency", ms=1500, process=True)
     body = api.post({"to": "01012345678", "type": "SMS", "text": "x"}).get_json()
     assert body["status"] == "UNKNOWN"

@@ -66,7 +66,7 @@ def configure(app, sims: dict[str, SimulatorServer], chain: list[str], *, values
         db.session.commit()
     app.config["PROVIDER_CONNECT_TIMEOUT"] = CONNECT_TIMEOUT
     app.config["PROVIDER_READ_TIMEOUT"] = READ_TIMEOUT
-    provider_services._adapter_cache.clear()
+    provider_services.forget_adapters()
     return key
 
 
@@ -89,7 +89,7 @@ def sims(solapi_server: SimulatorServer, simulator: SimulatorServer) -> Iterator
     settle(solapi_server, "solapi")
     settle(simulator, "iwinv_sms")
     solapi_server.control.clear()
-    provider_services._adapter_cache.clear()
+    provider_services.forget_adapters()
 
 
 def settle(sim: SimulatorServer, vendor: str, timeout: float = 15.0) -> None:
