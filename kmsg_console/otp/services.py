@@ -137,13 +137,16 @@ def _normalized_phone(raw: str) -> str:
         raise OtpRefused(422, "invalid_phone", str(exc)) from exc
 
 
-def _latest_start(phone_hash: str, purpose: VerificationPurpose) -> datetime | None:
-    """When the latest verification for this phone and purpose was started (for the cooldown)."""
-    return db.session.scalar(
-        sa.select(Verification.created_at)
-        .where(Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id)
-        .order_by(Verification.created_at.desc(), Verification.id.desc())
-        .limit(1))
+def _earlier_starts(phone_hash: str, purpose: VerificationPurpose, now: datetime) -> list[Verification]:
+    """This phone's verifications for ``purpose`` that are still pending or within the cooldown.
+
+    One query answers both questions a start asks: is the last start too recent (the resend
+    cooldown), and which codes must stop working (the pending ones).
+    """
+    recent = Verification.created_at > now - timedelta(seconds=purpose.resend_cooldown_seconds)
+    return list(db.session.scalars(sa.select(Verification).where(
+        Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id,
+        sa.or_(Verification.status == VerificationStatus.PENDING.value, recent))))
 
 
 def start(
@@ -162,13 +165,16 @@ def start(
     purpose = get_purpose(purpose_code)
     if purpose is None or not purpose.enabled:
         raise OtpRefused(422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}.")
+    # The answer names the purpose after the send's commits; its settings were read once.
+    pipeline.keep_loaded(purpose)
     digits = _normalized_phone(phone)
     keyring = current_app.config["KEYRING"]
     phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
     now = clock()
 
-    latest = _latest_start(phone_hash, purpose)
-    if latest is not None and purpose.resend_cooldown_seconds:
+    earlier = _earlier_starts(phone_hash, purpose, now)
+    if earlier and purpose.resend_cooldown_seconds:
+        latest = max(v.created_at for v in earlier)
         wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
         if wait.total_seconds() > 0:
             raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
@@ -182,9 +188,7 @@ def start(
                          retry_after=decision.retry_after_seconds or 60)
 
     # One live code per phone and purpose: earlier pending verifications stop working now.
-    for old in db.session.scalars(sa.select(Verification).where(
-            Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id,
-            Verification.status == VerificationStatus.PENDING.value)):
+    for old in (v for v in earlier if v.status == VerificationStatus.PENDING.value):
         old.status = VerificationStatus.CANCELED.value
         old.status_updated_at = now
         _event(old, "canceled", "replaced by a new verification")
@@ -206,9 +210,7 @@ def start(
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
     db.session.add(verification)
-    # Read from the purpose now: the send's commits expire rows loaded from the database.
     send_request = _send_request(purpose, digits, code)
-    purpose_code = purpose.code
 
     # The verification (and the cancellations above) are committed by the send together with
     # the message row and its first attempt, before the provider is called: the verification
@@ -227,10 +229,10 @@ def start(
         _fail(verification, f"send failed: {log.error_code}")
         raise OtpRefused(502, "send_failed", "The code could not be sent.",
                          details={"verification_id": public_id, "send_error": log.error_code})
-    metrics.OTP_STARTS.labels(purpose_code, "sent").inc()
+    metrics.OTP_STARTS.labels(purpose.code, "sent").inc()
     if operator is not None:
         record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
-                     details={"purpose": purpose_code, "to": verification.phone_masked})
+                     details={"purpose": purpose.code, "to": verification.phone_masked})
     pipeline.commit_kept()
     return verification
 

@@ -139,13 +139,27 @@ class SendResultView:
     created: bool  # False when an Idempotency-Key returned an earlier message
 
 
-#: ``Session.info`` key: the objects this session inserted (see ``commit_kept``).
+#: ``Session.info`` keys: the objects this session inserted, and configuration rows a caller
+#: asked to keep loaded for the rest of the request (see ``commit_kept``).
 _INSERTED = "kmsg_inserted"
+_KEPT = "kmsg_kept"
 
 
 @sa.event.listens_for(db.session, "pending_to_persistent")
 def _remember_inserted(session: sa.orm.Session, instance: object) -> None:
     session.info.setdefault(_INSERTED, weakref.WeakSet()).add(instance)
+
+
+def keep_loaded(*objects: object) -> None:
+    """Leave ``objects`` loaded across this request's ``commit_kept`` calls.
+
+    For configuration rows a request has read and will read again after the send's commits
+    (an OTP purpose): whether a row changed meanwhile in another process does not matter to
+    the rest of this request, and expiring it would cost a SELECT to read the same values.
+    """
+    kept = db.session().info.setdefault(_KEPT, weakref.WeakSet())
+    for obj in objects:
+        kept.add(obj)
 
 
 def commit_kept() -> None:
@@ -170,8 +184,9 @@ def commit_kept() -> None:
     finally:
         session.expire_on_commit = previous
     inserted = session.info.get(_INSERTED, ())
+    kept = session.info.get(_KEPT, ())
     for obj in list(session.identity_map.values()):
-        if obj not in changed and obj not in inserted:
+        if obj not in changed and obj not in inserted and obj not in kept:
             session.expire(obj)
 
 

@@ -211,6 +211,56 @@ def test_resend_cooldown_refuses_with_retry_after_and_sends_nothing(app, otp_api
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1
 
 
+def _set_cooldown(app, seconds):
+    with app.app_context():
+        db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
+                          ).resend_cooldown_seconds = seconds
+        db.session.commit()
+
+
+def test_cooldown_counts_a_start_whose_send_failed(app, otp_api):
+    _set_cooldown(app, 30)
+    script_sandbox("sandbox", ["fail:PROVIDER_ERROR"])
+    assert otp_api.start().status_code == 502  # the verification is canceled, the start counted
+    again = otp_api.start()
+    assert again.status_code == 429 and again.get_json()["error"]["code"] == "resend_cooldown"
+    assert 1 <= int(again.headers["Retry-After"]) <= 30
+
+
+def test_after_the_cooldown_a_new_start_cancels_the_pending_code(app, otp_api, monkeypatch):
+    _set_cooldown(app, 30)
+    first = otp_api.start().get_json()["id"]
+    first_code = otp_api.delivered_code()
+    # Past the cooldown, within the first code's lifetime: the first is still pending.
+    monkeypatch.setattr(otp, "clock", lambda: utcnow() + timedelta(seconds=31))
+    second = otp_api.start()
+    assert second.status_code == 201
+    assert second.get_json()["purpose"] == "login"
+    assert otp_api.check(first, first_code).get_json()["status"] == "canceled"
+    with app.app_context():
+        statuses = dict(db.session.execute(sa.select(Verification.public_id, Verification.status)).all())
+    assert statuses == {first: "canceled", second.get_json()["id"]: "pending"}
+
+
+def test_a_start_reads_its_purpose_once(app, otp_api):
+    otp_api.start(phone="01077770000")  # warm: API key last-used stamp, router
+    selects = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if "FROM verification_purpose" in statement:
+            selects.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert otp_api.start().status_code == 201
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    # The answer names the purpose after the send's commits without reading it again.
+    assert len(selects) == 1
+
+
 def test_answers_do_not_reveal_whether_a_number_was_seen(otp_api):
     fresh = otp_api.start(phone="01055550000").get_json()
     otp_api.start(phone="01066660000")
