@@ -6,6 +6,7 @@ and the behaviour from drifting apart: a field the document does not list is ref
 
 from __future__ import annotations
 
+import functools
 from copy import deepcopy
 from typing import Any
 
@@ -242,8 +243,14 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
     }
 
 
+@functools.cache
 def validator(schema_name: str) -> Draft202012Validator:
-    """A JSON Schema validator for one component schema."""
+    """A JSON Schema validator for one component schema (built once per process).
+
+    Schemas are registered when the API's modules are imported, before any request; the
+    validator reads ``$defs`` from the shared components, and validating does not change it,
+    so one instance serves every thread.
+    """
     schema = dict(_components["schemas"][schema_name])
     schema["$defs"] = _components["schemas"]
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
