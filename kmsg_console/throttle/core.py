@@ -242,11 +242,16 @@ def mask_subject(kind: KeyKind, value: str) -> str:
 
 
 class Hasher:
-    """Keyed hashes of counted values, memoised for the length of one decision."""
+    """Keyed hashes and masked forms of counted values, memoised for the length of one decision.
+
+    Several rules count by the same value (the phone for the lists and for each phone rule),
+    and a decision should pay for each hash and mask once.
+    """
 
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self.memo: dict[tuple[str, str], str] = {}
+        self.masks: dict[tuple[KeyKind, str], str] = {}
 
     def __call__(self, kind: KeyKind | str, value: str) -> str:
         key = (str(kind), value)
@@ -254,6 +259,13 @@ class Hasher:
         if digest is None:
             digest = self.memo[key] = self.keyring.lookup_hash(value, f"throttle:{key[0]}")
         return digest
+
+    def mask(self, kind: KeyKind, value: str) -> str:
+        key = (kind, value)
+        masked = self.masks.get(key)
+        if masked is None:
+            masked = self.masks[key] = mask_subject(kind, value)
+        return masked
 
 
 # --- planning and evaluation (pure) -----------------------------------------------------
@@ -291,7 +303,7 @@ def plan_request(policies: PolicySet, action: str, ctx: ThrottleContext, hasher:
     plan = Plan(version=policies.version, action=action, rules=[], slots=[])
     if ctx.phone:
         plan.phone_hash = hasher(KeyKind.PHONE, ctx.phone)
-        plan.phone_masked = mask_subject(KeyKind.PHONE, ctx.phone)
+        plan.phone_masked = hasher.mask(KeyKind.PHONE, ctx.phone)
         if _listed(ctx.phone, plan.phone_hash, policies.block_hashes, policies.block_prefixes):
             plan.blocklisted = True
             return plan
@@ -304,7 +316,7 @@ def plan_request(policies: PolicySet, action: str, ctx: ThrottleContext, hasher:
         subject = subject_of(rule, ctx)
         assert subject is not None
         digest = hasher(rule.key_kind, subject)
-        masked = mask_subject(rule.key_kind, subject)
+        masked = hasher.mask(rule.key_kind, subject)
         index = len(plan.rules)
         plan.rules.append((rule, digest, masked))
         group = 0 if rule.mode is ThrottleMode.ENFORCE else index + 1
