@@ -130,6 +130,7 @@ def failures():
         report=result,
         heat_level=report.heat_level,
         failure_chart=report.failure_chart(result) if result is not None else None,
+        links=report.grid_links(result) if result is not None else None,
         statuses=list(MessageStatus),
         local_value=services.local_input_value,
     )
