@@ -146,13 +146,30 @@ def _in_period(
     return query.where(MessageLog.type == message_type) if message_type else query
 
 
-def failure_report(
-    period: str = DEFAULT_PERIOD, *, message_type: str | None = None, now: datetime | None = None
-) -> FailureReport:
-    """Status totals, failed messages per (error code, provider) per bucket, top vendor codes."""
-    spans = buckets(period, now)
+def _period_totals(
+    spans: list[Bucket], message_type: str | None
+) -> tuple[dict[str, int], dict[str | None, int]]:
+    """Messages in the period per status and per provider."""
     status_counts: dict[str, int] = {}
     provider_totals: dict[str | None, int] = {}
+    if db.session.get_bind().dialect.name == "sqlite" and not message_type:
+        # SQLite has no hash aggregate: grouping ~80,000 rows of a 30-day period by status
+        # and provider sorted them all (~30 ms). Two counts that each walk an index led by
+        # their group column (status, provider) and range-scan the period within every value
+        # need no sort (~13 ms). With a type filter the provider index lacks the type and the
+        # single grouped query is the faster one; PostgreSQL hashes, and one pass wins there.
+        by_status = _in_period(
+            sa.select(sa.literal("s"), MessageLog.status, sa.func.count()).group_by(MessageLog.status),
+            spans, None)
+        by_provider = _in_period(
+            sa.select(sa.literal("p"), MessageLog.provider_code, sa.func.count())
+            .group_by(MessageLog.provider_code), spans, None)
+        for kind, value, n in db.session.execute(sa.union_all(by_status, by_provider)):
+            if kind == "s":
+                status_counts[value] = n
+            else:
+                provider_totals[value] = n
+        return status_counts, provider_totals
     for status, provider, n in db.session.execute(
         _in_period(
             sa.select(MessageLog.status, MessageLog.provider_code, sa.func.count()).group_by(
@@ -164,6 +181,15 @@ def failure_report(
     ):
         status_counts[status] = status_counts.get(status, 0) + n
         provider_totals[provider] = provider_totals.get(provider, 0) + n
+    return status_counts, provider_totals
+
+
+def failure_report(
+    period: str = DEFAULT_PERIOD, *, message_type: str | None = None, now: datetime | None = None
+) -> FailureReport:
+    """Status totals, failed messages per (error code, provider) per bucket, top vendor codes."""
+    spans = buckets(period, now)
+    status_counts, provider_totals = _period_totals(spans, message_type)
 
     failed = MessageLog.status == MessageStatus.FAILED.value
     bucket = sa.case(
