@@ -1,0 +1,129 @@
+"""What one OTP start costs the console, in-process: CPU time and SQL statements per start.
+
+    .venv/bin/python bench/otp_profile.py [--db sqlite|postgresql|both] [--starts 1000] [--profile 40]
+
+The same setup as ``otp_throughput.py`` (the SOLAPI simulator as ``kmsg-console
+fake-providers``, the account saved through the providers service, the default throttle
+policies raised as far as they go, an API key with the ``otp`` scope), but the console runs
+in this process and is called through Flask's test client, one start after another. Without
+the HTTP server, the load generator and the other threads competing for two cores, its CPU
+time per start is steadier than the throughput run's, which makes it the figure to compare
+before and after a change to the send path. The statements of one start are listed as the
+database sees them through SQLAlchemy (the throttle's own connection is counted apart).
+``--profile N`` adds cProfile's N most expensive functions by cumulative time (profiling
+roughly doubles the time per start; read its split, not its total).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+import otp_throughput  # noqa: E402
+
+WARMUP = 50
+
+
+def statements_of(app, fn) -> list[str]:
+    """The first line of each statement SQLAlchemy sends while ``fn`` runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split())[:110])
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    return seen
+
+
+def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int) -> dict:
+    from kmsg_console.extensions import db, dispose_engines
+    from kmsg_console.otp.services import ensure_default_purposes
+
+    folder = workdir / kind
+    folder.mkdir()
+    with common.database(kind, folder) as url:
+        app = common.make_app(url, folder / "instance", common.fresh_keys())
+        common.migrate(app)
+        key = otp_throughput.configure_console(app, sim)
+        with app.app_context():
+            ensure_default_purposes()
+            db.session.commit()
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {key}"}
+
+        def start(n: int) -> None:
+            response = client.post(
+                "/api/v1/verifications",
+                json={"phone": f"0109{n:07d}", "purpose": "login",
+                      "client_ip": f"10.0.{n % 250}.{n % 200}"},
+                headers=headers,
+            )
+            if response.status_code != 201:
+                raise SystemExit(f"start answered {response.status_code}: {response.get_data(as_text=True)}")
+
+        sim.clear()
+        for n in range(WARMUP):
+            start(n)
+        one = statements_of(app, lambda: start(WARMUP))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for n in range(WARMUP + 1, WARMUP + 1 + starts):
+            start(n)
+        cpu_ms = 1000 * (time.process_time() - cpu0) / starts
+        wall_ms = 1000 * (time.perf_counter() - wall0) / starts
+        report = ""
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for n in range(10**6, 10**6 + min(starts, 500)):
+                start(n)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
+            report = out.getvalue()
+        with app.app_context():
+            db.session.remove()
+            dispose_engines()
+    return {"cpu_ms": cpu_ms, "wall_ms": wall_ms, "statements": one, "profile": report}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--starts", type=int, default=1000, help="measured starts per database")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print cProfile's N most expensive functions")
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    print(common.machine_line())
+    table = common.Table(["database", "starts", "CPU ms/start", "wall ms/start", "SQL statements/start"], [])
+    with common.temp_dir() as workdir, common.Processes() as procs:
+        sim = otp_throughput.Simulator(procs, workdir)
+        for kind in kinds:
+            result = run(kind, sim, workdir, args.starts, args.profile)
+            print(f"\n[{kind}] statements of one start ({len(result['statements'])}):")
+            for statement in result["statements"]:
+                print("  " + statement)
+            if result["profile"]:
+                print(result["profile"])
+            table.rows.append([kind, args.starts, result["cpu_ms"], result["wall_ms"], len(result["statements"])])
+    print()
+    print(table.render())
+
+
+if __name__ == "__main__":
+    main()
