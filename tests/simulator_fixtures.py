@@ -5,11 +5,14 @@ a test after wiping its state (recorded requests, faults, messages, templates,
 balances). The session server uses ``delivery_step_seconds=None``: a stored message
 keeps its first status (SOLAPI 2000, IWINV pending) until the test sets one through
 ``simulator.control.set_status``, so status tests never depend on timing.
-``simulator_factory`` starts extra servers with custom options.
+``simulator_factory`` starts extra servers with custom options; ``unaccepting_port`` is a
+loopback port whose connections never complete (for connect timeouts).
 """
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,3 +49,22 @@ def simulator_factory() -> Iterator[Callable[..., SimulatorServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def unaccepting_port() -> Iterator[int]:
+    """A listener whose accept queue is full, so new connections hang in the handshake."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.05)  # let the kernel finish the fillers' handshakes
+    yield port
+    for sock in [*fillers, server]:
+        sock.close()

@@ -9,7 +9,6 @@ its own; :mod:`tests.faults.truth` matches log rows to what the simulators recei
 from __future__ import annotations
 
 import itertools
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -184,21 +183,3 @@ def chain(request) -> list[str]:
 def system(app, sims, chain) -> System:
     return System(app, sims, chain)
 
-
-@pytest.fixture
-def unaccepting_port() -> Iterator[int]:
-    """A listener whose accept queue is full, so new connections hang in the handshake."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.05)  # let the kernel finish the fillers' handshakes
-    yield port
-    for sock in [*fillers, server]:
-        sock.close()

@@ -142,24 +142,6 @@ def test_connection_refused_is_not_accepted(case, adapters):
     assert outcome.error.retryable and outcome.error.failover_eligible
 
 
-@pytest.fixture
-def unaccepting_port() -> Iterator[int]:
-    """A listener whose accept queue is full, so new connections hang in the handshake."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.05)
-    yield port
-    for sock in [*fillers, server]:
-        sock.close()
-
 
 def test_connect_timeout_is_not_accepted(case, adapters, unaccepting_port):
     started = time.monotonic()
