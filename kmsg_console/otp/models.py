@@ -77,6 +77,9 @@ class Verification(db.Model):
         sa.Index("ix_verification_phone_purpose_created", "phone_hash", "purpose_id", "created_at"),
         sa.Index("ix_verification_created", "created_at", "id"),
         sa.Index("ix_verification_status_created", "status", "created_at"),
+        # One live code per phone and purpose, also when two starts race (see otp.services).
+        sa.Index("uq_verification_one_pending", "phone_hash", "purpose_id", unique=True,
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,9 @@ Rules (OWASP ASVS 2.7, NIST 800-63B, Twilio Verify's numbers):
 - **a new start for the same phone and purpose replaces the code**: the earlier pending
   verification is canceled (so an older code can never approve), and the new one gets a
   fresh code and a fresh lifetime; starts within the purpose's resend cooldown are refused
-  with 429, as are starts over the throttle policies;
+  with 429, as are starts over the throttle policies; a partial unique index keeps one
+  pending verification per phone and purpose when starts race (the later one redoes its
+  reads and is refused or replaces the other);
 - a correct check consumes the verification atomically (a conditional UPDATE from
   ``pending``), so two concurrent correct checks give exactly one ``approved``;
 - wrong checks count per verification (``max_checks``, then the verification is dead) and per
@@ -30,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
@@ -173,12 +176,7 @@ def start(
     now = clock()
 
     earlier = _earlier_starts(phone_hash, purpose, now)
-    if earlier and purpose.resend_cooldown_seconds:
-        latest = max(v.created_at for v in earlier)
-        wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
-        if wait.total_seconds() > 0:
-            raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
-                             retry_after=max(1, int(wait.total_seconds() + 0.999)))
+    _check_cooldown(purpose, earlier, now)
 
     decision = check_and_consume("otp_start", ThrottleContext(
         phone=digits, ip=client_ip, api_key_id=api_key_id, purpose=purpose.code, user_ref=user_ref), now=now)
@@ -187,6 +185,43 @@ def start(
         raise OtpRefused(429, "throttled", "Too many verification requests; try again later.",
                          retry_after=decision.retry_after_seconds or 60)
 
+    for _attempt in range(ISSUE_ATTEMPTS):
+        try:
+            return _issue(purpose, earlier, digits=digits, phone_hash=phone_hash, now=now,
+                          client_ip=client_ip, user_ref=user_ref, api_key_id=api_key_id, operator=operator)
+        except IntegrityError:
+            # A concurrent start for this phone and purpose committed its pending code
+            # between our read and our first write: the database allows one pending
+            # verification per phone and purpose (uq_verification_one_pending), so nothing
+            # of ours was written or sent. Read again and redo: within the cooldown this
+            # start is refused like any other; without one, it replaces that code.
+            db.session.rollback()
+            earlier = _earlier_starts(phone_hash, purpose, now)
+            if not any(v.status == VerificationStatus.PENDING.value for v in earlier):
+                raise
+            _check_cooldown(purpose, earlier, now)
+    raise OtpRefused(429, "throttled", "Too many simultaneous requests for this number; try again.",
+                     retry_after=1)
+
+
+#: How often a start is redone when concurrent starts for the same number keep winning.
+ISSUE_ATTEMPTS = 3
+
+
+def _check_cooldown(purpose: VerificationPurpose, earlier: list[Verification], now: datetime) -> None:
+    if earlier and purpose.resend_cooldown_seconds:
+        latest = max(v.created_at for v in earlier)
+        wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
+        if wait.total_seconds() > 0:
+            raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
+                             retry_after=max(1, int(wait.total_seconds() + 0.999)))
+
+
+def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, digits: str, phone_hash: str,
+           now: datetime, client_ip: str | None, user_ref: str | None, api_key_id: int | None,
+           operator) -> Verification:
+    """Replace the pending code (if any) with a new verification and send its code."""
+    keyring = current_app.config["KEYRING"]
     # One live code per phone and purpose: earlier pending verifications stop working now.
     for old in (v for v in earlier if v.status == VerificationStatus.PENDING.value):
         old.status = VerificationStatus.CANCELED.value

@@ -84,3 +84,52 @@ def test_parallel_starts_from_one_ip_admit_exactly_ten(request, app, store, data
     statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, bodies)
     assert statuses.count(201) == 10, statuses
     assert _counts(app) == (10, 10, 10)
+
+
+def _reads_race(monkeypatch, parties: int) -> None:
+    """Hold every start after its first read of earlier starts until all have read.
+
+    Then none of them has seen the others' codes: the worst interleaving, every time.
+    """
+    barrier = threading.Barrier(parties, timeout=60)
+    local = threading.local()
+    read = otp._earlier_starts
+
+    def racing_read(*args, **kwargs):
+        found = read(*args, **kwargs)
+        if not getattr(local, "waited", False):
+            local.waited = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(otp, "_earlier_starts", racing_read)
+
+
+def _statuses_by_verification(app) -> list[str]:
+    with app.app_context():
+        return sorted(db.session.scalars(sa.select(Verification.status)))
+
+
+def test_racing_starts_leave_one_live_code(request, app, database_url, instance_dir, monkeypatch):
+    key = _setup(app)  # no resend cooldown
+    _reads_race(monkeypatch, 2)
+    body = {"phone": "010-4444-6666", "purpose": "login"}
+    statuses = _burst(_burst_app(request, database_url, instance_dir, "sql"), key, [body, body])
+    # Both were admitted and both codes went out; the later one replaced the earlier.
+    assert statuses == [201, 201]
+    assert _statuses_by_verification(app) == ["canceled", "pending"]
+    assert _counts(app)[1:] == (2, 2)
+
+
+def test_racing_starts_within_the_cooldown_send_one_code(request, app, database_url, instance_dir, monkeypatch):
+    key = _setup(app)
+    with app.app_context():
+        for purpose in db.session.scalars(sa.select(VerificationPurpose)):
+            purpose.resend_cooldown_seconds = 30
+        db.session.commit()
+    _reads_race(monkeypatch, 2)
+    body = {"phone": "010-4444-7777", "purpose": "login"}
+    statuses = _burst(_burst_app(request, database_url, instance_dir, "sql"), key, [body, body])
+    assert sorted(statuses) == [201, 429]
+    assert _statuses_by_verification(app) == ["pending"]
+    assert _counts(app) == (1, 1, 1)
