@@ -152,6 +152,10 @@ def _earlier_starts(phone_hash: str, purpose: VerificationPurpose, now: datetime
         sa.or_(Verification.status == VerificationStatus.PENDING.value, recent))))
 
 
+#: How often a start is redone when concurrent starts for the same number keep winning.
+ISSUE_ATTEMPTS = 3
+
+
 def start(
     *,
     phone: str,
@@ -186,26 +190,26 @@ def start(
                          retry_after=decision.retry_after_seconds or 60)
 
     for _attempt in range(ISSUE_ATTEMPTS):
+        public_id = str(uuid.uuid4())
         try:
-            return _issue(purpose, earlier, digits=digits, phone_hash=phone_hash, now=now,
-                          client_ip=client_ip, user_ref=user_ref, api_key_id=api_key_id, operator=operator)
+            return _issue(purpose, earlier, public_id=public_id, digits=digits, phone_hash=phone_hash,
+                          now=now, client_ip=client_ip, user_ref=user_ref, api_key_id=api_key_id,
+                          operator=operator)
         except IntegrityError:
             # A concurrent start for this phone and purpose committed its pending code
             # between our read and our first write: the database allows one pending
-            # verification per phone and purpose (uq_verification_one_pending), so nothing
-            # of ours was written or sent. Read again and redo: within the cooldown this
-            # start is refused like any other; without one, it replaces that code.
+            # verification per phone and purpose (uq_verification_one_pending). Read again
+            # and redo: within the cooldown this start is refused like any other; without
+            # one, it replaces that code.
             db.session.rollback()
+            if db.session.scalar(sa.select(Verification.id).where(Verification.public_id == public_id)):
+                raise  # ours was committed, so its code may have left: never send another
             earlier = _earlier_starts(phone_hash, purpose, now)
             if not any(v.status == VerificationStatus.PENDING.value for v in earlier):
                 raise
             _check_cooldown(purpose, earlier, now)
     raise OtpRefused(429, "throttled", "Too many simultaneous requests for this number; try again.",
                      retry_after=1)
-
-
-#: How often a start is redone when concurrent starts for the same number keep winning.
-ISSUE_ATTEMPTS = 3
 
 
 def _check_cooldown(purpose: VerificationPurpose, earlier: list[Verification], now: datetime) -> None:
@@ -217,9 +221,9 @@ def _check_cooldown(purpose: VerificationPurpose, earlier: list[Verification], n
                              retry_after=max(1, int(wait.total_seconds() + 0.999)))
 
 
-def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, digits: str, phone_hash: str,
-           now: datetime, client_ip: str | None, user_ref: str | None, api_key_id: int | None,
-           operator) -> Verification:
+def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_id: str, digits: str,
+           phone_hash: str, now: datetime, client_ip: str | None, user_ref: str | None,
+           api_key_id: int | None, operator) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
     keyring = current_app.config["KEYRING"]
     # One live code per phone and purpose: earlier pending verifications stop working now.
@@ -229,7 +233,6 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, digits:
         _event(old, "canceled", "replaced by a new verification")
 
     code = generate_code(purpose.code_length)
-    public_id = str(uuid.uuid4())
     # The message's id is fixed now and stored with the verification, so linking the two
     # needs no extra write after the send.
     message_public_id = str(uuid.uuid4())
