@@ -50,7 +50,8 @@ def statements_of(app, fn) -> list[str]:
     return seen
 
 
-def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int) -> dict:
+def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int,
+        dump: Path | None = None) -> dict:
     from kmsg_console.extensions import db, dispose_engines
     from kmsg_console.otp.services import ensure_default_purposes
 
@@ -87,11 +88,13 @@ def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, pr
         wall_ms = 1000 * (time.perf_counter() - wall0) / starts
         report = ""
         if profile:
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
             profiler.enable()
             for n in range(10**6, 10**6 + min(starts, 500)):
                 start(n)
             profiler.disable()
+            if dump is not None:
+                profiler.dump_stats(dump.with_suffix(f".{kind}{dump.suffix}"))
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
             report = out.getvalue()
@@ -107,6 +110,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=1000, help="measured starts per database")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print cProfile's N most expensive functions")
+    parser.add_argument("--dump", type=Path, metavar="FILE",
+                        help="with --profile: also write cProfile's data (FILE.<db>.<ext>) for pstats or snakeviz")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(common.machine_line())
@@ -114,7 +119,7 @@ def main() -> None:
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = otp_throughput.Simulator(procs, workdir)
         for kind in kinds:
-            result = run(kind, sim, workdir, args.starts, args.profile)
+            result = run(kind, sim, workdir, args.starts, args.profile, args.dump)
             print(f"\n[{kind}] statements of one start ({len(result['statements'])}):")
             for statement in result["statements"]:
                 print("  " + statement)

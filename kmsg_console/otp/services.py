@@ -50,6 +50,13 @@ from kmsg_console.otp.models import (
 )
 from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.models import MessageSource, MessageStatus
+from kmsg_console.send_logs.rows import (
+    add_to_loaded,
+    commit_kept,
+    insert_rows,
+    keep_loaded,
+    update_row,
+)
 from kmsg_console.throttle.engine import ThrottleContext, check_and_consume
 
 #: The engine's clock; tests replace it to walk through expiry.
@@ -173,7 +180,7 @@ def start(
     if purpose is None or not purpose.enabled:
         raise OtpRefused(422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}.")
     # The answer names the purpose after the send's commits; its settings were read once.
-    pipeline.keep_loaded(purpose)
+    keep_loaded(purpose)
     digits = _normalized_phone(phone)
     keyring = current_app.config["KEYRING"]
     phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
@@ -226,11 +233,14 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
            api_key_id: int | None, operator) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
     keyring = current_app.config["KEYRING"]
-    # One live code per phone and purpose: earlier pending verifications stop working now.
+    # One live code per phone and purpose: earlier pending verifications stop working now
+    # (written before the new one, which the partial unique index would refuse otherwise).
     for old in (v for v in earlier if v.status == VerificationStatus.PENDING.value):
-        old.status = VerificationStatus.CANCELED.value
-        old.status_updated_at = now
-        _event(old, "canceled", "replaced by a new verification")
+        update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now})
+        canceled = VerificationEvent(verification_id=old.id, at=clock(), kind="canceled",
+                                     detail="replaced by a new verification")
+        insert_rows(canceled)
+        add_to_loaded(old, "events", [canceled])
 
     code = generate_code(purpose.code_length)
     # The message's id is fixed now and stored with the verification, so linking the two
@@ -247,7 +257,9 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
         user_ref_hash=keyring.lookup_hash(user_ref, "user_ref") if user_ref else None,
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
-    db.session.add(verification)
+    # A concurrent start that already wrote its pending code makes this raise IntegrityError
+    # (uq_verification_one_pending), before anything is sent.
+    insert_rows(verification, *verification.events)
     send_request = _send_request(purpose, digits, code)
 
     # The verification (and the cancellations above) are committed by the send together with
@@ -271,7 +283,7 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
     if operator is not None:
         record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
                      details={"purpose": purpose.code, "to": verification.phone_masked})
-    pipeline.commit_kept()
+    commit_kept()
     return verification
 
 

@@ -8,7 +8,8 @@ attempt, before that call).
 The row exists before any provider is called and starts as UNKNOWN with an ``in_flight``
 attempt, so a crash between the writes leaves a row that truthfully says "outcome unknown"
 instead of no row at all. An UNKNOWN outcome is never sent again automatically: status
-polling resolves it.
+polling resolves it. The rows are written with Core statements at those points
+(``send_logs/rows.py``), their ORM objects kept loaded for the caller.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,8 +34,8 @@ from kmsg_console.messaging.prepare import PreparedMessage, prepare_message
 from kmsg_console.messaging.result import SendStatus
 from kmsg_console.messaging.router import Attempt, Router
 from kmsg_console.messaging.types import (
-    FallbackChannel,
     Failover,
+    FallbackChannel,
     KakaoOptions,
     Message,
     MessageType,
@@ -52,6 +52,12 @@ from kmsg_console.send_logs.models import (
     MessageSource,
     MessageStatus,
     SandboxDelivery,
+)
+from kmsg_console.send_logs.rows import (
+    add_to_loaded,
+    commit_kept,
+    insert_rows,
+    update_row,
 )
 
 logger = logging.getLogger(__name__)
@@ -137,57 +143,6 @@ class Preview:
 class SendResultView:
     log: MessageLog
     created: bool  # False when an Idempotency-Key returned an earlier message
-
-
-#: ``Session.info`` keys: the objects this session inserted, and configuration rows a caller
-#: asked to keep loaded for the rest of the request (see ``commit_kept``).
-_INSERTED = "kmsg_inserted"
-_KEPT = "kmsg_kept"
-
-
-@sa.event.listens_for(db.session, "pending_to_persistent")
-def _remember_inserted(session: sa.orm.Session, instance: object) -> None:
-    session.info.setdefault(_INSERTED, weakref.WeakSet()).add(instance)
-
-
-def keep_loaded(*objects: object) -> None:
-    """Leave ``objects`` loaded across this request's ``commit_kept`` calls.
-
-    For configuration rows a request has read and will read again after the send's commits
-    (an OTP purpose): whether a row changed meanwhile in another process does not matter to
-    the rest of this request, and expiring it would cost a SELECT to read the same values.
-    """
-    kept = db.session().info.setdefault(_KEPT, weakref.WeakSet())
-    for obj in objects:
-        kept.add(obj)
-
-
-def commit_kept() -> None:
-    """Commit, keeping loaded the rows this request wrote; expire the rest as usual.
-
-    The send path commits several times on purpose (the row, then each attempt, must be on
-    disk before a provider is called). ``Session.commit()`` expires every object, so each of
-    those commits was followed by SELECTs of the rows just written. Objects this session
-    inserted, and objects this transaction changed, are after the commit exactly what is in
-    memory (nothing on these rows is filled in by the database except primary keys, which the
-    flush reads back, and Python-side defaults land on the objects at flush), so they stay
-    loaded. Everything else in the session (rows loaded from the database, which another
-    process may change) is expired as ``commit()`` always does. The commits themselves, and so
-    every durability point, are unchanged.
-    """
-    session = db.session()
-    changed = set(session.dirty)
-    previous = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = previous
-    inserted = session.info.get(_INSERTED, ())
-    kept = session.info.get(_KEPT, ())
-    for obj in list(session.identity_map.values()):
-        if obj not in changed and obj not in inserted and obj not in kept:
-            session.expire(obj)
 
 
 # -- preparing ------------------------------------------------------------------------------
@@ -317,7 +272,7 @@ def send(
     sensitive = [v for v in sensitive_values if v]
     fingerprint = request.fingerprint() if idempotency_key else None
     # These lookups only read configuration and earlier messages: whatever the caller has
-    # pending in the session (an OTP verification) is written with the message row below.
+    # pending in the session is written with the message row below.
     with db.session.no_autoflush:
         if idempotency_key and api_key_id is not None:
             existing = _find_idempotent(api_key_id, idempotency_key)
@@ -338,7 +293,7 @@ def send(
         try:
             # Written now, so the unique index (same Idempotency-Key, or a second fallback of
             # one original) answers before anything is sent.
-            db.session.flush()
+            insert_rows(log, *log.events)
         except IntegrityError:
             # Another request with the same Idempotency-Key won the race; it does the sending.
             db.session.rollback()
@@ -385,8 +340,7 @@ def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_
     )
     log.events.append(MessageEvent(kind="accepted", status=MessageStatus.UNKNOWN.value,
                                    detail="accepted for sending; outcome unknown until a provider answers"))
-    db.session.add(log)
-    return log
+    return log  # written by insert_rows (send_logs/rows.py), with its first attempt at the latest
 
 
 def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, sensitive: list[str],
@@ -396,14 +350,19 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     first = [True]
 
     def on_start(provider_code: str) -> None:
+        if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
+            log.attempt_count = 1
+            log.provider_code = provider_code
+            insert_rows(log, *log.events)
+        else:
+            update_row(log, {"attempt_count": log.attempt_count + 1, "provider_code": provider_code})
         attempt = MessageAttempt(
-            number=log.attempt_count + 1,
+            message_id=log.id, number=log.attempt_count,
             trigger=trigger if first[0] else "failover",
             provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
         first[0] = False
-        log.attempts.append(attempt)
-        log.attempt_count += 1
-        log.provider_code = provider_code
+        insert_rows(attempt)
+        add_to_loaded(log, "attempts", [attempt])
         commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
         state["current"] = attempt
 
@@ -429,71 +388,75 @@ def _vendor_of(router: Router, provider_code: str) -> str | None:
 
 
 def _record_attempt(attempt: MessageAttempt, result: Attempt) -> None:
-    attempt.finished_at = result.finished_at
-    attempt.latency_ms = result.latency_ms
+    """Write what the provider answered on the attempt's row (committed with what follows)."""
+    values: dict[str, Any] = {"finished_at": result.finished_at, "latency_ms": result.latency_ms}
     outcome = result.outcome
     if outcome.ok:
         value = outcome.value
-        attempt.outcome = "accepted"
-        attempt.provider_message_id = value.provider_message_id
-        attempt.http_status = value.http_status
-        attempt.raw = value.raw
-        return
-    error = outcome.error
-    attempt.outcome = "failed" if error.accepted is Acceptance.NOT_ACCEPTED else "unknown"
-    attempt.error_code = error.code.value
-    attempt.error_message = (error.message or "")[:500]
-    attempt.vendor_code = error.vendor_code
-    attempt.vendor_text = (error.vendor_text or "")[:500] or None
-    attempt.http_status = error.http_status
-    attempt.raw = error.raw
+        values.update(outcome="accepted", provider_message_id=value.provider_message_id,
+                      http_status=value.http_status, raw=value.raw)
+    else:
+        error = outcome.error
+        values.update(
+            outcome="failed" if error.accepted is Acceptance.NOT_ACCEPTED else "unknown",
+            error_code=error.code.value, error_message=(error.message or "")[:500],
+            vendor_code=error.vendor_code, vendor_text=(error.vendor_text or "")[:500] or None,
+            http_status=error.http_status, raw=error.raw)
+    update_row(attempt, values)
 
 
-def _set_status(log: MessageLog, status: MessageStatus, detail: str | None = None) -> None:
+def _status_change(log: MessageLog, status: MessageStatus, detail: str | None) -> tuple[dict[str, Any], MessageEvent]:
+    """The columns and the timeline event of moving ``log`` to ``status``."""
     now = utcnow()
-    log.status = status.value
-    log.status_updated_at = now
-    log.events.append(MessageEvent(at=now, kind="status", status=status.value, detail=(detail or "")[:500] or None))
+    event = MessageEvent(message_id=log.id, at=now, kind="status", status=status.value,
+                         detail=(detail or "")[:500] or None)
+    return {"status": status.value, "status_updated_at": now}, event
 
 
 def record_status(log: MessageLog, status: MessageStatus, detail: str | None = None) -> None:
     """Move ``log`` to ``status`` with a timeline event (used by delivery tracking)."""
-    _set_status(log, status, detail)
+    values, event = _status_change(log, status, detail)
+    for key, value in values.items():
+        setattr(log, key, value)
+    log.events.append(event)
 
 
 def _finish(log: MessageLog, outcome) -> None:
+    """Write the message's final status of this send and its timeline event."""
     now = utcnow()
     if outcome.ok:
         value = outcome.value
-        log.provider_code = value.provider_id or log.provider_code
-        log.provider_message_id = value.provider_message_id
-        log.error_code = log.vendor_code = log.vendor_text = None
-        log.retryable = False
-        log.http_status = value.http_status
-        log.sent_at = now
+        provider_code = value.provider_id or log.provider_code
         status = MessageStatus.PENDING if value.status == SendStatus.PENDING else MessageStatus.SENT
-        start = log.scheduled_at + SCHEDULED_GRACE if log.scheduled_at else now + FIRST_CHECK_DELAY
-        log.next_check_at = start
-        extra = [{"code": w.code, "message": w.message} for w in value.warnings] if value.warnings else []
-        if extra:
-            log.warnings = list(log.warnings or []) + extra
-        _set_status(log, status, f"accepted by {log.provider_code}")
-        return
-    error = outcome.error
-    log.error_code = error.code.value
-    log.vendor_code = error.vendor_code
-    log.vendor_text = (error.vendor_text or error.message or "")[:500]
-    log.http_status = error.http_status
-    if error.accepted is Acceptance.NOT_ACCEPTED:
-        log.failed_at = now
-        log.retryable = bool(error.retryable) and not log.body_redacted
-        log.next_check_at = None
-        _set_status(log, MessageStatus.FAILED, f"{error.code.value}: {error.message}")
+        values: dict[str, Any] = {
+            "provider_code": provider_code, "provider_message_id": value.provider_message_id,
+            "error_code": None, "vendor_code": None, "vendor_text": None, "retryable": False,
+            "http_status": value.http_status, "sent_at": now,
+            "next_check_at": log.scheduled_at + SCHEDULED_GRACE if log.scheduled_at else now + FIRST_CHECK_DELAY,
+        }
+        if value.warnings:
+            values["warnings"] = list(log.warnings or []) + [{"code": w.code, "message": w.message}
+                                                              for w in value.warnings]
+        detail = f"accepted by {provider_code}"
     else:
-        # The request may have reached the vendor: never resend; let status polling decide.
-        log.retryable = False
-        log.next_check_at = now + FIRST_CHECK_DELAY
-        _set_status(log, MessageStatus.UNKNOWN, f"{error.code.value}: outcome unknown ({error.message})")
+        error = outcome.error
+        values = {"error_code": error.code.value, "vendor_code": error.vendor_code,
+                  "vendor_text": (error.vendor_text or error.message or "")[:500],
+                  "http_status": error.http_status}
+        if error.accepted is Acceptance.NOT_ACCEPTED:
+            status = MessageStatus.FAILED
+            values.update(failed_at=now, retryable=bool(error.retryable) and not log.body_redacted,
+                          next_check_at=None)
+            detail = f"{error.code.value}: {error.message}"
+        else:
+            # The request may have reached the vendor: never resend; let status polling decide.
+            status = MessageStatus.UNKNOWN
+            values.update(retryable=False, next_check_at=now + FIRST_CHECK_DELAY)
+            detail = f"{error.code.value}: outcome unknown ({error.message})"
+    status_values, event = _status_change(log, status, detail)
+    update_row(log, {**values, **status_values})
+    insert_rows(event)
+    add_to_loaded(log, "events", [event])
 
 
 def _record_sandbox_delivery(log: MessageLog, message: Message, provider_code: str) -> None:

@@ -1,0 +1,182 @@
+"""How the send path writes its rows: Core statements, with the ORM objects kept in step.
+
+Every message costs a handful of writes that must be on disk at fixed points (the row and
+its first attempt before a provider is called, the outcome right after). Written through the
+ORM's unit of work, each of those commits spent more CPU sorting, diffing and cascading five
+objects than the database spent storing them (``bench/otp_profile.py``: about a third of an
+OTP start). Here each row is one Core ``INSERT`` or ``UPDATE`` by primary key, executed at
+once on the session's connection (so in its transaction), and the ORM object is then made to
+look as if it had been loaded from that row: persistent, with no pending history, and with
+every column the statement wrote (defaults included) loaded. Callers keep reading
+``log.status`` or ``log.attempts`` as before, and anything they change afterwards through
+the ORM is flushed as usual.
+
+The rules that keep this truthful:
+
+- objects given to :func:`insert_rows` are new (transient); parents come before their
+  children, whose foreign keys are copied from the parent objects they hold;
+- column defaults are computed here, in Python, so the object knows the values written
+  (only scalar and plain callable defaults exist in these tables; anything else is refused);
+- :func:`update_row` writes the given values (and ``onupdate`` columns) and sets them as the
+  object's committed state; the object must have no unflushed changes of its own;
+- :func:`commit_kept` commits without reloading what this request wrote.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import MANYTOONE, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from kmsg_console.extensions import db
+
+#: ``Session.info`` keys: the objects this session wrote, and configuration rows a caller
+#: asked to keep loaded for the rest of the request (see ``commit_kept``).
+_WRITTEN = "kmsg_written"
+_KEPT = "kmsg_kept"
+
+
+@sa.event.listens_for(db.session, "pending_to_persistent")
+def _remember_inserted(session: sa.orm.Session, instance: object) -> None:
+    session.info.setdefault(_WRITTEN, weakref.WeakSet()).add(instance)
+
+
+def _written(session: sa.orm.Session) -> weakref.WeakSet:
+    return session.info.setdefault(_WRITTEN, weakref.WeakSet())
+
+
+def keep_loaded(*objects: object) -> None:
+    """Leave ``objects`` loaded across this request's ``commit_kept`` calls.
+
+    For configuration rows a request has read and will read again after the send's commits
+    (an OTP purpose): whether a row changed meanwhile in another process does not matter to
+    the rest of this request, and expiring it would cost a SELECT to read the same values.
+    """
+    kept = db.session().info.setdefault(_KEPT, weakref.WeakSet())
+    for obj in objects:
+        kept.add(obj)
+
+
+def commit_kept() -> None:
+    """Commit, keeping loaded the rows this request wrote; expire the rest as usual.
+
+    The send path commits several times on purpose (the row, then each attempt, must be on
+    disk before a provider is called). ``Session.commit()`` expires every object, so each of
+    those commits was followed by SELECTs of the rows just written. Objects this session
+    wrote (here or through the ORM) are after the commit exactly what is in memory (nothing
+    on these rows is filled in by the database except primary keys, which are read back), so
+    they stay loaded. Everything else in the session (rows loaded from the database, which
+    another process may change) is expired as ``commit()`` always does. The commits
+    themselves, and so every durability point, are unchanged.
+    """
+    session = db.session()
+    changed = set(session.dirty)
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+    written = session.info.get(_WRITTEN, ())
+    kept = session.info.get(_KEPT, ())
+    for obj in list(session.identity_map.values()):
+        if obj not in changed and obj not in written and obj not in kept:
+            session.expire(obj)
+
+
+def _default(column: sa.Column, which: str) -> tuple[bool, Any]:
+    """``(True, value)`` for a column's Python-side ``default``/``onupdate``, else ``(False, None)``."""
+    default = getattr(column, which)
+    if default is None:
+        return False, None
+    if default.is_scalar:
+        return True, default.arg
+    if default.is_callable:
+        return True, default.arg(None)  # SQLAlchemy wraps plain callables to take a context
+    raise TypeError(f"{column} has a {which} this module does not compute: {default!r}")
+
+
+def _sync_foreign_keys(obj: object, state: sa.orm.InstanceState) -> None:
+    """Copy foreign keys from the parent objects ``obj`` holds (``event.message = log``)."""
+    for relationship in state.mapper.relationships:
+        if relationship.direction is not MANYTOONE:
+            continue
+        parent = state.dict.get(relationship.key)
+        if parent is None:
+            continue
+        parent_mapper = sa.inspect(parent).mapper
+        for local, remote in relationship.local_remote_pairs:
+            value = getattr(parent, parent_mapper.get_property_by_column(remote).key)
+            if value is None:
+                raise ValueError(f"{parent!r} has no primary key yet: insert it before its children")
+            setattr(obj, state.mapper.get_property_by_column(local).key, value)
+
+
+def insert_rows(*objects: object) -> None:
+    """INSERT each new object's row now, in order, and make the objects loaded and persistent."""
+    session = db.session()
+    connection = session.connection()
+    for obj in objects:
+        state = sa.inspect(obj)
+        if not state.transient:
+            raise ValueError(f"{obj!r} is not a new object")
+        _sync_foreign_keys(obj, state)
+        mapper = state.mapper
+        table = mapper.local_table
+        values: dict[str, Any] = {}
+        for column in table.columns:
+            key = mapper.get_property_by_column(column).key
+            if key in state.dict:
+                value = state.dict[key]
+            elif column.primary_key and column.autoincrement in (True, "auto"):
+                continue
+            else:
+                has_default, value = _default(column, "default")
+                setattr(obj, key, value if has_default else None)
+            values[column.key] = value
+        result = connection.execute(sa.insert(table), values)
+        for column, value in zip(table.primary_key.columns, result.inserted_primary_key, strict=True):
+            setattr(obj, mapper.get_property_by_column(column).key, value)
+    written = _written(session)
+    for obj in objects:
+        # History is reset as if the row had just been loaded; every column is in memory.
+        make_transient_to_detached(obj)
+    for obj in objects:
+        session.add(obj)  # detached with an identity: persistent, no INSERT at the next flush
+        written.add(obj)
+
+
+def update_row(obj: object, values: Mapping[str, Any]) -> None:
+    """UPDATE ``obj``'s row with ``values`` (attribute names) now, and set them on ``obj``."""
+    session = db.session()
+    state = sa.inspect(obj)
+    if not state.persistent or state.modified:
+        raise ValueError(f"{obj!r} must be persistent without unflushed changes")
+    mapper = state.mapper
+    table = mapper.local_table
+    columns = {mapper.get_property(key).columns[0].key: value for key, value in values.items()}
+    for column in table.columns:
+        if column.onupdate is not None and column.key not in columns:
+            columns[column.key] = _default(column, "onupdate")[1]
+    where = sa.and_(*(column == getattr(obj, mapper.get_property_by_column(column).key)
+                      for column in table.primary_key.columns))
+    session.connection().execute(sa.update(table).where(where), columns)
+    for column in table.columns:
+        if column.key in columns:
+            set_committed_value(obj, mapper.get_property_by_column(column).key, columns[column.key])
+    _written(session).add(obj)
+
+
+def add_to_loaded(parent: object, collection: str, children: Iterable[object]) -> None:
+    """Show ``children`` (already written) in ``parent.<collection>`` if it is loaded.
+
+    An unloaded collection is left alone: when it is read, it loads from the database and
+    finds them there.
+    """
+    state = sa.inspect(parent)
+    if collection in state.dict:
+        set_committed_value(parent, collection, [*state.dict[collection], *children])

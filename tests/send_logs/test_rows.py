@@ -1,0 +1,117 @@
+"""The send path's Core writes: rows as written, objects loaded and clean, nothing written twice."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from kmsg_console.extensions import db
+from kmsg_console.orm import utcnow
+from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
+from kmsg_console.send_logs.rows import add_to_loaded, commit_kept, insert_rows, update_row
+
+
+def _new_log() -> MessageLog:
+    log = MessageLog(public_id=str(uuid.uuid4()), status="UNKNOWN", source="api", type="SMS",
+                     to_hash="h" * 64, to_enc="enc", to_masked="010-****-5678", attempts=[])
+    log.events.append(MessageEvent(kind="accepted", status="UNKNOWN", detail="accepted"))
+    return log
+
+
+class Statements:
+    """The statements SQLAlchemy sends while the block runs."""
+
+    def __enter__(self):
+        self.seen: list[str] = []
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc):
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, params, context, executemany):
+        self.seen.append(statement.split()[0].upper())
+
+
+def test_insert_writes_defaults_and_children_and_leaves_nothing_to_flush(app):
+    with app.app_context():
+        log = _new_log()
+        insert_rows(log, *log.events)
+        state = sa.inspect(log)
+        assert state.persistent and not state.modified and log.id is not None
+        # Defaults were computed here, so the object knows what the row holds.
+        assert log.created_at is not None and log.warnings == [] and log.retryable is False
+        assert log.events[0].message_id == log.id and log.events[0].at is not None
+        with Statements() as seen:
+            commit_kept()
+            assert (log.status, log.created_at, len(log.events)) == ("UNKNOWN", log.created_at, 1)
+        assert [s for s in seen if s in {"INSERT", "UPDATE", "SELECT"}] == []  # no second write, no reload
+
+    with app.app_context():
+        row = db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == log.public_id))
+        assert row.id == log.id and row.warnings == [] and row.body_redacted is False
+        assert row.created_at == log.created_at
+        assert [(e.kind, e.message_id) for e in row.events] == [("accepted", log.id)]
+
+
+def test_update_writes_the_values_and_the_onupdate_columns(app):
+    with app.app_context():
+        log = _new_log()
+        insert_rows(log, *log.events)
+        commit_kept()
+        before = log.updated_at
+        update_row(log, {"status": "SENT", "provider_code": "solapi"})
+        assert not sa.inspect(log).modified and log.status == "SENT"
+        assert log.updated_at > before
+        attempt = MessageAttempt(message_id=log.id, number=1, trigger="initial", provider_code="solapi",
+                                 started_at=utcnow(), outcome="in_flight")
+        insert_rows(attempt)
+        add_to_loaded(log, "attempts", [attempt])
+        commit_kept()
+        assert [a.id for a in log.attempts] == [attempt.id]
+        expected = (log.status, log.provider_code, log.updated_at)
+
+    with app.app_context():
+        row = db.session.get(MessageLog, log.id)
+        assert (row.status, row.provider_code, row.updated_at) == expected
+        assert [a.provider_code for a in row.attempts] == ["solapi"]
+
+
+def test_an_unloaded_collection_stays_unloaded_and_then_reads_the_new_row(app):
+    with app.app_context():
+        log = _new_log()
+        insert_rows(log, *log.events)
+        db.session.commit()  # a plain commit expires everything, collections included
+        event = MessageEvent(message_id=log.id, at=utcnow(), kind="status", status="SENT")
+        insert_rows(event)
+        add_to_loaded(log, "events", [event])
+        assert "events" not in sa.inspect(log).dict
+        assert [e.kind for e in log.events] == ["accepted", "status"]  # loaded once, not twice
+
+
+def test_rows_are_refused_in_the_wrong_order_or_state(app):
+    with app.app_context():
+        log = _new_log()
+        with pytest.raises(ValueError, match="insert it before its children"):
+            insert_rows(*log.events, log)
+        db.session.rollback()
+        log = _new_log()
+        insert_rows(log, *log.events)
+        with pytest.raises(ValueError, match="not a new object"):
+            insert_rows(log)
+        log.status = "SENT"  # an unflushed ORM change would be lost under a Core UPDATE
+        with pytest.raises(ValueError, match="without unflushed changes"):
+            update_row(log, {"provider_code": "solapi"})
+        db.session.rollback()
+
+
+def test_a_rolled_back_insert_leaves_no_row(app):
+    with app.app_context():
+        log = _new_log()
+        insert_rows(log, *log.events)
+        public_id = log.public_id
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == public_id)) is None
