@@ -56,6 +56,7 @@ from kmsg_console.send_logs.rows import (
     insert_rows,
     keep_loaded,
     update_row,
+    write_at_commit,
 )
 from kmsg_console.throttle.engine import ThrottleContext, check_and_consume
 
@@ -233,14 +234,7 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
            api_key_id: int | None, operator) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
     keyring = current_app.config["KEYRING"]
-    # One live code per phone and purpose: earlier pending verifications stop working now
-    # (written before the new one, which the partial unique index would refuse otherwise).
-    for old in (v for v in earlier if v.status == VerificationStatus.PENDING.value):
-        update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now})
-        canceled = VerificationEvent(verification_id=old.id, at=clock(), kind="canceled",
-                                     detail="replaced by a new verification")
-        insert_rows(canceled)
-        add_to_loaded(old, "events", [canceled])
+    replaced = [v for v in earlier if v.status == VerificationStatus.PENDING.value]
 
     code = generate_code(purpose.code_length)
     # The message's id is fixed now and stored with the verification, so linking the two
@@ -257,14 +251,25 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
         user_ref_hash=keyring.lookup_hash(user_ref, "user_ref") if user_ref else None,
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
-    # A concurrent start that already wrote its pending code makes this raise IntegrityError
-    # (uq_verification_one_pending), before anything is sent.
-    insert_rows(verification, *verification.events)
+
+    def write_verification() -> None:
+        # One live code per phone and purpose: earlier pending verifications stop working
+        # (written first: the partial unique index uq_verification_one_pending refuses a second
+        # pending one, which is how a concurrent start that got there first shows: IntegrityError).
+        for old in replaced:
+            update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now})
+            canceled = VerificationEvent(verification_id=old.id, at=now, kind="canceled",
+                                         detail="replaced by a new verification")
+            insert_rows(canceled)
+            add_to_loaded(old, "events", [canceled])
+        insert_rows(verification, *verification.events)
+
+    # Committed by the send with the message row and its first attempt, before the provider
+    # is called (the verification exists before the code leaves), or by _fail when the send
+    # is refused before that.
+    write_at_commit(write_verification)
     send_request = _send_request(purpose, digits, code)
 
-    # The verification (and the cancellations above) are committed by the send together with
-    # the message row and its first attempt, before the provider is called: the verification
-    # exists before the code leaves.
     try:
         result = pipeline.send(send_request, source=MessageSource.OTP,
                                api_key_id=api_key_id, operator_id=getattr(operator, "id", None),

@@ -402,7 +402,8 @@ def _record_attempt(attempt: MessageAttempt, result: Attempt) -> None:
             error_code=error.code.value, error_message=(error.message or "")[:500],
             vendor_code=error.vendor_code, vendor_text=(error.vendor_text or "")[:500] or None,
             http_status=error.http_status, raw=error.raw)
-    update_row(attempt, values)
+    # Written right before the commit that follows (the final status or the next attempt).
+    update_row(attempt, values, at_commit=True)
 
 
 def _status_change(log: MessageLog, status: MessageStatus, detail: str | None) -> tuple[dict[str, Any], MessageEvent]:

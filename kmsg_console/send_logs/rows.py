@@ -19,13 +19,17 @@ The rules that keep this truthful:
   (only scalar and plain callable defaults exist in these tables; anything else is refused);
 - :func:`update_row` writes the given values (and ``onupdate`` columns) and sets them as the
   object's committed state; the object must have no unflushed changes of its own;
-- :func:`commit_kept` commits without reloading what this request wrote.
+- :func:`commit_kept` commits without reloading what this request wrote;
+- writes a caller prepares early (an OTP verification, before the message exists) are queued
+  with :func:`write_at_commit` and run by the session's next commit, right before it, so the
+  database's write lock (SQLite's is one per database) is held for the statements and the
+  commit only, not for the routing and rendering work in between. A rollback drops the queue.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,11 +42,47 @@ from kmsg_console.extensions import db
 #: asked to keep loaded for the rest of the request (see ``commit_kept``).
 _WRITTEN = "kmsg_written"
 _KEPT = "kmsg_kept"
+#: ``Session.info`` key: writes to run right before the next commit (see ``write_at_commit``).
+_QUEUED = "kmsg_queued_writes"
+#: ``Session.info`` key: objects ``insert_rows`` attached since the last commit.
+_UNCOMMITTED = "kmsg_uncommitted_inserts"
 
 
 @sa.event.listens_for(db.session, "pending_to_persistent")
 def _remember_inserted(session: sa.orm.Session, instance: object) -> None:
     session.info.setdefault(_WRITTEN, weakref.WeakSet()).add(instance)
+
+
+@sa.event.listens_for(db.session, "before_commit")
+def _run_queued_writes(session: sa.orm.Session) -> None:
+    while queued := session.info.pop(_QUEUED, None):
+        for write in queued:
+            write()
+
+
+@sa.event.listens_for(db.session, "after_soft_rollback")
+def _forget_rolled_back(session: sa.orm.Session, previous: sa.orm.SessionTransaction) -> None:
+    if previous.nested:
+        return
+    session.info.pop(_QUEUED, None)
+    # What insert_rows attached in the rolled-back transaction has no row any more; the ORM
+    # expunges its own inserts the same way (a later row may even get the same id).
+    for obj in session.info.pop(_UNCOMMITTED, ()):
+        if obj in session:
+            session.expunge(obj)
+
+
+@sa.event.listens_for(db.session, "after_commit")
+def _inserts_committed(session: sa.orm.Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+
+
+def write_at_commit(write: Callable[[], None]) -> None:
+    """Run ``write`` (statements of this module) in this transaction, right before its commit.
+
+    Any commit runs it, ``commit_kept`` or a plain ``commit()``; a rollback discards it.
+    """
+    db.session().info.setdefault(_QUEUED, []).append(write)
 
 
 def _written(session: sa.orm.Session) -> weakref.WeakSet:
@@ -142,16 +182,22 @@ def insert_rows(*objects: object) -> None:
         for column, value in zip(table.primary_key.columns, result.inserted_primary_key, strict=True):
             setattr(obj, mapper.get_property_by_column(column).key, value)
     written = _written(session)
+    uncommitted = session.info.setdefault(_UNCOMMITTED, [])
     for obj in objects:
         # History is reset as if the row had just been loaded; every column is in memory.
         make_transient_to_detached(obj)
     for obj in objects:
         session.add(obj)  # detached with an identity: persistent, no INSERT at the next flush
         written.add(obj)
+        uncommitted.append(obj)
 
 
-def update_row(obj: object, values: Mapping[str, Any]) -> None:
-    """UPDATE ``obj``'s row with ``values`` (attribute names) now, and set them on ``obj``."""
+def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> None:
+    """UPDATE ``obj``'s row with ``values`` (attribute names) and set them on ``obj`` now.
+
+    ``at_commit``: the statement runs right before the next commit (``write_at_commit``);
+    ``obj`` shows the new values at once.
+    """
     session = db.session()
     state = sa.inspect(obj)
     if not state.persistent or state.modified:
@@ -164,7 +210,11 @@ def update_row(obj: object, values: Mapping[str, Any]) -> None:
             columns[column.key] = _default(column, "onupdate")[1]
     where = sa.and_(*(column == getattr(obj, mapper.get_property_by_column(column).key)
                       for column in table.primary_key.columns))
-    session.connection().execute(sa.update(table).where(where), columns)
+    statement = sa.update(table).where(where)
+    if at_commit:
+        write_at_commit(lambda: session.connection().execute(statement, columns))
+    else:
+        session.connection().execute(statement, columns)
     for column in table.columns:
         if column.key in columns:
             set_committed_value(obj, mapper.get_property_by_column(column).key, columns[column.key])

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
-from kmsg_console.send_logs.rows import add_to_loaded, commit_kept, insert_rows, update_row
+from kmsg_console.send_logs.rows import (
+    add_to_loaded,
+    commit_kept,
+    insert_rows,
+    update_row,
+    write_at_commit,
+)
 
 
 def _new_log() -> MessageLog:
@@ -107,11 +113,40 @@ def test_rows_are_refused_in_the_wrong_order_or_state(app):
         db.session.rollback()
 
 
-def test_a_rolled_back_insert_leaves_no_row(app):
+def test_a_rollback_forgets_the_inserted_objects_and_the_queued_writes(app):
     with app.app_context():
         log = _new_log()
         insert_rows(log, *log.events)
         public_id = log.public_id
+        late = _new_log()
+        write_at_commit(lambda: insert_rows(late, *late.events))
         db.session.rollback()
+        assert log not in db.session  # its row is gone; a new row may get the same id
+        again = _new_log()
+        insert_rows(again, *again.events)  # would clash with a stale identity left behind
+        kept = again.public_id
+        db.session.commit()
+        assert sa.inspect(late).transient  # the queued insert never ran
     with app.app_context():
-        assert db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == public_id)) is None
+        ids = set(db.session.scalars(sa.select(MessageLog.public_id)))
+        assert public_id not in ids and late.public_id not in ids and kept in ids
+
+
+def test_queued_writes_run_at_any_commit_right_before_it(app):
+    with app.app_context():
+        log = _new_log()
+        write_at_commit(lambda: insert_rows(log, *log.events))
+        assert sa.inspect(log).transient
+        log.status = "FAILED"  # changed after queueing: the row takes what the object holds then
+        db.session.commit()
+        assert sa.inspect(log).persistent
+        insert_rows(attempt := MessageAttempt(message_id=log.id, number=1, trigger="initial",
+                                              provider_code="solapi", started_at=utcnow(),
+                                              outcome="in_flight"))
+        update_row(attempt, {"outcome": "accepted"}, at_commit=True)
+        assert attempt.outcome == "accepted"  # in memory at once
+        commit_kept()
+        log_id, attempt_id = log.id, attempt.id
+    with app.app_context():
+        assert db.session.scalar(sa.select(MessageLog.status).where(MessageLog.id == log_id)) == "FAILED"
+        assert db.session.scalar(sa.select(MessageAttempt.outcome).where(MessageAttempt.id == attempt_id)) == "accepted"
