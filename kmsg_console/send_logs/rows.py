@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,6 +129,55 @@ def commit_kept() -> None:
             session.expire(obj)
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """A statement compiled once for a dialect, with its parameters' bind processors."""
+
+    sql: str
+    names: tuple[str, ...]  # bind names, in the order a positional paramstyle wants them
+    positional: bool
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        bound = [value if process is None else process(value)
+                 for value, process in zip((values[name] for name in self.names), self.processors, strict=True)]
+        return tuple(bound) if self.positional else dict(zip(self.names, bound, strict=True))
+
+
+#: (dialect, table, kind, columns) → _Statement; a few dozen entries at most.
+_statements: dict[tuple[str, str, str, tuple[str, ...]], _Statement] = {}
+
+
+def _compiled(connection: sa.Connection, table: sa.Table, kind: str, columns: tuple[str, ...]) -> _Statement:
+    """The INSERT or UPDATE (by primary key, binds named ``pk_<column>``) of ``columns``.
+
+    Executing a Core statement builds its cache key, looks the compiled form up and sets up
+    bind processing again on every call; the send path writes the same few statements for
+    every message, so they are compiled once here (with SQLAlchemy's compiler and its type
+    processors: JSON, UTC timestamps, booleans behave exactly as through ``execute``) and run
+    with ``exec_driver_sql``, which keeps SQLAlchemy's events, error wrapping and
+    disconnect handling.
+    """
+    dialect = connection.dialect
+    key = (dialect.name, table.name, kind, columns)
+    statement = _statements.get(key)
+    if statement is not None:
+        return statement
+    binds = {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
+    if kind == "insert":
+        core = sa.insert(table).values(binds)
+        if dialect.name != "sqlite":  # SQLite reports the new id as lastrowid
+            core = core.returning(*table.primary_key.columns)
+    else:
+        core = sa.update(table).values(binds).where(sa.and_(*(
+            column == sa.bindparam(f"pk_{column.key}", type_=column.type) for column in table.primary_key.columns)))
+    compiled = core.compile(dialect=dialect)
+    names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    statement = _statements[key] = _Statement(str(compiled), names, compiled.positional, processors)
+    return statement
+
+
 def _default(column: sa.Column, which: str) -> tuple[bool, Any]:
     """``(True, value)`` for a column's Python-side ``default``/``onupdate``, else ``(False, None)``."""
     default = getattr(column, which)
@@ -178,8 +228,10 @@ def insert_rows(*objects: object) -> None:
                 has_default, value = _default(column, "default")
                 setattr(obj, key, value if has_default else None)
             values[column.key] = value
-        result = connection.execute(sa.insert(table), values)
-        for column, value in zip(table.primary_key.columns, result.inserted_primary_key, strict=True):
+        statement = _compiled(connection, table, "insert", tuple(values))
+        result = connection.exec_driver_sql(statement.sql, statement.params(values))
+        primary_key = (result.lastrowid,) if connection.dialect.name == "sqlite" else result.one()
+        for column, value in zip(table.primary_key.columns, primary_key, strict=True):
             setattr(obj, mapper.get_property_by_column(column).key, value)
     written = _written(session)
     uncommitted = session.info.setdefault(_UNCOMMITTED, [])
@@ -208,13 +260,18 @@ def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = Fals
     for column in table.columns:
         if column.onupdate is not None and column.key not in columns:
             columns[column.key] = _default(column, "onupdate")[1]
-    where = sa.and_(*(column == getattr(obj, mapper.get_property_by_column(column).key)
-                      for column in table.primary_key.columns))
-    statement = sa.update(table).where(where)
+    params = {**columns, **{f"pk_{column.key}": getattr(obj, mapper.get_property_by_column(column).key)
+                            for column in table.primary_key.columns}}
+
+    def write() -> None:
+        connection = session.connection()
+        statement = _compiled(connection, table, "update", tuple(columns))
+        connection.exec_driver_sql(statement.sql, statement.params(params))
+
     if at_commit:
-        write_at_commit(lambda: session.connection().execute(statement, columns))
+        write_at_commit(write)
     else:
-        session.connection().execute(statement, columns)
+        write()
     for column in table.columns:
         if column.key in columns:
             set_committed_value(obj, mapper.get_property_by_column(column).key, columns[column.key])
