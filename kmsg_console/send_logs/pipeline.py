@@ -58,6 +58,7 @@ from kmsg_console.send_logs.rows import (
     commit_kept,
     insert_rows,
     update_row,
+    writing,
 )
 
 logger = logging.getLogger(__name__)
@@ -350,20 +351,21 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     first = [True]
 
     def on_start(provider_code: str) -> None:
-        if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
-            log.attempt_count = 1
-            log.provider_code = provider_code
-            insert_rows(log, *log.events)
-        else:
-            update_row(log, {"attempt_count": log.attempt_count + 1, "provider_code": provider_code})
-        attempt = MessageAttempt(
-            message_id=log.id, number=log.attempt_count,
-            trigger=trigger if first[0] else "failover",
-            provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
-        first[0] = False
-        insert_rows(attempt)
-        add_to_loaded(log, "attempts", [attempt])
-        commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
+        with writing():
+            if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
+                log.attempt_count = 1
+                log.provider_code = provider_code
+                insert_rows(log, *log.events)
+            else:
+                update_row(log, {"attempt_count": log.attempt_count + 1, "provider_code": provider_code})
+            attempt = MessageAttempt(
+                message_id=log.id, number=log.attempt_count,
+                trigger=trigger if first[0] else "failover",
+                provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
+            first[0] = False
+            insert_rows(attempt)
+            add_to_loaded(log, "attempts", [attempt])
+            commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
         state["current"] = attempt
 
     def on_done(result: Attempt) -> None:
@@ -378,8 +380,9 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         # in_flight and the message UNKNOWN, which is what it is until that commit.
 
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
-    _finish(log, outcome.outcome)
-    commit_kept()
+    with writing():
+        _finish(log, outcome.outcome)
+        commit_kept()
     metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
 
 

@@ -29,7 +29,8 @@ The rules that keep this truthful:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import MANYTOONE, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kmsg_console import sqlite_writers
 from kmsg_console.extensions import db
 
 #: ``Session.info`` keys: the objects this session wrote, and configuration rows a caller
@@ -100,6 +102,22 @@ def keep_loaded(*objects: object) -> None:
     kept = db.session().info.setdefault(_KEPT, weakref.WeakSet())
     for obj in objects:
         kept.add(obj)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """One durability point's statements and its commit, in SQLite's writer queue.
+
+    On SQLite the block waits its turn behind the other writers of the send path and the
+    throttle (``sqlite_writers``) instead of polling for the database's write lock; elsewhere
+    it does nothing.
+    """
+    connection = db.session().connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    with sqlite_writers.hold(connection.engine, already_writing=sqlite_writers.session_has_written(connection)):
+        yield
 
 
 def commit_kept() -> None:

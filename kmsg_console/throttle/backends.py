@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kmsg_console import sqlite_writers
 from kmsg_console.extensions import THROTTLE_BIND, db
 from kmsg_console.throttle import engine as throttle_engine
 from kmsg_console.throttle.core import (
@@ -238,8 +239,11 @@ class SqlBackend:
     def decide(
         self, runtime: Runtime, action: str, ctx: ThrottleContext, now: datetime, dry_run: bool
     ) -> ThrottleDecision:
+        # A decision that counts is a write transaction: on SQLite it queues with the send
+        # path's writers (sqlite_writers) instead of polling for the write lock.
+        queue = nullcontext() if dry_run else sqlite_writers.hold(self.engine)
         try:
-            with self.connection() as conn:
+            with queue, self.connection() as conn:
                 for _attempt in range(4):
                     self.begin(conn, write=not dry_run)
                     try:

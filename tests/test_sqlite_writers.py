@@ -1,0 +1,126 @@
+"""SQLite's writer queue: one holder at a time across threads and processes, never a deadlock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from kmsg_console import sqlite_writers
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    yield engine
+    engine.dispose()
+
+
+def test_threads_hold_it_one_at_a_time(engine):
+    inside, overlaps = [0], []
+    lock = threading.Lock()
+
+    def writer():
+        for _ in range(50):
+            with sqlite_writers.hold(engine):
+                with lock:
+                    inside[0] += 1
+                    overlaps.append(inside[0])
+                time.sleep(0.0005)
+                with lock:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(overlaps) == 200 and max(overlaps) == 1
+
+
+HOLDER = """
+import sys, time, fcntl, os
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_another_process_holding_it_makes_this_one_wait(engine, tmp_path):
+    lock_file = f"{tmp_path / 'queue.db'}-writers.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, lock_file, "0.5"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waited = threading.Event()
+        got_it = threading.Event()
+
+        def writer():
+            waited.set()
+            with sqlite_writers.hold(engine):
+                got_it.set()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        waited.wait()
+        assert not got_it.wait(0.2)  # the other process still holds the queue
+        holder.wait(timeout=10)  # its exit releases the lock
+        assert got_it.wait(5)
+        thread.join()
+    finally:
+        holder.kill()
+
+
+def test_a_transaction_that_wrote_already_and_nested_holds_do_not_wait(engine):
+    release = threading.Event()
+    holding = threading.Event()
+
+    def other():
+        with sqlite_writers.hold(engine):
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    holding.wait(5)
+    passed = threading.Event()
+
+    def already_writing():
+        # A writer already holding SQLite's own lock must not queue behind one waiting for it.
+        with sqlite_writers.hold(engine, already_writing=True):
+            passed.set()
+
+    mine = threading.Thread(target=already_writing)
+    mine.start()
+    try:
+        assert passed.wait(5)  # while the other thread still holds the queue
+    finally:
+        release.set()
+        thread.join()
+        mine.join()
+    with sqlite_writers.hold(engine), sqlite_writers.hold(engine):  # no self-deadlock
+        pass
+
+
+def test_it_tells_whether_the_session_has_written(engine):
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (v INTEGER)")
+        conn.commit()
+        conn.exec_driver_sql("SELECT 1")
+        assert not sqlite_writers.session_has_written(conn)
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert sqlite_writers.session_has_written(conn)
+        conn.commit()
+        assert not sqlite_writers.session_has_written(conn)
+
+
+def test_other_databases_have_no_queue(tmp_path):
+    engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
+    with sqlite_writers.hold(engine):
+        pass
+    assert sqlite_writers._queue_for(engine) is None
+    assert sqlite_writers._queue_for(sa.create_engine("sqlite://")) is None
