@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kmsg_console import config as config_module
 from kmsg_console.crypto import Keyring
+from kmsg_console.db_pool import ping_when_idle
 from kmsg_console.extensions import THROTTLE_BIND, babel, csrf, db, htmx, login_manager
 from kmsg_console.keys import load_keys
 from kmsg_console.paths import resource_dir
@@ -49,7 +50,8 @@ def _derive_config(app: Flask) -> None:
     config.update(keys)
     config["KEYRING"] = Keyring.from_config(config["ENCRYPTION_KEYS"], config["HASH_KEY"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # Connections are pinged only after sitting idle in the pool (db_pool.ping_when_idle).
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # Throttle decisions run on a pool of their own: a request that already holds a session
     # connection must never wait for a second one from the same pool, or N busy threads each
     # holding one connection and waiting for another deadlock until the pool times out.
@@ -110,10 +112,12 @@ def _init_extensions(app: Flask) -> None:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        with app.app_context():
-            for engine in db.engines.values():
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                ping_when_idle(engine)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -127,7 +131,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kmsg_console import account, api, api_keys, audit, dashboard, manual_send, message_templates, operators
+    from kmsg_console import (
+        account,
+        api,
+        api_keys,
+        audit,
+        dashboard,
+        manual_send,
+        message_templates,
+        operators,
+    )
     from kmsg_console.observability import views as observability_views
     from kmsg_console.otp import bp as otp_bp
     from kmsg_console.providers import views as provider_views
