@@ -64,6 +64,17 @@ _queues_lock = threading.Lock()
 _holding = threading.local()
 
 
+def _forget_after_fork() -> None:
+    # A forked child (a gunicorn worker) starts with no queue: a thread lock copied while
+    # another thread of the parent held it would stay taken forever in the child.
+    global _queues_lock
+    _queues.clear()
+    _queues_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _queue_for(engine: sa.Engine) -> _Queue | None:
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -124,3 +125,31 @@ def test_other_databases_have_no_queue(tmp_path):
         pass
     assert sqlite_writers._queue_for(engine) is None
     assert sqlite_writers._queue_for(sa.create_engine("sqlite://")) is None
+
+
+def test_a_forked_worker_is_not_stuck_behind_a_lock_its_parent_held(engine):
+    release, holding = threading.Event(), threading.Event()
+
+    def parent_writer():
+        with sqlite_writers.hold(engine):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=parent_writer)
+    thread.start()
+    holding.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: gets the queue once the parent's writer lets go of its flock
+        got_it = threading.Event()
+
+        def child_writer():
+            with sqlite_writers.hold(engine):
+                got_it.set()
+
+        threading.Thread(target=child_writer, daemon=True).start()
+        os._exit(0 if got_it.wait(10) else 1)
+    time.sleep(0.2)
+    release.set()
+    thread.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -163,7 +163,7 @@ class _Statement:
 
 
 #: (dialect, table, kind, columns) → _Statement; a few dozen entries at most.
-_statements: dict[tuple[str, str, str, tuple[str, ...]], _Statement] = {}
+_statements: dict[tuple[str, str, str, str, tuple[str, ...]], _Statement] = {}
 
 
 def _compiled(connection: sa.Connection, table: sa.Table, kind: str, columns: tuple[str, ...]) -> _Statement:
@@ -177,7 +177,7 @@ def _compiled(connection: sa.Connection, table: sa.Table, kind: str, columns: tu
     disconnect handling.
     """
     dialect = connection.dialect
-    key = (dialect.name, table.name, kind, columns)
+    key = (dialect.name, dialect.driver, table.name, kind, columns)
     statement = _statements.get(key)
     if statement is not None:
         return statement
