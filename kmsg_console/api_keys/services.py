@@ -58,6 +58,10 @@ def issue_key(name: str, scopes: list[str], *, actor=None, actor_label: str | No
     return IssuedKey(key=key, plaintext=f"{PREFIX}_{key_id}_{secret}")
 
 
+#: Built once (and its cache key with it): every API request runs it.
+_KEY_BY_ID = sa.select(ApiKey).where(ApiKey.key_id == sa.bindparam("key_id"))
+
+
 def authenticate(presented: str | None, ip: str | None) -> ApiKey | None:
     """The active key matching ``presented`` (the full ``kmsg_<id>_<secret>`` string), or None."""
     if not presented:
@@ -66,7 +70,7 @@ def authenticate(presented: str | None, ip: str | None) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
     _prefix, key_id, secret = parts
-    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
+    key = db.session.scalar(_KEY_BY_ID, {"key_id": key_id})
     # Compare even when no row matched, so a wrong key id costs the same as a wrong secret.
     expected = key.secret_hash if key is not None else _hash("no-such-key")
     if not hmac.compare_digest(expected, _hash(secret)) or key is None or not key.is_active:

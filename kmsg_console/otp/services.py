@@ -107,8 +107,17 @@ def _event(verification: Verification, kind: str, detail: str | None = None) -> 
     verification.events.append(VerificationEvent(at=clock(), kind=kind, detail=detail))
 
 
+#: Statements every OTP start runs, built once (their cache keys too); values bind per call.
+_PURPOSE_BY_CODE = sa.select(VerificationPurpose).where(VerificationPurpose.code == sa.bindparam("code"))
+_EARLIER_STARTS = sa.select(Verification).where(
+    Verification.phone_hash == sa.bindparam("phone_hash"),
+    Verification.purpose_id == sa.bindparam("purpose_id"),
+    sa.or_(Verification.status == VerificationStatus.PENDING.value,
+           Verification.created_at > sa.bindparam("recent_since", type_=Verification.created_at.type)))
+
+
 def get_purpose(code: str) -> VerificationPurpose | None:
-    return db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == code))
+    return db.session.scalar(_PURPOSE_BY_CODE, {"code": code})
 
 
 def ensure_default_purposes() -> None:
@@ -154,10 +163,9 @@ def _earlier_starts(phone_hash: str, purpose: VerificationPurpose, now: datetime
     One query answers both questions a start asks: is the last start too recent (the resend
     cooldown), and which codes must stop working (the pending ones).
     """
-    recent = Verification.created_at > now - timedelta(seconds=purpose.resend_cooldown_seconds)
-    return list(db.session.scalars(sa.select(Verification).where(
-        Verification.phone_hash == phone_hash, Verification.purpose_id == purpose.id,
-        sa.or_(Verification.status == VerificationStatus.PENDING.value, recent))))
+    return list(db.session.scalars(_EARLIER_STARTS, {
+        "phone_hash": phone_hash, "purpose_id": purpose.id,
+        "recent_since": now - timedelta(seconds=purpose.resend_cooldown_seconds)}))
 
 
 #: How often a start is redone when concurrent starts for the same number keep winning.
