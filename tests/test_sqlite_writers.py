@@ -21,6 +21,21 @@ def engine(tmp_path):
     engine.dispose()
 
 
+def _held_by_another_thread(engine) -> tuple[threading.Thread, threading.Event]:
+    """A thread that holds the queue until the returned event is set."""
+    release, holding = threading.Event(), threading.Event()
+
+    def holder():
+        with sqlite_writers.hold(engine):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(5)
+    return thread, release
+
+
 def test_threads_hold_it_one_at_a_time(engine):
     inside, overlaps = [0], []
     lock = threading.Lock()
@@ -77,17 +92,7 @@ def test_another_process_holding_it_makes_this_one_wait(engine, tmp_path):
 
 
 def test_a_transaction_that_wrote_already_and_nested_holds_do_not_wait(engine):
-    release = threading.Event()
-    holding = threading.Event()
-
-    def other():
-        with sqlite_writers.hold(engine):
-            holding.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    holding.wait(5)
+    thread, release = _held_by_another_thread(engine)
     passed = threading.Event()
 
     def already_writing():
@@ -128,16 +133,7 @@ def test_other_databases_have_no_queue(tmp_path):
 
 
 def test_a_forked_worker_is_not_stuck_behind_a_lock_its_parent_held(engine):
-    release, holding = threading.Event(), threading.Event()
-
-    def parent_writer():
-        with sqlite_writers.hold(engine):
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=parent_writer)
-    thread.start()
-    holding.wait(5)
+    thread, release = _held_by_another_thread(engine)
     pid = os.fork()
     if pid == 0:  # the child: gets the queue once the parent's writer lets go of its flock
         got_it = threading.Event()
