@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -82,7 +84,40 @@ def make_session(pool_maxsize: int = 10) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # requests would otherwise re-read the environment and ~/.netrc on every call: a
+    # netrc entry for a vendor's host would add its Basic credentials to our requests, and
+    # the lookups cost more CPU than the rest of the call's preparation. The proxy and CA
+    # settings an operator gives through the environment are read once instead
+    # (EnvironmentSettings).
+    session.trust_env = False
     return session
+
+
+class EnvironmentSettings:
+    """The process environment's proxy and CA-bundle settings, read once per client.
+
+    The variables requests honours (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
+    ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) with requests' own rules, looked
+    up when the adapter is built (the CA bundle) or first calls a host (its proxy) rather than
+    on every send. An adapter is rebuilt when its provider is saved or the console restarts,
+    which is when a changed environment takes effect. ``~/.netrc`` is not read: a vendor's
+    credentials come from its provider settings only.
+    """
+
+    def __init__(self) -> None:
+        self.verify: bool | str = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        self._proxies: dict[str, dict[str, str]] = {}
+
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The proxies for ``url``'s origin (``{}``: connect directly), memoised per origin."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        proxies = self._proxies.get(origin)
+        if proxies is None:
+            proxies = self._proxies[origin] = dict(requests.utils.get_environ_proxies(origin))
+        return proxies
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -170,6 +205,8 @@ class HttpClient:
         self.timeouts = timeouts
         self.provider_id = provider_id
         self.session = make_session()
+        self.environment = EnvironmentSettings()
+        self.session.verify = self.environment.verify
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -184,7 +221,8 @@ class HttpClient:
         start = time.monotonic()
         try:
             response = self.session.request(
-                method, url, timeout=self.timeouts.as_tuple(), allow_redirects=False, **kwargs
+                method, url, timeout=self.timeouts.as_tuple(), allow_redirects=False,
+                proxies=self.environment.proxies_for(url), **kwargs
             )
         except Exception as exc:  # requests raises many types; all are classified
             error = classify_transport_error(exc)
