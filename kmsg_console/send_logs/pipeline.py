@@ -351,20 +351,24 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     first = [True]
 
     def on_start(provider_code: str) -> None:
-        with writing():
-            if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
-                log.attempt_count = 1
-                log.provider_code = provider_code
-                insert_rows(log, *log.events)
-            else:
-                update_row(log, {"attempt_count": log.attempt_count + 1, "provider_code": provider_code})
-            attempt = MessageAttempt(
-                message_id=log.id, number=log.attempt_count,
-                trigger=trigger if first[0] else "failover",
-                provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
-            first[0] = False
-            insert_rows(attempt)
+        # The rows are built here and written by the commit, in SQLite's writer queue only
+        # for the statements and the commit themselves.
+        attempt = MessageAttempt(
+            trigger=trigger if first[0] else "failover",
+            provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
+        first[0] = False
+        if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
+            log.attempt_count = attempt.number = 1
+            log.provider_code = provider_code
+            attempt.message = log  # its message_id is the row's id, once written
+            insert_rows(log, *log.events, attempt, at_commit=True)
+        else:
+            attempt.number = log.attempt_count + 1
+            attempt.message_id = log.id
+            update_row(log, {"attempt_count": attempt.number, "provider_code": provider_code}, at_commit=True)
+            insert_rows(attempt, at_commit=True)
             add_to_loaded(log, "attempts", [attempt])
+        with writing():
             commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
         state["current"] = attempt
 
@@ -380,8 +384,8 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         # in_flight and the message UNKNOWN, which is what it is until that commit.
 
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
+    _finish(log, outcome.outcome)
     with writing():
-        _finish(log, outcome.outcome)
         commit_kept()
     metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
 
@@ -458,8 +462,9 @@ def _finish(log: MessageLog, outcome) -> None:
             values.update(retryable=False, next_check_at=now + FIRST_CHECK_DELAY)
             detail = f"{error.code.value}: outcome unknown ({error.message})"
     status_values, event = _status_change(log, status, detail)
-    update_row(log, {**values, **status_values})
-    insert_rows(event)
+    # Written by the commit that follows (see _route).
+    update_row(log, {**values, **status_values}, at_commit=True)
+    insert_rows(event, at_commit=True)
     add_to_loaded(log, "events", [event])
 
 

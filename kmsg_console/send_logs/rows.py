@@ -85,7 +85,10 @@ def write_at_commit(write: Callable[[], None]) -> None:
 
     Any commit runs it, ``commit_kept`` or a plain ``commit()``; a rollback discards it.
     """
-    db.session().info.setdefault(_QUEUED, []).append(write)
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement still drops the queue
+    session.info.setdefault(_QUEUED, []).append(write)
 
 
 def _written(session: sa.orm.Session) -> weakref.WeakSet:
@@ -208,9 +211,28 @@ def _default(column: sa.Column, which: str) -> tuple[bool, Any]:
     raise TypeError(f"{column} has a {which} this module does not compute: {default!r}")
 
 
-def _sync_foreign_keys(obj: object, state: sa.orm.InstanceState) -> None:
-    """Copy foreign keys from the parent objects ``obj`` holds (``event.message = log``)."""
-    for relationship in state.mapper.relationships:
+@dataclass
+class _Insert:
+    """One new object's row, its values computed (``insert_rows``), waiting to be executed."""
+
+    obj: object
+    table: sa.Table
+    mapper: sa.orm.Mapper
+    values: dict[str, Any]
+    #: (column, attribute, parent object, parent's attribute): foreign keys copied from the
+    #: parent objects ``obj`` holds (``event.message = log``) when the row is written, since
+    #: a parent written in the same batch has no primary key before that.
+    links: list[tuple[str, str, object, str]]
+
+
+def _prepare_insert(obj: object) -> _Insert:
+    state = sa.inspect(obj)
+    if not state.transient:
+        raise ValueError(f"{obj!r} is not a new object")
+    mapper = state.mapper
+    table = mapper.local_table
+    links = []
+    for relationship in mapper.relationships:
         if relationship.direction is not MANYTOONE:
             continue
         parent = state.dict.get(relationship.key)
@@ -218,48 +240,61 @@ def _sync_foreign_keys(obj: object, state: sa.orm.InstanceState) -> None:
             continue
         parent_mapper = sa.inspect(parent).mapper
         for local, remote in relationship.local_remote_pairs:
-            value = getattr(parent, parent_mapper.get_property_by_column(remote).key)
-            if value is None:
-                raise ValueError(f"{parent!r} has no primary key yet: insert it before its children")
-            setattr(obj, state.mapper.get_property_by_column(local).key, value)
+            links.append((local.key, mapper.get_property_by_column(local).key,
+                          parent, parent_mapper.get_property_by_column(remote).key))
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        key = mapper.get_property_by_column(column).key
+        if key in state.dict:
+            value = state.dict[key]
+        elif column.primary_key and column.autoincrement in (True, "auto"):
+            continue
+        else:
+            has_default, value = _default(column, "default")
+            setattr(obj, key, value if has_default else None)
+        values[column.key] = value
+    return _Insert(obj, table, mapper, values, links)
 
 
-def insert_rows(*objects: object) -> None:
-    """INSERT each new object's row now, in order, and make the objects loaded and persistent."""
+def _execute_inserts(inserts: list[_Insert]) -> None:
     session = db.session()
     connection = session.connection()
-    for obj in objects:
-        state = sa.inspect(obj)
-        if not state.transient:
-            raise ValueError(f"{obj!r} is not a new object")
-        _sync_foreign_keys(obj, state)
-        mapper = state.mapper
-        table = mapper.local_table
-        values: dict[str, Any] = {}
-        for column in table.columns:
-            key = mapper.get_property_by_column(column).key
-            if key in state.dict:
-                value = state.dict[key]
-            elif column.primary_key and column.autoincrement in (True, "auto"):
-                continue
-            else:
-                has_default, value = _default(column, "default")
-                setattr(obj, key, value if has_default else None)
-            values[column.key] = value
-        statement = _compiled(connection, table, "insert", tuple(values))
-        result = connection.exec_driver_sql(statement.sql, statement.params(values))
+    for insert in inserts:
+        for column_key, key, parent, parent_key in insert.links:
+            value = getattr(parent, parent_key)
+            if value is None:
+                raise ValueError(f"{parent!r} has no primary key yet: insert it before its children")
+            setattr(insert.obj, key, value)
+            insert.values[column_key] = value
+        statement = _compiled(connection, insert.table, "insert", tuple(insert.values))
+        result = connection.exec_driver_sql(statement.sql, statement.params(insert.values))
         primary_key = (result.lastrowid,) if connection.dialect.name == "sqlite" else result.one()
-        for column, value in zip(table.primary_key.columns, primary_key, strict=True):
-            setattr(obj, mapper.get_property_by_column(column).key, value)
+        for column, value in zip(insert.table.primary_key.columns, primary_key, strict=True):
+            setattr(insert.obj, insert.mapper.get_property_by_column(column).key, value)
     written = _written(session)
     uncommitted = session.info.setdefault(_UNCOMMITTED, [])
-    for obj in objects:
+    for insert in inserts:
         # History is reset as if the row had just been loaded; every column is in memory.
-        make_transient_to_detached(obj)
-    for obj in objects:
-        session.add(obj)  # detached with an identity: persistent, no INSERT at the next flush
-        written.add(obj)
-        uncommitted.append(obj)
+        make_transient_to_detached(insert.obj)
+    for insert in inserts:
+        session.add(insert.obj)  # detached with an identity: persistent, no INSERT at the next flush
+        written.add(insert.obj)
+        uncommitted.append(insert.obj)
+
+
+def insert_rows(*objects: object, at_commit: bool = False) -> None:
+    """INSERT each new object's row, in order, and make the objects loaded and persistent.
+
+    The rows' values (defaults included) are computed now. ``at_commit``: the statements run
+    right before the next commit (``write_at_commit``), and the objects become persistent
+    then, so on SQLite the database's write lock is held for the statements and the commit
+    only, not for building them; without it they run at once.
+    """
+    inserts = [_prepare_insert(obj) for obj in objects]
+    if at_commit:
+        write_at_commit(lambda: _execute_inserts(inserts))
+    else:
+        _execute_inserts(inserts)
 
 
 def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> None:

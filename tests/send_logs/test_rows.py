@@ -150,3 +150,34 @@ def test_queued_writes_run_at_any_commit_right_before_it(app):
     with app.app_context():
         assert db.session.scalar(sa.select(MessageLog.status).where(MessageLog.id == log_id)) == "FAILED"
         assert db.session.scalar(sa.select(MessageAttempt.outcome).where(MessageAttempt.id == attempt_id)) == "accepted"
+
+
+def test_inserts_prepared_now_are_written_by_the_commit_with_their_parents_ids(app):
+    with app.app_context():
+        log = _new_log()
+        attempt = MessageAttempt(number=1, trigger="initial", provider_code="solapi",
+                                 started_at=utcnow(), outcome="in_flight")
+        attempt.message = log  # the parent has no id yet: it is copied when the rows are written
+        with Statements() as seen:
+            insert_rows(log, *log.events, attempt, at_commit=True)
+        assert seen == [] and sa.inspect(log).transient and log.created_at is not None  # values computed now
+        with Statements() as seen:
+            commit_kept()
+        assert seen.count("INSERT") == 3
+        assert sa.inspect(attempt).persistent and not sa.inspect(log).modified
+        assert attempt.message_id == log.id == log.events[0].message_id
+        assert log.attempts == [attempt]
+        log_id = log.id
+    with app.app_context():
+        assert db.session.scalar(sa.select(MessageAttempt.message_id).where(MessageAttempt.id == attempt.id)) == log_id
+
+
+def test_prepared_inserts_are_dropped_by_a_rollback(app):
+    with app.app_context():
+        log = _new_log()
+        insert_rows(log, *log.events, at_commit=True)
+        db.session.rollback()
+        db.session.commit()
+        assert sa.inspect(log).transient
+    with app.app_context():
+        assert db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == log.public_id)) is None
