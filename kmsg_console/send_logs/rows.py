@@ -23,7 +23,10 @@ The rules that keep this truthful:
 - writes a caller prepares early (an OTP verification, before the message exists) are queued
   with :func:`write_at_commit` and run by the session's next commit, right before it, so the
   database's write lock (SQLite's is one per database) is held for the statements and the
-  commit only, not for the routing and rendering work in between. A rollback drops the queue.
+  commit only, not for the routing and rendering work in between. ``insert_rows`` and
+  ``update_row`` with ``at_commit=True`` compute their rows at once and queue only the
+  statements: the send path builds each durability point's rows first and then takes
+  SQLite's writer queue for the commit alone. A rollback drops the queue.
 """
 
 from __future__ import annotations
