@@ -25,19 +25,24 @@ from kmsg_console.providers.adapters.registry import build_adapter
 SMS_TEXT = "[kmsg] 인증번호 [{code}]을 입력해주세요. (3분 이내)"
 
 
-def create_app() -> Flask:
-    app = Flask(__name__)
-    adapter = build_adapter(
+def solapi_adapter(base_url: str):
+    """The console's SOLAPI adapter with the simulator's demo account at ``base_url``."""
+    return build_adapter(
         "solapi",
         "solapi-bench",
         {
             "api_key": "demo-api-key",
             "api_secret": "demo-api-secret",
             "default_from": "0212345678",
-            "base_url": os.environ["KMSG_BENCH_SOLAPI_URL"],
+            "base_url": base_url,
         },
         timeouts=Timeouts(connect=3.0, read=10.0),
     )
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    adapter = solapi_adapter(os.environ["KMSG_BENCH_SOLAPI_URL"])
 
     @app.post("/verifications")
     def start():

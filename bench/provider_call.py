@@ -25,21 +25,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bare_app  # noqa: E402
 import common  # noqa: E402
 import otp_throughput  # noqa: E402
 
 from kmsg_console.messaging.types import Message, MessageType  # noqa: E402
-from kmsg_console.providers.adapters.config import Timeouts  # noqa: E402
-from kmsg_console.providers.adapters.registry import build_adapter  # noqa: E402
 
 
 def adapter(base_url: str, *, environment_per_call: bool):
-    built = build_adapter(
-        "solapi", "solapi-bench",
-        {"api_key": "demo-api-key", "api_secret": "demo-api-secret",
-         "default_from": "0212345678", "base_url": base_url},
-        timeouts=Timeouts(connect=3.0, read=10.0),
-    )
+    built = bare_app.solapi_adapter(base_url)
     if environment_per_call:
         built.http.session.trust_env = True  # requests' default
         built.http.environment.proxies_for = lambda url: {}  # leave the lookup to requests
