@@ -58,7 +58,6 @@ from kmsg_console.send_logs.rows import (
     commit_kept,
     insert_rows,
     update_row,
-    writing,
 )
 
 logger = logging.getLogger(__name__)
@@ -368,8 +367,8 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
             update_row(log, {"attempt_count": attempt.number, "provider_code": provider_code}, at_commit=True)
             insert_rows(attempt, at_commit=True)
             add_to_loaded(log, "attempts", [attempt])
-        with writing():
-            commit_kept()  # the attempt (and, the first time, the row) is on disk before the call
+        # The attempt (and, the first time, the row) is on disk before the call.
+        commit_kept(in_writer_queue=True)
         state["current"] = attempt
 
     def on_done(result: Attempt) -> None:
@@ -385,8 +384,7 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
 
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
     _finish(log, outcome.outcome)
-    with writing():
-        commit_kept()
+    commit_kept(in_writer_queue=True)
     metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
 
 

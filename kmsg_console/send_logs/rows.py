@@ -26,14 +26,17 @@ The rules that keep this truthful:
   commit only, not for the routing and rendering work in between. ``insert_rows`` and
   ``update_row`` with ``at_commit=True`` compute their rows at once and queue only the
   statements: the send path builds each durability point's rows first and then takes
-  SQLite's writer queue for the commit alone. A rollback drops the queue.
+  SQLite's writer queue for the commit alone. A rollback drops the queue;
+- :func:`commit_kept` takes that queue for ``Session.commit()`` alone: the objects its
+  queued inserts wrote are made persistent (and the rest of the session expired) after the
+  commit, once the queue is free for the next writer.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,10 @@ _KEPT = "kmsg_kept"
 _QUEUED = "kmsg_queued_writes"
 #: ``Session.info`` key: objects ``insert_rows`` attached since the last commit.
 _UNCOMMITTED = "kmsg_uncommitted_inserts"
+#: ``Session.info`` keys: set while ``commit_kept`` commits, so the objects written by the
+#: commit's queued inserts are attached after it (outside SQLite's writer queue); the list.
+_DEFER_ATTACH = "kmsg_defer_attach"
+_TO_ATTACH = "kmsg_attach_after_commit"
 
 
 @sa.event.listens_for(db.session, "pending_to_persistent")
@@ -71,6 +78,7 @@ def _forget_rolled_back(session: sa.orm.Session, previous: sa.orm.SessionTransac
     if previous.nested:
         return
     session.info.pop(_QUEUED, None)
+    session.info.pop(_TO_ATTACH, None)
     # What insert_rows attached in the rolled-back transaction has no row any more; the ORM
     # expunges its own inserts the same way (a later row may even get the same id).
     for obj in session.info.pop(_UNCOMMITTED, ()):
@@ -83,15 +91,26 @@ def _inserts_committed(session: sa.orm.Session) -> None:
     session.info.pop(_UNCOMMITTED, None)
 
 
-def write_at_commit(write: Callable[[], None]) -> None:
+def write_at_commit(write: Callable[[], None]) -> Callable[[], None]:
     """Run ``write`` (statements of this module) in this transaction, right before its commit.
 
-    Any commit runs it, ``commit_kept`` or a plain ``commit()``; a rollback discards it.
+    Any commit runs it, ``commit_kept`` or a plain ``commit()``; a rollback discards it, and
+    so does :func:`unqueue` with what this returns.
     """
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any statement still drops the queue
     session.info.setdefault(_QUEUED, []).append(write)
+    return write
+
+
+def unqueue(*writes: Callable[[], None] | None) -> None:
+    """Take queued writes (as returned by ``write_at_commit``, ``insert_rows`` or
+    ``update_row``) off the queue before the commit runs them."""
+    queued = db.session().info.get(_QUEUED, [])
+    for write in writes:
+        if write in queued:
+            queued.remove(write)
 
 
 def _written(session: sa.orm.Session) -> weakref.WeakSet:
@@ -126,8 +145,11 @@ def writing() -> Iterator[None]:
         yield
 
 
-def commit_kept() -> None:
+def commit_kept(*, in_writer_queue: bool = False) -> None:
     """Commit, keeping loaded the rows this request wrote; expire the rest as usual.
+
+    ``in_writer_queue``: a durability point of the send path, whose commit waits its turn in
+    SQLite's writer queue (``writing``); only the commit itself is held there.
 
     The send path commits several times on purpose (the row, then each attempt, must be on
     disk before a provider is called). ``Session.commit()`` expires every object, so each of
@@ -142,10 +164,17 @@ def commit_kept() -> None:
     changed = set(session.dirty)
     previous = session.expire_on_commit
     session.expire_on_commit = False
+    session.info[_DEFER_ATTACH] = True
     try:
-        session.commit()
+        with writing() if in_writer_queue else nullcontext():
+            session.commit()
+    except BaseException:
+        session.info.pop(_TO_ATTACH, None)  # nothing of it was committed
+        raise
     finally:
         session.expire_on_commit = previous
+        session.info.pop(_DEFER_ATTACH, None)
+    _attach(session, session.info.pop(_TO_ATTACH, ()), committed=True)
     written = session.info.get(_WRITTEN, ())
     kept = session.info.get(_KEPT, ())
     for obj in list(session.identity_map.values()):
@@ -274,37 +303,47 @@ def _execute_inserts(inserts: list[_Insert]) -> None:
         primary_key = (result.lastrowid,) if connection.dialect.name == "sqlite" else result.one()
         for column, value in zip(insert.table.primary_key.columns, primary_key, strict=True):
             setattr(insert.obj, insert.mapper.get_property_by_column(column).key, value)
+    if session.info.get(_DEFER_ATTACH):
+        session.info.setdefault(_TO_ATTACH, []).extend(inserts)  # by commit_kept, after the commit
+    else:
+        _attach(session, inserts, committed=False)
+
+
+def _attach(session: sa.orm.Session, inserts: Iterable[_Insert], *, committed: bool) -> None:
+    """Make the objects of written rows persistent in ``session``, as if just loaded."""
     written = _written(session)
-    uncommitted = session.info.setdefault(_UNCOMMITTED, [])
+    uncommitted = None if committed else session.info.setdefault(_UNCOMMITTED, [])
     for insert in inserts:
         # History is reset as if the row had just been loaded; every column is in memory.
         make_transient_to_detached(insert.obj)
     for insert in inserts:
         session.add(insert.obj)  # detached with an identity: persistent, no INSERT at the next flush
         written.add(insert.obj)
-        uncommitted.append(insert.obj)
+        if uncommitted is not None:
+            uncommitted.append(insert.obj)
 
 
-def insert_rows(*objects: object, at_commit: bool = False) -> None:
+def insert_rows(*objects: object, at_commit: bool = False) -> Callable[[], None] | None:
     """INSERT each new object's row, in order, and make the objects loaded and persistent.
 
     The rows' values (defaults included) are computed now. ``at_commit``: the statements run
     right before the next commit (``write_at_commit``), and the objects become persistent
     then, so on SQLite the database's write lock is held for the statements and the commit
-    only, not for building them; without it they run at once.
+    only, not for building them; without it they run at once. Returns the queued write
+    (for ``unqueue``) when ``at_commit``.
     """
     inserts = [_prepare_insert(obj) for obj in objects]
     if at_commit:
-        write_at_commit(lambda: _execute_inserts(inserts))
-    else:
-        _execute_inserts(inserts)
+        return write_at_commit(lambda: _execute_inserts(inserts))
+    _execute_inserts(inserts)
+    return None
 
 
-def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> None:
+def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> Callable[[], None] | None:
     """UPDATE ``obj``'s row with ``values`` (attribute names) and set them on ``obj`` now.
 
     ``at_commit``: the statement runs right before the next commit (``write_at_commit``);
-    ``obj`` shows the new values at once.
+    ``obj`` shows the new values at once. Returns the queued write when ``at_commit``.
     """
     session = db.session()
     state = sa.inspect(obj)
@@ -324,14 +363,14 @@ def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = Fals
         statement = _compiled(connection, table, "update", tuple(columns))
         connection.exec_driver_sql(statement.sql, statement.params(params))
 
-    if at_commit:
-        write_at_commit(write)
-    else:
+    queued = write_at_commit(write) if at_commit else None
+    if queued is None:
         write()
     for column in table.columns:
         if column.key in columns:
             set_committed_value(obj, mapper.get_property_by_column(column).key, columns[column.key])
     _written(session).add(obj)
+    return queued
 
 
 def add_to_loaded(parent: object, collection: str, children: Iterable[object]) -> None:

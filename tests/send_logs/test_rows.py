@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sqlite_writers
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
@@ -14,6 +16,7 @@ from kmsg_console.send_logs.rows import (
     add_to_loaded,
     commit_kept,
     insert_rows,
+    unqueue,
     update_row,
     write_at_commit,
 )
@@ -181,3 +184,48 @@ def test_prepared_inserts_are_dropped_by_a_rollback(app):
         assert sa.inspect(log).transient
     with app.app_context():
         assert db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == log.public_id)) is None
+
+
+def test_a_durability_point_holds_the_writer_queue_for_the_commit_alone(app, monkeypatch):
+    """The objects its inserts wrote become persistent after the queue is let go."""
+    events: list[str] = []
+    real_hold = sqlite_writers.hold
+
+    @contextlib.contextmanager
+    def recording_hold(engine, **kwargs):
+        with real_hold(engine, **kwargs):
+            events.append("queue taken")
+            yield
+            events.append("queue let go")
+
+    monkeypatch.setattr(sqlite_writers, "hold", recording_hold)
+
+    def attached(session, obj):
+        events.append(type(obj).__name__)
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+        log = _new_log()
+        sa.event.listen(db.session, "detached_to_persistent", attached)
+        try:
+            insert_rows(log, *log.events, at_commit=True)
+            commit_kept(in_writer_queue=True)
+        finally:
+            sa.event.remove(db.session, "detached_to_persistent", attached)
+        assert sa.inspect(log).persistent and not sa.inspect(log).modified
+        assert log.events[0].message_id == log.id
+    # SQLite queues its writers; elsewhere the queue is not taken at all.
+    expected = ["queue taken", "queue let go"] if sqlite else []
+    assert events == [*expected, "MessageLog", "MessageEvent"]
+
+
+def test_unqueued_writes_do_not_run(app):
+    with app.app_context():
+        log, other = _new_log(), _new_log()
+        dropped = insert_rows(log, *log.events, at_commit=True)
+        insert_rows(other, *other.events, at_commit=True)
+        unqueue(dropped)
+        commit_kept()
+        assert sa.inspect(log).transient and sa.inspect(other).persistent
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(MessageLog.public_id))) == {other.public_id}
