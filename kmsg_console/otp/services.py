@@ -55,6 +55,7 @@ from kmsg_console.send_logs.rows import (
     commit_kept,
     insert_rows,
     keep_loaded,
+    unqueue,
     update_row,
     write_at_commit,
 )
@@ -260,22 +261,10 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
 
-    def write_verification() -> None:
-        # One live code per phone and purpose: earlier pending verifications stop working
-        # (written first: the partial unique index uq_verification_one_pending refuses a second
-        # pending one, which is how a concurrent start that got there first shows: IntegrityError).
-        for old in replaced:
-            update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now})
-            canceled = VerificationEvent(verification_id=old.id, at=now, kind="canceled",
-                                         detail="replaced by a new verification")
-            insert_rows(canceled)
-            add_to_loaded(old, "events", [canceled])
-        insert_rows(verification, *verification.events)
-
     # Committed by the send with the message row and its first attempt, before the provider
-    # is called (the verification exists before the code leaves), or by _fail when the send
-    # is refused before that.
-    write_at_commit(write_verification)
+    # is called (the verification exists before the code leaves). The rows are computed now,
+    # so that commit holds SQLite's write lock for their statements only.
+    queued = _write_verification(verification, replaced, now, at_commit=True)
     send_request = _send_request(purpose, digits, code)
 
     try:
@@ -283,6 +272,10 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
                                api_key_id=api_key_id, operator_id=getattr(operator, "id", None),
                                sensitive_values=[code], message_id=message_public_id)
     except pipeline.SendRefused as exc:
+        # Refused before the first commit: the verification is written by _fail's commit as
+        # it is then (canceled), in place of the rows computed above.
+        unqueue(*queued)
+        write_at_commit(lambda: _write_verification(verification, replaced, now, at_commit=False))
         verification.message_public_id = None  # refused: no message was logged
         _fail(verification, f"send refused: {exc.code}")
         raise OtpRefused(502, "send_failed", f"The code could not be sent: {exc.message}",
@@ -298,6 +291,30 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
                      details={"purpose": purpose.code, "to": verification.phone_masked})
     commit_kept()
     return verification
+
+
+def _write_verification(verification: Verification, replaced: list[Verification], now: datetime, *,
+                        at_commit: bool) -> list:
+    """Write a new verification, canceling the pending ones it replaces; the queued writes
+    when ``at_commit``.
+
+    The earlier pending verifications are canceled first: the partial unique index
+    uq_verification_one_pending refuses a second pending one, which is how a concurrent
+    start that got there first shows (IntegrityError).
+    """
+    writes = []
+    for old in replaced:
+        writes.append(update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now},
+                                 at_commit=at_commit))
+        canceled = VerificationEvent(verification_id=old.id, at=now, kind="canceled",
+                                     detail="replaced by a new verification")
+        writes.append(insert_rows(canceled, at_commit=at_commit))
+        if at_commit:  # shown once written, so that unqueue leaves no trace of it
+            writes.append(write_at_commit(lambda old=old, event=canceled: add_to_loaded(old, "events", [event])))
+        else:
+            add_to_loaded(old, "events", [canceled])
+    writes.append(insert_rows(verification, *verification.events, at_commit=at_commit))
+    return writes
 
 
 def _fail(verification: Verification, detail: str) -> None:

@@ -284,6 +284,27 @@ def test_failed_send_cancels_the_verification(app, otp_api):
         assert db.session.scalar(sa.select(Verification.status)) == "canceled"
 
 
+def test_a_send_refused_before_anything_was_written_still_records_both_cancellations(app, otp_api):
+    _set_cooldown(app, 0)
+    first = otp_api.start().get_json()["id"]
+    with app.app_context():
+        purpose = db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login"))
+        purpose.channel, purpose.alimtalk_template_code = "alimtalk", "NO_SUCH_TEMPLATE"
+        db.session.commit()
+    response = otp_api.start()  # refused by the send path (unknown template) before any commit
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "send_failed"
+    refused = response.get_json()["error"]["details"]["verification_id"]
+    with app.app_context():
+        rows = {v.public_id: v for v in db.session.scalars(sa.select(Verification))}
+        assert {key: v.status for key, v in rows.items()} == {first: "canceled", refused: "canceled"}
+        assert [(e.kind, e.detail) for e in rows[refused].events] == [
+            ("pending", "code sent by alimtalk"), ("canceled", "send refused: unknown_template")]
+        assert [(e.kind, e.detail) for e in rows[first].events][1:] == [
+            ("canceled", "replaced by a new verification")]  # once: the rows computed first were dropped
+        assert rows[refused].message_public_id is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1  # the first start's
+
+
 def test_purpose_settings_are_validated():
     assert otp.validate_purpose_settings(6, 180, 5, 30, "[x] #{code}") == []
     problems = dict(otp.validate_purpose_settings(3, 601, 0, -1, "no code"))
