@@ -32,6 +32,7 @@ from kmsg_console.extensions import THROTTLE_BIND, db
 from kmsg_console.throttle import engine as throttle_engine
 from kmsg_console.throttle.core import (
     Plan,
+    PolicySet,
     ThrottleContext,
     ThrottleDecision,
     plan_request,
@@ -99,6 +100,8 @@ VERSION_SQL = "SELECT version FROM throttle_policy_version WHERE id = 1"
 ROW_FIELDS = ("k", "w", "t", "i", "s", "m")  # key, window, TAT, interval, seen, masked key
 #: ``Connection.info`` key of the statements held back by ``SqlBackend.later``.
 QUEUED = "kmsg_throttle_queued"
+#: Pool connection ``info`` key: this SQLite connection commits without waiting for the disk.
+SOFT_COMMITS = "kmsg_throttle_soft_commits"
 
 
 class _Stale(Exception):
@@ -207,19 +210,25 @@ class SqlBackend:
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:
-        """A pooled connection on which we issue BEGIN and COMMIT ourselves."""
+        """A pooled connection on which we issue BEGIN and COMMIT ourselves.
+
+        Counters are soft state: their commits do not wait for the disk. PostgreSQL keeps
+        them crash-consistent (a crash loses the last few hundred ms of counting), and SQLite
+        in WAL mode with synchronous=NORMAL cannot corrupt the file. On SQLite that is set
+        once per connection of the throttle's own engine (nothing else writes through it),
+        so the send path's commits on the app's engine keep waiting for the disk.
+        """
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "sqlite" and not conn.connection.info.get(SOFT_COMMITS):
+                self.run(conn, "PRAGMA synchronous=NORMAL")
+                conn.connection.info[SOFT_COMMITS] = True
             yield conn
 
     def begin(self, conn: sa.Connection, write: bool) -> None:
-        # Counters are soft state: their commits do not wait for the disk. PostgreSQL keeps
-        # them crash-consistent (a crash loses the last few hundred ms of counting), and
-        # SQLite in WAL mode with synchronous=NORMAL cannot corrupt the file.
         if self.dialect == "sqlite":
             # IMMEDIATE takes the write lock now: a deferred transaction that reads and then
             # writes can fail in WAL mode with "database is locked" instead of waiting.
-            self.run(conn, "PRAGMA synchronous=NORMAL")
             self.run(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
         else:
             self.later(conn, "BEGIN")
@@ -229,8 +238,6 @@ class SqlBackend:
         if statement == "ROLLBACK":
             conn.info.pop(QUEUED, None)  # what was held back is abandoned with the transaction
         self.run(conn, statement)
-        if self.dialect == "sqlite":
-            self.run(conn, "PRAGMA synchronous=FULL")
 
     def read_version(self, conn: sa.Connection) -> int:
         rows = self.run(conn, VERSION_SQL)
@@ -242,12 +249,16 @@ class SqlBackend:
         # A decision that counts is a write transaction: on SQLite it queues with the send
         # path's writers (sqlite_writers) instead of polling for the write lock.
         queue = nullcontext() if dry_run else sqlite_writers.hold(self.engine)
+        # Planned before the queue with the cached policy set (SQLite holds the database's
+        # write lock for the rest); used only if the version read in the transaction agrees.
+        cached = runtime.policies
+        planned = (cached, plan_request(cached, action, ctx, runtime.hasher())) if cached is not None else None
         try:
             with queue, self.connection() as conn:
                 for _attempt in range(4):
                     self.begin(conn, write=not dry_run)
                     try:
-                        decision = self._decide(conn, runtime, action, ctx, now, dry_run)
+                        decision = self._decide(conn, runtime, action, ctx, now, dry_run, planned)
                     except (_Stale, sa.exc.IntegrityError):
                         # Stale: an edit landed since the policy set was cached. Integrity: a
                         # window was deleted after it was planned. Either way, reload and redo.
@@ -271,6 +282,7 @@ class SqlBackend:
         ctx: ThrottleContext,
         now: datetime,
         dry_run: bool,
+        planned: tuple[PolicySet, Plan] | None = None,
     ) -> ThrottleDecision:
         locking = self.dialect == "postgresql" and not dry_run
         policies = runtime.policies
@@ -281,7 +293,10 @@ class SqlBackend:
         if verified:
             policies = runtime.policies_for(self.read_version(conn), conn)
         assert policies is not None
-        plan = plan_request(policies, action, ctx, runtime.hasher())
+        if planned is not None and planned[0] is policies:
+            plan = planned[1]
+        else:
+            plan = plan_request(policies, action, ctx, runtime.hasher())
         if locking and plan.slots:
             states, version = self._lock(conn, plan)
         else:
