@@ -406,3 +406,21 @@ def test_unreachable_redis_raises_throttle_unavailable(app, make_policy):
     app.extensions.pop(engine.EXTENSION_KEY, None)
     with app.app_context(), pytest.raises(engine.ThrottleUnavailable):
         engine.check_and_consume("otp_start", engine.ThrottleContext(phone=PHONE))
+
+
+def test_only_throttle_decisions_skip_waiting_for_the_disk(app, make_policy, t0):
+    """Counters are soft state; every other commit (the send path's) still waits for the disk."""
+    make_policy(windows=((3, 600),))
+    assert [decide(app, now=at(t0, 0), phone=PHONE).allowed for _ in range(4)] == [True, True, True, False]
+    with app.app_context():
+        throttle_engine = engine.runtime(app).backend.engine
+        sqlite = db.engine.dialect.name == "sqlite"
+        setting = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+        with throttle_engine.connect() as conn:  # the pooled connection the decisions used
+            throttle_setting = conn.exec_driver_sql(setting).scalar()
+        with db.engine.connect() as conn:
+            app_setting = conn.exec_driver_sql(setting).scalar()
+    if sqlite:  # set once on the throttle's own connections: NORMAL (1); the app's stay FULL (2)
+        assert (throttle_setting, app_setting) == (1, 2)
+    else:  # SET LOCAL: off inside each decision's transaction only
+        assert (throttle_setting, app_setting) == ("on", "on")
