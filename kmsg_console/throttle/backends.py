@@ -215,8 +215,9 @@ class SqlBackend:
         Counters are soft state: their commits do not wait for the disk. PostgreSQL keeps
         them crash-consistent (a crash loses the last few hundred ms of counting), and SQLite
         in WAL mode with synchronous=NORMAL cannot corrupt the file. On SQLite that is set
-        once per connection of the throttle's own engine (nothing else writes through it),
-        so the send path's commits on the app's engine keep waiting for the disk.
+        once per connection of the throttle's own engine (only counters and the block log
+        are written through it), so the send path's commits on the app's engine keep
+        waiting for the disk.
         """
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
