@@ -10,13 +10,14 @@ from flask import g, request
 
 from kmsg_console.api.errors import ApiError
 from kmsg_console.api_keys import services
-from kmsg_console.api_keys.models import ApiKey, Scope
+from kmsg_console.api_keys.models import Scope
+from kmsg_console.api_keys.services import AuthenticatedKey
 from kmsg_console.web.access import api_view
 
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def current_api_key() -> ApiKey:
+def current_api_key() -> AuthenticatedKey:
     return g.api_key
 
 

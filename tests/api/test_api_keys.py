@@ -11,7 +11,7 @@ from flask import jsonify
 from kmsg_console.api.auth import require_api_key
 from kmsg_console.api.errors import ApiError
 from kmsg_console.api_keys.models import ApiKey, Scope
-from kmsg_console.api_keys.services import issue_key
+from kmsg_console.api_keys.services import LAST_USED_RESOLUTION, issue_key
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
@@ -54,6 +54,29 @@ def test_valid_key_with_scope_is_accepted_and_marks_last_use(app, client, protec
     assert response.status_code == 200 and response.get_json() == {"key": "shop"}
     with app.app_context():
         assert db.session.scalar(sa.select(ApiKey.last_used_at)) is not None
+
+
+def test_last_use_is_written_at_most_once_per_resolution(app, client, protected):
+    plaintext = _issue(app, ["otp"])
+    headers = {"Authorization": f"Bearer {plaintext}"}
+
+    def last_use():
+        with app.app_context():
+            return db.session.execute(sa.select(ApiKey.last_used_at, ApiKey.last_used_ip)).one()
+
+    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
+    first_at, first_ip = last_use()
+    assert first_ip == "192.0.2.1"
+    # Within LAST_USED_RESOLUTION the row is not written again...
+    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.2"}).status_code == 200
+    assert last_use() == (first_at, "192.0.2.1")
+    # ...after it, the next request records its time and address.
+    with app.app_context():
+        db.session.execute(sa.update(ApiKey).values(last_used_at=first_at - LAST_USED_RESOLUTION * 2))
+        db.session.commit()
+    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.3"}).status_code == 200
+    at, ip = last_use()
+    assert ip == "192.0.2.3" and at >= first_at
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer nonsense", "Basic abc", "Bearer kmsg_000000000000_wrong"])
