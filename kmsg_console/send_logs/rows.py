@@ -257,35 +257,59 @@ class _Insert:
     links: list[tuple[str, str, object, str]]
 
 
+@dataclass(frozen=True)
+class _InsertPlan:
+    """What ``_prepare_insert`` reads off a mapped class, worked out once per class."""
+
+    table: sa.Table
+    #: (relationship attribute, ((column, attribute, parent's attribute), ...)) per many-to-one
+    parents: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
+    #: (column key, attribute, left to the database when unset (autoincrement key), column)
+    columns: tuple[tuple[str, str, bool, sa.Column], ...]
+
+
+_plans: dict[sa.orm.Mapper, _InsertPlan] = {}
+
+
+def _plan(mapper: sa.orm.Mapper) -> _InsertPlan:
+    plan = _plans.get(mapper)
+    if plan is not None:
+        return plan
+    parents = tuple(
+        (relationship.key, tuple((local.key, mapper.get_property_by_column(local).key,
+                                  relationship.mapper.get_property_by_column(remote).key)
+                                 for local, remote in relationship.local_remote_pairs))
+        for relationship in mapper.relationships if relationship.direction is MANYTOONE)
+    table = mapper.local_table
+    columns = tuple(
+        (column.key, mapper.get_property_by_column(column).key,
+         bool(column.primary_key and column.autoincrement in (True, "auto")), column)
+        for column in table.columns)
+    plan = _plans[mapper] = _InsertPlan(table, parents, columns)
+    return plan
+
+
 def _prepare_insert(obj: object) -> _Insert:
     state = sa.inspect(obj)
     if not state.transient:
         raise ValueError(f"{obj!r} is not a new object")
     mapper = state.mapper
-    table = mapper.local_table
-    links = []
-    for relationship in mapper.relationships:
-        if relationship.direction is not MANYTOONE:
-            continue
-        parent = state.dict.get(relationship.key)
-        if parent is None:
-            continue
-        parent_mapper = sa.inspect(parent).mapper
-        for local, remote in relationship.local_remote_pairs:
-            links.append((local.key, mapper.get_property_by_column(local).key,
-                          parent, parent_mapper.get_property_by_column(remote).key))
+    plan = _plan(mapper)
+    given = state.dict
+    links = [(column_key, key, parent, parent_key)
+             for relationship_key, pairs in plan.parents if (parent := given.get(relationship_key)) is not None
+             for column_key, key, parent_key in pairs]
     values: dict[str, Any] = {}
-    for column in table.columns:
-        key = mapper.get_property_by_column(column).key
-        if key in state.dict:
-            value = state.dict[key]
-        elif column.primary_key and column.autoincrement in (True, "auto"):
+    for column_key, key, left_to_database, column in plan.columns:
+        if key in given:
+            value = given[key]
+        elif left_to_database:
             continue
         else:
             has_default, value = _default(column, "default")
             setattr(obj, key, value if has_default else None)
-        values[column.key] = value
-    return _Insert(obj, table, mapper, values, links)
+        values[column_key] = value
+    return _Insert(obj, plan.table, mapper, values, links)
 
 
 def _execute_inserts(inserts: list[_Insert]) -> None:
