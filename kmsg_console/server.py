@@ -34,17 +34,58 @@ def _child_exit(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+#: ``<tempdir>/kmsg-metrics-<pid of the serving master>-<random>``.
+METRICS_DIR_PREFIX = "kmsg-metrics-"
+
+
 def prepare_metrics_dir() -> None:
     """Give prometheus_client a private folder so ``/metrics`` sums every worker process.
 
     Must run before ``prometheus_client`` is first imported (it reads the variable then).
+    The folder is removed when the server exits; the folders of servers that were killed
+    (no exit handler ran) are swept here, at the next start.
     """
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    folder = tempfile.mkdtemp(prefix="kmsg-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    sweep_dead_metrics_dirs()
     master = os.getpid()
+    folder = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{master}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+
+
+def sweep_dead_metrics_dirs(parent: str | None = None) -> list[str]:
+    """Remove this user's metric folders whose serving process is gone; return their paths."""
+    parent = parent or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid_text, _sep, _rest = entry.name.removeprefix(METRICS_DIR_PREFIX).partition("-")
+        if not entry.name.startswith(METRICS_DIR_PREFIX) or not pid_text.isdigit():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if _alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 #: Providers a send may go through (the first plus failovers) when sizing the shutdown grace.
