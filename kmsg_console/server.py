@@ -55,7 +55,11 @@ def prepare_metrics_dir() -> None:
 
 
 def sweep_dead_metrics_dirs(parent: str | None = None) -> list[str]:
-    """Remove this user's metric folders whose serving process is gone; return their paths."""
+    """Remove this user's metric folders whose serving process is gone; return their paths.
+
+    Process ids are this host's (this PID namespace's): servers in containers that share one
+    temporary directory should each be given ``PROMETHEUS_MULTIPROC_DIR``, which turns this off.
+    """
     parent = parent or tempfile.gettempdir()
     removed = []
     try:
