@@ -61,6 +61,7 @@ class SendLogFilterForm(FlaskForm):
     status = SelectField(_l("Status"), choices=_status_choices, validators=[Optional()])
     error_code = SelectField(_l("Error code"), choices=_error_choices, validators=[Optional()])
     provider = SelectField(_l("Provider"), choices=_provider_choices, validators=[Optional()])
+    attempted = SelectField(_l("Tried at provider"), choices=_provider_choices, validators=[Optional()])
     type = SelectField(_l("Message type"), choices=_type_choices, validators=[Optional()])
     source = SelectField(_l("Source"), choices=_source_choices, validators=[Optional()])
     api_key = SelectField(_l("API key"), choices=_api_key_choices, validators=[Optional()])
@@ -86,12 +87,9 @@ class SendLogFilterForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.phone_digest: str | None = None
         # A provider that was deleted still has messages; keep its code selectable.
-        if self.provider.data and self.provider.data not in {
-            c.value for c in self.provider.choices
-        }:
-            self.provider.choices = list(self.provider.choices) + choices(
-                [(self.provider.data, self.provider.data)]
-            )
+        for select in (self.provider, self.attempted):
+            if select.data and select.data not in {c.value for c in select.choices}:
+                select.choices = list(select.choices) + choices([(select.data, select.data)])
 
     def validate_phone(self, field) -> None:
         if field.data:
@@ -116,6 +114,7 @@ class SendLogFilterForm(FlaskForm):
             status=data["status"] or None,
             error_code=data["error_code"] or None,
             provider=data["provider"] or None,
+            attempted=data["attempted"] or None,
             type=data["type"] or None,
             source=data["source"] or None,
             api_key=int(data["api_key"]) if data["api_key"] else None,
@@ -134,6 +133,7 @@ class SendLogFilterForm(FlaskForm):
                 "status",
                 "error_code",
                 "provider",
+                "attempted",
                 "type",
                 "source",
                 "api_key",

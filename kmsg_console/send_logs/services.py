@@ -43,6 +43,8 @@ class LogFilters:
     status: str | None = None
     error_code: str | None = None
     provider: str | None = None
+    #: Messages with an attempt at this provider, wherever they ended (failover included).
+    attempted: str | None = None
     type: str | None = None
     source: str | None = None
     api_key: int | None = None
@@ -92,6 +94,12 @@ def filtered_query(filters: LogFilters) -> sa.Select[Any]:
         value = getattr(filters, name)
         if value not in (None, ""):
             query = query.where(column == value)
+    if filters.attempted:
+        # ``provider`` is where a message ended; a provider that failed over to the next one
+        # has its failures on other messages' rows. Each candidate row is one probe of the
+        # attempts' message_id index, so the newest-first scan stays as it is.
+        query = query.where(sa.exists().where(MessageAttempt.message_id == MessageLog.id,
+                                              MessageAttempt.provider_code == filters.attempted))
     if filters.since is not None:
         query = query.where(MessageLog.created_at >= filters.since)
     if filters.until is not None:

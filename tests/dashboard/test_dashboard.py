@@ -85,6 +85,8 @@ def test_provider_latency_and_failures_over_the_last_day(console, add_log, add_p
     assert cells[1].startswith("1") and "20.0%" in cells[1]
     assert cells[2] == "300 ms"  # median (nearest rank of 100, 200, 300, 400, 1000)
     assert cells[3] == "1000 ms"  # 95th percentile
+    # The attempts link lists every message tried there, failed-over ones included.
+    assert re.search(r'href="/send-logs\?attempted=solapi-main&amp;since=[^"]+">5</a>', row)
 
 
 def test_an_empty_console_says_so_and_shows_the_worker_state(console):

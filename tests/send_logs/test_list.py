@@ -60,6 +60,35 @@ def test_each_filter_keeps_only_matching_messages(
     assert _ids(response) == [wanted]
 
 
+def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, add_log, add_provider):
+    add_provider("solapi-main", "solapi")
+    add_provider("iwinv-main", "iwinv")
+    failed_over = add_log(provider_code="iwinv-main", attempts=[
+        {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
+        {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"}])
+    stayed = add_log(provider_code="solapi-main", attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}])
+    add_log(provider_code="iwinv-main", attempts=[{"provider_code": "iwinv-main", "outcome": "accepted"}])
+    console.login(Role.VIEWER)
+
+    # "Provider" is where a message ended; "tried at" is every provider it went through.
+    assert _ids(console.client.get("/send-logs", query_string={"provider": "solapi-main"})) == [stayed]
+    tried = console.client.get("/send-logs", query_string={"attempted": "solapi-main"})
+    assert tried.status_code == 200 and _ids(tried) == [stayed, failed_over]
+    both = console.client.get("/send-logs", query_string={"attempted": "solapi-main", "provider": "iwinv-main"})
+    assert _ids(both) == [failed_over]
+    # The filter survives in the page's links (the export and the next page use them).
+    assert "attempted=solapi-main" in tried.get_data(as_text=True)
+
+
+def test_tried_at_a_deleted_provider_stays_selectable(console, add_log):
+    gone = add_log(provider_code="old-vendor", attempts=[{"provider_code": "old-vendor"}])
+    console.login(Role.VIEWER)
+    response = console.client.get("/send-logs", query_string={"attempted": "old-vendor"})
+    assert response.status_code == 200 and _ids(response) == [gone]
+    assert re.search(r'<option selected value="old-vendor">|<option value="old-vendor" selected>',
+                     response.get_data(as_text=True))
+
+
 def test_api_key_filter(app, console, add_log):
     with app.test_request_context():
         shop = issue_key("shop", ["send"], actor_label="test")
