@@ -186,7 +186,11 @@ def cases_for(values: dict[str, Any]) -> list[Case]:
             "dashboard: failed by code (7 days)",
             {"status": "FAILED", "error_code": error_code, **week},
         ),
-        Case("dashboard: provider (7 days)", {"provider": provider, "since": week["since"]}),
+        Case("dashboard: attempted=provider (7 days)", {"attempted": provider, "since": week["since"]}),
+        # every provider a message went through, failover included
+        Case("attempted=solapi-main", {"attempted": "solapi-main"}),
+        Case("attempted=iwinv-main + provider=solapi-main (failed over)",
+             {"attempted": "iwinv-main", "provider": "solapi-main"}),
         # other combinations
         Case("status=FAILED + provider", {"status": "FAILED", "provider": "solapi-main"}),
         Case("type=ALIMTALK + status=FAILED", {"type": "ALIMTALK", "status": "FAILED"}),
@@ -409,8 +413,9 @@ def export_args(app, limit: int) -> dict[str, str]:
 
 
 def run(
-    kind: str, rows: int, repeat: int, explain: bool, pages: int, export_repeat: int
-) -> dict[str, Any]:
+    kind: str, rows: int, repeat: int, explain: bool, pages: int, export_repeat: int,
+    only: str | None = None,
+) -> dict[str, Any] | None:
     from kmsg_console.send_logs.export import EXPORT_LIMIT
 
     print(f"\n=== {kind}: {rows:,} messages ===", flush=True)
@@ -439,7 +444,8 @@ def run(
         with app.app_context():
             engine = db.engine
         worst = Case(WORST_CASE.name, dict(WORST_CASE.args))
-        for case in [*cases, worst]:
+        selected = [*cases, worst] if only is None else [c for c in [*cases, worst] if only in c.name]
+        for case in selected:
             prepare_case(app, case)
             if case.deep_cursor:
                 deep_args = {**case.args, "cursor": case.deep_cursor}
@@ -473,9 +479,11 @@ def run(
                         case.plans.append(f"[{case.name} / {label}]\n{plan}")
         print(table.render(), flush=True)
         if explain:
-            for case in cases:
+            for case in selected:
                 for plan in case.plans:
                     print("\n" + plan)
+        if only is not None:
+            return None  # the list cases asked for, nothing else
 
         first, followed, depth = follow_pages(client, pages)
         print(
@@ -547,6 +555,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100, help="pages to follow with the cursor")
     parser.add_argument("--export-repeat", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print each list query's plan")
+    parser.add_argument("--cases", metavar="TEXT",
+                        help="only the list cases whose name contains TEXT (no pages, report or export)")
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_child:
@@ -555,8 +565,11 @@ def main() -> None:
     print(common.machine_line())
     kinds = common.BACKENDS if args.db == "both" else (args.db,)
     summaries = [
-        run(k, args.rows, args.repeat, args.explain, args.pages, args.export_repeat) for k in kinds
+        run(k, args.rows, args.repeat, args.explain, args.pages, args.export_repeat, args.cases)
+        for k in kinds
     ]
+    if args.cases is not None:
+        return
     print("\n=== summary ===")
     table = common.Table(
         [

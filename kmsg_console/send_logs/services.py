@@ -1,7 +1,8 @@
 """Investigating the send log: filtered keyset pages, one message explained, retry, CSV export.
 
 Every filter is an equality or range on a column that has an index ending in
-``(created_at, id)``, so pages stay fast on millions of rows. Recipients are searched by
+``(created_at, id)``, so pages stay fast on millions of rows; "tried at provider" adds a probe
+of each candidate row's attempts (by their ``message_id`` index). Recipients are searched by
 their keyed hash only; the number itself never enters a query, a URL or the audit log.
 """
 
