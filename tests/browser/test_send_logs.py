@@ -122,6 +122,12 @@ def test_operator_investigates_and_retries_in_the_browser(live_console, page):
     assert page.locator("#attempt-2").count() == 1 and page.locator(".flash-success").count() == 1
     screenshot(page, "send_logs_detail_retried")
 
+    page.goto(live_console.url("/send-logs"))
+    page.select_option("select[name=attempted]", "iwinv-main")
+    page.wait_for_url("**attempted=iwinv-main**")
+    assert page.locator("#results tbody tr").count() == 1  # only the IWINV refusal went there
+    screenshot(page, "send_logs_tried_at")
+
     page.goto(live_console.url("/send-logs/failures"))
     assert (
         page.locator("table.heatmap tbody tr").count() == 1
