@@ -47,9 +47,6 @@ class ApiKey(db.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
-    def allows(self, scope: Scope) -> bool:
-        return self.is_active and scope.value in self.scopes
-
     @property
     def display_prefix(self) -> str:
         return f"kmsg_{self.key_id}_…"
