@@ -23,7 +23,11 @@ from kmsg_console.providers.adapters.iwinv import IwinvAdapter
 from kmsg_console.providers.adapters.sandbox import SandboxAdapter, sandbox_clear, sandbox_outbox
 from kmsg_console.providers.adapters.solapi import SolapiAdapter
 
-TIMEOUTS = Timeouts(connect=0.5, read=0.6)
+#: For a simulator that answers at once: generous, so that a loaded machine never turns a
+#: prompt answer into a timeout.
+PROMPT = Timeouts(connect=5, read=10)
+#: For the timeout cases: the injected delay (1.5 s) and the unaccepting port are well past it.
+SHORT = Timeouts(connect=0.5, read=0.6)
 TEMPLATE_BODY = "[#{service}] 인증번호는 [#{code}]입니다. 3분 안에 입력해 주세요."
 SMS = Message(type=MessageType.SMS, to="01012345678", text="인증번호 123456")
 ALIMTALK = Message(
@@ -42,10 +46,10 @@ class Case:
     vendor: str  # simulator vendor id
     path: str
     message: Message
-    build: Callable[[str], BaseAdapter]
+    build: Callable[[str, Timeouts], BaseAdapter]
 
 
-def _solapi(url: str) -> BaseAdapter:
+def _solapi(url: str, timeouts: Timeouts) -> BaseAdapter:
     return SolapiAdapter(
         "p",
         {
@@ -54,11 +58,11 @@ def _solapi(url: str) -> BaseAdapter:
             "default_from": "0212345678",
             "base_url": url,
         },
-        timeouts=TIMEOUTS,
+        timeouts=timeouts,
     )
 
 
-def _iwinv(url: str) -> BaseAdapter:
+def _iwinv(url: str, timeouts: Timeouts) -> BaseAdapter:
     return IwinvAdapter(
         "p",
         {
@@ -69,11 +73,11 @@ def _iwinv(url: str) -> BaseAdapter:
             "alimtalk_base_url": url,
             "sms_base_url": url,
         },
-        timeouts=TIMEOUTS,
+        timeouts=timeouts,
     )
 
 
-def _aligo(url: str) -> BaseAdapter:
+def _aligo(url: str, timeouts: Timeouts) -> BaseAdapter:
     return AligoAdapter(
         "p",
         {
@@ -84,7 +88,7 @@ def _aligo(url: str) -> BaseAdapter:
             "sms_base_url": url,
             "kakao_base_url": url,
         },
-        timeouts=TIMEOUTS,
+        timeouts=timeouts,
     )
 
 
@@ -110,8 +114,8 @@ def adapters() -> Iterator[list[BaseAdapter]]:
         adapter.close()
 
 
-def send(case: Case, url: str, adapters: list[BaseAdapter]):
-    adapter = case.build(url)
+def send(case: Case, url: str, adapters: list[BaseAdapter], timeouts: Timeouts = PROMPT):
+    adapter = case.build(url, timeouts)
     adapters.append(adapter)
     return adapter.send(case.message)
 
@@ -145,7 +149,7 @@ def test_connection_refused_is_not_accepted(case, adapters):
 
 def test_connect_timeout_is_not_accepted(case, adapters, unaccepting_port):
     started = time.monotonic()
-    outcome = send(case, f"http://127.0.0.1:{unaccepting_port}", adapters)
+    outcome = send(case, f"http://127.0.0.1:{unaccepting_port}", adapters, SHORT)
     assert time.monotonic() - started < 3
     assert outcome.error.code is ErrorCode.NETWORK_TIMEOUT
     assert outcome.error.accepted is Acceptance.NOT_ACCEPTED
@@ -181,7 +185,7 @@ def test_non_json_4xx_page_is_not_accepted(simulator, case, adapters):
 # -- after the request left: UNKNOWN ---------------------------------------------------------------
 def test_read_timeout_is_unknown_and_the_vendor_did_process_it(simulator, case, adapters):
     simulator.control.inject(case.vendor, "timeout", path=case.path, ms=1500)
-    outcome = send(case, simulator.url(case.vendor), adapters)
+    outcome = send(case, simulator.url(case.vendor), adapters, SHORT)
     assert outcome.error.code is ErrorCode.NETWORK_TIMEOUT
     assert outcome.error.accepted is Acceptance.UNKNOWN
     assert not outcome.error.retryable and not outcome.error.failover_eligible
@@ -230,8 +234,8 @@ def clean_sandbox() -> Iterator[None]:
     sandbox_clear()
 
 
-def _router(case: Case, url: str, adapters: list[BaseAdapter]) -> Router:
-    primary = case.build(url)
+def _router(case: Case, url: str, adapters: list[BaseAdapter], timeouts: Timeouts = PROMPT) -> Router:
+    primary = case.build(url, timeouts)
     adapters.append(primary)
     return Router(
         {"primary": primary, "backup": SandboxAdapter("backup")},
@@ -249,7 +253,7 @@ def test_router_fails_over_after_a_5xx_exactly_once(simulator, case, adapters, c
 
 def test_router_never_resends_after_a_read_timeout(simulator, case, adapters, clean_sandbox):
     simulator.control.inject(case.vendor, "timeout", path=case.path, ms=1500)
-    result = _router(case, simulator.url(case.vendor), adapters).send(case.message)
+    result = _router(case, simulator.url(case.vendor), adapters, SHORT).send(case.message)
     assert result.outcome_unknown and len(result.attempts) == 1
     assert sandbox_outbox("backup") == []
     wait_until_answered(simulator, case)
