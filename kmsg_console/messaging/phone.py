@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -29,6 +30,8 @@ _ALLOWED = re.compile(r"^\+?[0-9 ()\-.]+$")
 _MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 #: Shapes of Korean mobile numbers: 010 + 8 digits, or the older 011/016-019 + 7-8 digits.
 _MOBILE = re.compile(r"^(?:010\d{8}|01[16-9]\d{7,8})$")
+#: The same shapes in ASCII digits only (``\d`` would also match other scripts' digits).
+_MOBILE_DIGITS = re.compile(r"010[0-9]{8}|01[16-9][0-9]{7,8}")
 _REPRESENTATIVE = re.compile(r"^1[568]\d{6}$")
 _SENDER_TYPES = {
     PhoneNumberType.MOBILE,
@@ -56,7 +59,22 @@ def _parse(raw: str) -> tuple[str, int]:
     """Parse ``raw`` as a Korean number; return its domestic digits and ``PhoneNumberType``."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidPhoneNumber(N_("Phone number is empty."))
-    text = raw.strip()
+    return _parse_text(raw.strip())
+
+
+#: A send normalizes the same recipient and sender several times (at the API's edge, in the
+#: message preparation, in its validation); the answer depends on the text alone.
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> tuple[str, int]:
+    if _MOBILE_DIGITS.fullmatch(text):
+        # Already domestic mobile digits (what an API client or the console itself sends):
+        # phonenumbers would read the same national number and give back these digits.
+        return text, PhoneNumberType.MOBILE
+    return _read_number(text)
+
+
+def _read_number(text: str) -> tuple[str, int]:
+    """``_parse`` of stripped text, through the numbering plan's metadata."""
     if len(text) > _MAX_INPUT_LENGTH or not _ALLOWED.match(text):
         # phonenumbers would read letters as a keypad ("010-CALL-NOW"); refuse instead.
         raise InvalidPhoneNumber(

@@ -22,6 +22,7 @@ from kmsg_console.messaging.encoding import (
     count_bytes,
     decide_sms_or_lms,
 )
+from kmsg_console.messaging import phone
 from kmsg_console.messaging.phone import (
     InvalidPhoneNumber,
     is_valid_recipient,
@@ -209,6 +210,21 @@ def test_every_spelling_of_a_mobile_number_normalizes_to_its_digits(data):
     assert is_valid_recipient(spelled)
     # Two spellings of one number are the same recipient.
     assert normalize_recipient(data.draw(spellings(digits))) == normalize_recipient(spelled)
+
+
+@given(mobile_numbers() | st.text(DIGITS, min_size=8, max_size=13) | st.text(DIGITS + "١٢", max_size=12))
+@example("01012345678")
+@example("0101234567")  # 010 wants eight more digits
+@example("010١٢٣٤٥٦٧٨")  # digits of another script are refused, not read as 0-9
+def test_the_shortcut_for_plain_mobile_digits_agrees_with_the_metadata_path(text):
+    # Plain domestic mobile digits skip phonenumbers; every other text goes through it.
+    def outcome(parse):
+        try:
+            return parse(text)
+        except InvalidPhoneNumber as exc:
+            return ("refused", exc.reason)
+
+    assert outcome(phone._parse_text.__wrapped__) == outcome(phone._read_number)
 
 
 @given(mobile_numbers())
