@@ -289,7 +289,8 @@ def _issue(purpose: VerificationPurpose, earlier: list[Verification], *, public_
     if operator is not None:
         record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
                      details={"purpose": purpose.code, "to": verification.phone_masked})
-    commit_kept()
+        commit_kept()
+    # Otherwise the send's last commit wrote everything this start has to say.
     return verification
 
 
