@@ -168,10 +168,11 @@ def _register_hooks(app: Flask) -> None:
     from kmsg_console.web.access import can, enforce_access
     from kmsg_console.web.navigation import NAV_ITEMS
     from kmsg_console.web.security import add_security_headers, register_error_handlers
-    from kmsg_console.web.session import enforce_session_lifetime
+    from kmsg_console.web.session import ConsoleSessionInterface, enforce_session_lifetime
     from kmsg_console.web.timezones import format_local
 
     configure_logging(app)
+    app.session_interface = ConsoleSessionInterface()
     app.before_request(enforce_session_lifetime)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)

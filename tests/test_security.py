@@ -108,3 +108,19 @@ def test_activity_keeps_session_alive(console):
     assert console.client.get("/").status_code == 200
     with console.client.session_transaction() as session:
         assert abs(session["seen_at"] - time.time()) < 5
+
+
+def test_the_api_ignores_an_operator_session(console):
+    # API requests authenticate with keys only: a signed-in operator's cookie neither
+    # authenticates them nor is read, refreshed or re-sent by them.
+    console.login(Role.ADMIN)
+    _age_session(console.client, idle=60, since_login=60)
+    with console.client.session_transaction() as session:
+        seen_before = session["seen_at"]
+    response = console.client.post("/api/v1/verifications", json={"phone": "01012345678", "purpose": "login"})
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+    assert "Set-Cookie" not in response.headers
+    with console.client.session_transaction() as session:
+        assert session["seen_at"] == seen_before  # only console pages count as activity
+    assert console.client.get("/").status_code == 200  # and the console session still works

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import Flask, Request, current_app, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+
+from kmsg_console.web.access import rule_for
+
+#: Where the JSON API lives: its requests authenticate with API keys, never with a session.
+API_PATH_PREFIX = "/api/"
 
 _LOGIN_AT = "login_at"
 _SEEN_AT = "seen_at"
@@ -21,9 +27,28 @@ def start_session() -> None:
     session.permanent = True
 
 
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, left closed on JSON API requests.
+
+    API calls never sign in or read an operator's session (``api_view``), so verifying a
+    cookie there is wasted work on the busiest routes; a session cookie sent along is
+    ignored, and anything that tried to write the session would fail loudly.
+    """
+
+    def open_session(self, app: Flask, request: Request):
+        if request.path.startswith(API_PATH_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def enforce_session_lifetime():
     """``before_request`` hook: sign out sessions that are idle or too old."""
-    if not current_user.is_authenticated or request.endpoint in {"static", None}:
+    if request.endpoint in {"static", None}:
+        return None
+    rule = rule_for(request.endpoint)
+    if rule is not None and rule.api:
+        return None  # no operator session on API requests (ConsoleSessionInterface)
+    if not current_user.is_authenticated:
         return None
     now = int(time.time())
     config = current_app.config
