@@ -341,7 +341,11 @@ def _attach(session: sa.orm.Session, inserts: Iterable[_Insert], *, committed: b
         # History is reset as if the row had just been loaded; every column is in memory.
         make_transient_to_detached(insert.obj)
     for insert in inserts:
-        session.add(insert.obj)  # detached with an identity: persistent, no INSERT at the next flush
+        # Detached with an identity: persistent, no INSERT at the next flush. Adding a parent
+        # cascades to the children it holds, so most of a batch is in the session already
+        # (and each add walks every relationship of the object again).
+        if insert.obj not in session:
+            session.add(insert.obj)
         written.add(insert.obj)
         if uncommitted is not None:
             uncommitted.append(insert.obj)
@@ -363,6 +367,32 @@ def insert_rows(*objects: object, at_commit: bool = False) -> Callable[[], None]
     return None
 
 
+@dataclass(frozen=True)
+class _UpdatePlan:
+    """What ``update_row`` reads off a mapped class, worked out once per class."""
+
+    column_of: Mapping[str, str]  # attribute → column key
+    attribute_of: Mapping[str, str]  # column key → attribute
+    onupdate: tuple[sa.Column, ...]
+    primary_key: tuple[tuple[str, str], ...]  # (column key, attribute)
+
+
+_update_plans: dict[sa.orm.Mapper, _UpdatePlan] = {}
+
+
+def _update_plan(mapper: sa.orm.Mapper) -> _UpdatePlan:
+    plan = _update_plans.get(mapper)
+    if plan is None:
+        table = mapper.local_table
+        attribute_of = {column.key: mapper.get_property_by_column(column).key for column in table.columns}
+        plan = _update_plans[mapper] = _UpdatePlan(
+            column_of={attribute: column for column, attribute in attribute_of.items()},
+            attribute_of=attribute_of,
+            onupdate=tuple(column for column in table.columns if column.onupdate is not None),
+            primary_key=tuple((column.key, attribute_of[column.key]) for column in table.primary_key.columns))
+    return plan
+
+
 def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> Callable[[], None] | None:
     """UPDATE ``obj``'s row with ``values`` (attribute names) and set them on ``obj`` now.
 
@@ -375,12 +405,12 @@ def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = Fals
         raise ValueError(f"{obj!r} must be persistent without unflushed changes")
     mapper = state.mapper
     table = mapper.local_table
-    columns = {mapper.get_property(key).columns[0].key: value for key, value in values.items()}
-    for column in table.columns:
-        if column.onupdate is not None and column.key not in columns:
+    plan = _update_plan(mapper)
+    columns = {plan.column_of[key]: value for key, value in values.items()}
+    for column in plan.onupdate:
+        if column.key not in columns:
             columns[column.key] = _default(column, "onupdate")[1]
-    params = {**columns, **{f"pk_{column.key}": getattr(obj, mapper.get_property_by_column(column).key)
-                            for column in table.primary_key.columns}}
+    params = {**columns, **{f"pk_{column_key}": getattr(obj, key) for column_key, key in plan.primary_key}}
 
     def write() -> None:
         connection = session.connection()
@@ -390,9 +420,8 @@ def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = Fals
     queued = write_at_commit(write) if at_commit else None
     if queued is None:
         write()
-    for column in table.columns:
-        if column.key in columns:
-            set_committed_value(obj, mapper.get_property_by_column(column).key, columns[column.key])
+    for column_key, value in columns.items():
+        set_committed_value(obj, plan.attribute_of[column_key], value)
     _written(session).add(obj)
     return queued
 
