@@ -242,6 +242,27 @@ def test_after_the_cooldown_a_new_start_cancels_the_pending_code(app, otp_api, m
     assert statuses == {first: "canceled", second.get_json()["id"]: "pending"}
 
 
+def test_a_code_approved_while_a_new_start_runs_stays_approved(app, otp_api, monkeypatch):
+    first = otp_api.start().get_json()["id"]
+    first_code = otp_api.delivered_code()
+    read = otp._earlier_starts
+
+    def approved_meanwhile(*args, **kwargs):
+        found = read(*args, **kwargs)  # the new start sees the first code pending ...
+        assert [start.pending for start in found] == [True]
+        # ... and the user enters it before the new start writes anything.
+        assert otp_api.check(first, first_code).get_json()["status"] == "approved"
+        return found
+
+    monkeypatch.setattr(otp, "_earlier_starts", approved_meanwhile)
+    second = otp_api.start()
+    assert second.status_code == 201
+    with app.app_context():
+        statuses = dict(db.session.execute(sa.select(Verification.public_id, Verification.status)).all())
+    # Replacing cancels only codes still pending: the approval is not undone.
+    assert statuses == {first: "approved", second.get_json()["id"]: "pending"}
+
+
 def test_a_start_reads_its_purpose_once(app, otp_api):
     otp_api.start(phone="01077770000")  # warm: API key last-used stamp, router
     selects = []
