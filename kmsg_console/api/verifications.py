@@ -108,8 +108,12 @@ openapi.register_path("/verifications/{id}/check", {"post": {
 }})
 
 
-def verification_json(verification: Verification, attempts_left: int | None = None) -> dict[str, Any]:
-    body = {"id": verification.public_id, "status": verification.status, "purpose": verification.purpose.code,
+def verification_json(verification: Verification, attempts_left: int | None = None, *,
+                      purpose_code: str | None = None) -> dict[str, Any]:
+    """The API's view of a verification; ``purpose_code`` when the caller knows it already (a
+    start read its purpose's settings, not the purpose row)."""
+    body = {"id": verification.public_id, "status": verification.status,
+            "purpose": purpose_code or verification.purpose.code,
             "channel": verification.channel, "expires_at": verification.expires_at.isoformat()}
     if attempts_left is not None:
         body["attempts_left"] = attempts_left
@@ -132,7 +136,8 @@ def start_verification():
                                       api_key_id=current_api_key().id)
     except services.OtpRefused as exc:
         raise _api_error(exc) from None
-    response = jsonify(verification_json(verification))
+    # The purpose the start was for is the one asked for: it was looked up by this code.
+    response = jsonify(verification_json(verification, purpose_code=body["purpose"]))
     response.status_code = 201
     return response
 

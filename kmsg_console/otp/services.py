@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,7 +54,6 @@ from kmsg_console.send_logs.rows import (
     add_to_loaded,
     commit_kept,
     insert_rows,
-    keep_loaded,
     unqueue,
     update_row,
     write_at_commit,
@@ -108,8 +107,31 @@ def _event(verification: Verification, kind: str, detail: str | None = None) -> 
     verification.events.append(VerificationEvent(at=clock(), kind=kind, detail=detail))
 
 
+@dataclass(frozen=True)
+class PurposeSettings:
+    """What a start needs of its purpose, as read once at its beginning."""
+
+    id: int
+    code: str
+    enabled: bool
+    code_length: int
+    lifetime_seconds: int
+    max_checks: int
+    resend_cooldown_seconds: int
+    channel: str
+    alimtalk_template_code: str | None
+    sms_fallback: bool
+    brand: str
+    message_template: str
+    sender_number: str | None
+
+
 #: Statements every OTP start runs, built once (their cache keys too); values bind per call.
 _PURPOSE_BY_CODE = sa.select(VerificationPurpose).where(VerificationPurpose.code == sa.bindparam("code"))
+_PURPOSES = VerificationPurpose.__table__
+#: Core, not an ORM load of the purpose (bench/otp_profile.py): a start only reads its settings.
+_PURPOSE_SETTINGS = sa.select(*(_PURPOSES.c[field.name] for field in fields(PurposeSettings))).where(
+    _PURPOSES.c.code == sa.bindparam("code"))
 _VERIFICATIONS = Verification.__table__
 #: Core, not an ORM load: most starts find nothing (a number's first code in a while), and
 #: the few rows found are only read for their status and time (bench/otp_profile.py).
@@ -122,6 +144,11 @@ _EARLIER_STARTS = sa.select(_VERIFICATIONS.c.id, _VERIFICATIONS.c.status, _VERIF
 
 def get_purpose(code: str) -> VerificationPurpose | None:
     return db.session.scalar(_PURPOSE_BY_CODE, {"code": code})
+
+
+def purpose_settings(code: str) -> PurposeSettings | None:
+    row = db.session.connection().execute(_PURPOSE_SETTINGS, {"code": code}).first()
+    return PurposeSettings(*row) if row is not None else None
 
 
 def ensure_default_purposes() -> None:
@@ -149,7 +176,7 @@ def validate_purpose_settings(code_length: int, lifetime_seconds: int, max_check
     return problems
 
 
-def render_sms(purpose: VerificationPurpose, code: str) -> str:
+def render_sms(purpose: VerificationPurpose | PurposeSettings, code: str) -> str:
     minutes = max(1, purpose.lifetime_seconds // 60)
     return render_template(purpose.message_template, {"code": code, "minutes": minutes, "brand": purpose.brand})
 
@@ -174,7 +201,7 @@ class EarlierStart:
         return self.status == VerificationStatus.PENDING.value
 
 
-def _earlier_starts(phone_hash: str, purpose: VerificationPurpose, now: datetime) -> list[EarlierStart]:
+def _earlier_starts(phone_hash: str, purpose: PurposeSettings, now: datetime) -> list[EarlierStart]:
     """This phone's verifications for ``purpose`` that are still pending or within the cooldown.
 
     One query answers both questions a start asks: is the last start too recent (the resend
@@ -213,11 +240,9 @@ def start(
 
     The answer is the same whether or not the number was seen before.
     """
-    purpose = get_purpose(purpose_code)
+    purpose = purpose_settings(purpose_code)
     if purpose is None or not purpose.enabled:
         raise OtpRefused(422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}.")
-    # The answer names the purpose after the send's commits; its settings were read once.
-    keep_loaded(purpose)
     digits = _normalized_phone(phone)
     keyring = current_app.config["KEYRING"]
     phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
@@ -256,7 +281,7 @@ def start(
                      retry_after=1)
 
 
-def _check_cooldown(purpose: VerificationPurpose, earlier: list[EarlierStart], now: datetime) -> None:
+def _check_cooldown(purpose: PurposeSettings, earlier: list[EarlierStart], now: datetime) -> None:
     if earlier and purpose.resend_cooldown_seconds:
         latest = max(v.created_at for v in earlier)
         wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
@@ -265,7 +290,7 @@ def _check_cooldown(purpose: VerificationPurpose, earlier: list[EarlierStart], n
                              retry_after=max(1, int(wait.total_seconds() + 0.999)))
 
 
-def _issue(purpose: VerificationPurpose, earlier: list[EarlierStart], *, public_id: str, digits: str,
+def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: str, digits: str,
            phone_hash: str, now: datetime, client_ip: str | None, user_ref: str | None,
            api_key_id: int | None, operator) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
@@ -277,7 +302,7 @@ def _issue(purpose: VerificationPurpose, earlier: list[EarlierStart], *, public_
     # needs no extra write after the send.
     message_public_id = str(uuid.uuid4())
     verification = Verification(
-        public_id=public_id, purpose=purpose, created_at=now, status=VerificationStatus.PENDING.value,
+        public_id=public_id, purpose_id=purpose.id, created_at=now, status=VerificationStatus.PENDING.value,
         message_public_id=message_public_id,
         status_updated_at=now, phone_hash=phone_hash,
         phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"), phone_masked=mask_phone(digits),
@@ -361,7 +386,7 @@ def _mask_ip(ip: str | None) -> str | None:
     return ".".join(parts[:2] + ["*", "*"]) if len(parts) == 4 else "…"
 
 
-def _send_request(purpose: VerificationPurpose, digits: str, code: str) -> pipeline.SendRequest:
+def _send_request(purpose: PurposeSettings, digits: str, code: str) -> pipeline.SendRequest:
     sms_text = render_sms(purpose, code)
     if purpose.channel == OtpChannel.ALIMTALK.value and purpose.alimtalk_template_code:
         return pipeline.SendRequest(

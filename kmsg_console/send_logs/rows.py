@@ -47,10 +47,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kmsg_console import sqlite_writers
 from kmsg_console.extensions import db
 
-#: ``Session.info`` keys: the objects this session wrote, and configuration rows a caller
-#: asked to keep loaded for the rest of the request (see ``commit_kept``).
+#: ``Session.info`` key: the objects this session wrote (see ``commit_kept``).
 _WRITTEN = "kmsg_written"
-_KEPT = "kmsg_kept"
 #: ``Session.info`` key: writes to run right before the next commit (see ``write_at_commit``).
 _QUEUED = "kmsg_queued_writes"
 #: ``Session.info`` key: objects ``insert_rows`` attached since the last commit.
@@ -117,18 +115,6 @@ def _written(session: sa.orm.Session) -> weakref.WeakSet:
     return session.info.setdefault(_WRITTEN, weakref.WeakSet())
 
 
-def keep_loaded(*objects: object) -> None:
-    """Leave ``objects`` loaded across this request's ``commit_kept`` calls.
-
-    For configuration rows a request has read and will read again after the send's commits
-    (an OTP purpose): whether a row changed meanwhile in another process does not matter to
-    the rest of this request, and expiring it would cost a SELECT to read the same values.
-    """
-    kept = db.session().info.setdefault(_KEPT, weakref.WeakSet())
-    for obj in objects:
-        kept.add(obj)
-
-
 @contextmanager
 def writing() -> Iterator[None]:
     """One durability point's statements and its commit, in SQLite's writer queue.
@@ -176,9 +162,8 @@ def commit_kept(*, in_writer_queue: bool = False) -> None:
         session.info.pop(_DEFER_ATTACH, None)
     _attach(session, session.info.pop(_TO_ATTACH, ()), committed=True)
     written = session.info.get(_WRITTEN, ())
-    kept = session.info.get(_KEPT, ())
     for obj in list(session.identity_map.values()):
-        if obj not in changed and obj not in written and obj not in kept:
+        if obj not in changed and obj not in written:
             session.expire(obj)
 
 
