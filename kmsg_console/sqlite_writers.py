@@ -36,13 +36,12 @@ class _Queue:
         self.lock_path = f"{database_path}-writers.lock"
         self._threads = threading.Lock()
         self._fd: int | None = None
-        self._pid = 0
 
     def _file(self) -> int:
-        # Opened per process: a descriptor inherited across fork shares its flock.
-        if self._fd is None or self._pid != os.getpid():
+        # Opened per process (a descriptor inherited across fork shares its flock): a forked
+        # child starts without queues (_forget_after_fork), so it opens its own.
+        if self._fd is None:
             self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
         return self._fd
 
     @contextmanager

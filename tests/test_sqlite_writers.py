@@ -134,8 +134,12 @@ def test_other_databases_have_no_queue(tmp_path):
 
 def test_a_forked_worker_is_not_stuck_behind_a_lock_its_parent_held(engine):
     thread, release = _held_by_another_thread(engine)
+    parent_fd = sqlite_writers._queue_for(engine)._file()
     pid = os.fork()
     if pid == 0:  # the child: gets the queue once the parent's writer lets go of its flock
+        # Its own descriptor: one inherited from the parent would share the parent's flock.
+        if sqlite_writers._queue_for(engine)._file() == parent_fd:
+            os._exit(2)
         got_it = threading.Event()
 
         def child_writer():
