@@ -1,6 +1,6 @@
 """What one OTP start costs the console, in-process: CPU time and SQL statements per start.
 
-    .venv/bin/python bench/otp_profile.py [--db sqlite|postgresql|both] [--starts 1000] [--profile 40]
+    .venv/bin/python bench/otp_profile.py [--db sqlite|postgresql|both] [--starts 1000] [--profile 40] [--phases]
 
 The same setup as ``otp_throughput.py`` (the SOLAPI simulator as ``kmsg-console
 fake-providers``, the account saved through the providers service, the default throttle
@@ -11,13 +11,19 @@ time per start is steadier than the throughput run's, which makes it the figure 
 before and after a change to the send path. The statements of one start are listed as the
 database sees them through SQLAlchemy (the throttle's own connection is counted apart).
 ``--profile N`` adds cProfile's N most expensive functions by cumulative time (profiling
-roughly doubles the time per start; read its split, not its total).
+roughly doubles the time per start; read its split, not its total). ``--phases`` instead
+times the pieces of a start (``PHASES``) with ``time.thread_time()`` around each call, which
+adds little and, unlike sampling the interpreter, counts the database driver's own work
+(SQLite runs in this thread without holding the GIL).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
+import functools
+import importlib
 import io
 import pstats
 import sys
@@ -33,6 +39,70 @@ import common  # noqa: E402
 import otp_throughput  # noqa: E402
 
 WARMUP = 50
+
+#: (module, attribute path) of the pieces ``--phases`` times; nested pieces are counted
+#: within their callers too.
+PHASES = (
+    ("kmsg_console.api_keys.services", "authenticate"),
+    ("kmsg_console.otp.services", "start"),
+    ("kmsg_console.otp.services", "purpose_settings"),
+    ("kmsg_console.otp.services", "_normalized_phone"),
+    ("kmsg_console.otp.services", "_earlier_starts"),
+    ("kmsg_console.otp.services", "check_and_consume"),
+    ("kmsg_console.otp.services", "_issue"),
+    ("kmsg_console.send_logs.pipeline", "send"),
+    ("kmsg_console.send_logs.pipeline", "prepare"),
+    ("kmsg_console.send_logs.pipeline", "_create_log"),
+    ("kmsg_console.providers.services", "build_router"),
+    ("kmsg_console.providers.adapters.solapi", "SolapiAdapter.send"),
+    ("kmsg_console.send_logs.pipeline", "_finish"),
+    ("kmsg_console.send_logs.pipeline", "commit_kept"),
+    ("sqlalchemy.orm", "Session.commit"),
+    ("sqlalchemy.engine.default", "DefaultDialect.do_commit"),
+    ("sqlalchemy.engine", "Connection.exec_driver_sql"),
+    ("kmsg_console.send_logs.rows", "_attach"),
+)
+
+
+class Phases:
+    """CPU time of this thread inside each of ``PHASES`` while installed."""
+
+    def __init__(self) -> None:
+        self.seconds: collections.Counter[str] = collections.Counter()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._undo: list[tuple[object, str, object]] = []
+
+    def install(self) -> None:
+        for module_name, path in PHASES:
+            owner = importlib.import_module(module_name)
+            *parents, name = path.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            original = getattr(owner, name)
+            setattr(owner, name, self._timed(path, original))
+            self._undo.append((owner, name, original))
+
+    def remove(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+        self._undo.clear()
+
+    def _timed(self, label: str, fn):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            began = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.thread_time() - began
+                self.calls[label] += 1
+        return timed
+
+    def report(self, starts: int) -> str:
+        table = common.Table(["piece", "CPU ms/start", "calls/start"], [
+            [label, 1000 * seconds / starts, f"{self.calls[label] / starts:.1f}"]
+            for label, seconds in self.seconds.most_common()])
+        return table.render()
 
 
 def statements_of(app, fn) -> list[str]:
@@ -51,7 +121,7 @@ def statements_of(app, fn) -> list[str]:
 
 
 def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int,
-        dump: Path | None = None) -> dict:
+        dump: Path | None = None, phases: bool = False) -> dict:
     from kmsg_console.extensions import db, dispose_engines
     from kmsg_console.otp.services import ensure_default_purposes
 
@@ -87,6 +157,15 @@ def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, pr
         cpu_ms = 1000 * (time.process_time() - cpu0) / starts
         wall_ms = 1000 * (time.perf_counter() - wall0) / starts
         report = ""
+        if phases:
+            timer = Phases()
+            timer.install()
+            try:
+                for n in range(2 * 10**6, 2 * 10**6 + starts):
+                    start(n)
+            finally:
+                timer.remove()
+            report = timer.report(starts)
         if profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
             profiler.enable()
@@ -97,7 +176,7 @@ def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, pr
                 profiler.dump_stats(dump.with_suffix(f".{kind}{dump.suffix}"))
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
-            report = out.getvalue()
+            report += out.getvalue()
         with app.app_context():
             db.session.remove()
             dispose_engines()
@@ -110,6 +189,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=1000, help="measured starts per database")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print cProfile's N most expensive functions")
+    parser.add_argument("--phases", action="store_true",
+                        help="also time the pieces of a start (CPU of this thread, database driver included)")
     parser.add_argument("--dump", type=Path, metavar="FILE",
                         help="with --profile: also write cProfile's data (FILE.<db>.<ext>) for pstats or snakeviz")
     args = parser.parse_args()
@@ -119,7 +200,7 @@ def main() -> None:
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = otp_throughput.Simulator(procs, workdir)
         for kind in kinds:
-            result = run(kind, sim, workdir, args.starts, args.profile, args.dump)
+            result = run(kind, sim, workdir, args.starts, args.profile, args.dump, args.phases)
             print(f"\n[{kind}] statements of one start ({len(result['statements'])}):")
             for statement in result["statements"]:
                 print("  " + statement)
