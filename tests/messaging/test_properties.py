@@ -16,13 +16,13 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from kmsg_console.messaging import phone
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
     SMS_MAX_BYTES,
     count_bytes,
     decide_sms_or_lms,
 )
-from kmsg_console.messaging import phone
 from kmsg_console.messaging.phone import (
     InvalidPhoneNumber,
     is_valid_recipient,
