@@ -28,10 +28,9 @@ from kmsg_console.i18n_markers import N_
 
 _ALLOWED = re.compile(r"^\+?[0-9 ()\-.]+$")
 _MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
-#: Shapes of Korean mobile numbers: 010 + 8 digits, or the older 011/016-019 + 7-8 digits.
-_MOBILE = re.compile(r"^(?:010\d{8}|01[16-9]\d{7,8})$")
-#: The same shapes in ASCII digits only (``\d`` would also match other scripts' digits).
-_MOBILE_DIGITS = re.compile(r"010[0-9]{8}|01[16-9][0-9]{7,8}")
+#: Shapes of Korean mobile numbers: 010 + 8 digits, or the older 011/016-019 + 7-8 digits
+#: (ASCII digits: ``\d`` would also match other scripts' digits). Use with ``fullmatch``.
+_MOBILE = re.compile(r"010[0-9]{8}|01[16-9][0-9]{7,8}")
 _REPRESENTATIVE = re.compile(r"^1[568]\d{6}$")
 _SENDER_TYPES = {
     PhoneNumberType.MOBILE,
@@ -66,7 +65,7 @@ def _parse(raw: str) -> tuple[str, int]:
 #: message preparation, in its validation); the answer depends on the text alone.
 @lru_cache(maxsize=4096)
 def _parse_text(text: str) -> tuple[str, int]:
-    if _MOBILE_DIGITS.fullmatch(text):
+    if _MOBILE.fullmatch(text):
         # Already domestic mobile digits (what an API client or the console itself sends):
         # phonenumbers would read the same national number and give back these digits.
         return text, PhoneNumberType.MOBILE
@@ -93,7 +92,7 @@ def _read_number(text: str) -> tuple[str, int]:
             N_("Only Korean numbers (+82) are supported, not +%(code)s."), code=number.country_code
         )
     trunk = "0" + str(number.national_number)
-    if _MOBILE.match(trunk):
+    if _MOBILE.fullmatch(trunk):
         # Every 010 + 8 digit number is a mobile number; the library's metadata marks a few
         # unallocated blocks invalid, and refusing a real customer's phone is worse than
         # letting the carrier reject a number that does not exist.
