@@ -51,6 +51,22 @@ def test_security_headers_on_pages(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_a_response_keeps_the_security_headers_it_set_itself(app):
+    from flask import Response
+
+    from kmsg_console.web.security import add_security_headers
+
+    response = Response("framed on purpose", mimetype="text/plain")
+    response.headers["x-frame-options"] = "SAMEORIGIN"
+    with app.test_request_context("/somewhere", base_url="https://console.example"):
+        add_security_headers(response)
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Permissions-Policy"].startswith("camera=()")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert len(response.headers.getlist("Content-Security-Policy")) == 1
+
+
 def test_templates_carry_no_inline_script_or_style():
     from kmsg_console.paths import resource_dir
 
