@@ -54,6 +54,7 @@ from kmsg_console.send_logs.rows import (
     add_to_loaded,
     commit_kept,
     insert_rows,
+    new_row,
     unqueue,
     update_row,
     write_at_commit,
@@ -104,7 +105,7 @@ def generate_code(length: int) -> str:
 
 
 def _event(verification: Verification, kind: str, detail: str | None = None) -> None:
-    verification.events.append(VerificationEvent(at=clock(), kind=kind, detail=detail))
+    verification.events.append(new_row(VerificationEvent, at=clock(), kind=kind, detail=detail))
 
 
 @dataclass(frozen=True)
@@ -301,8 +302,8 @@ def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: 
     # The message's id is fixed now and stored with the verification, so linking the two
     # needs no extra write after the send.
     message_public_id = str(uuid.uuid4())
-    verification = Verification(
-        public_id=public_id, purpose_id=purpose.id, created_at=now, status=VerificationStatus.PENDING.value,
+    verification = new_row(
+        Verification, public_id=public_id, purpose_id=purpose.id, created_at=now, status=VerificationStatus.PENDING.value,
         message_public_id=message_public_id,
         status_updated_at=now, phone_hash=phone_hash,
         phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"), phone_masked=mask_phone(digits),
@@ -359,8 +360,8 @@ def _write_verification(verification: Verification, replaced: list[Verification]
     for old in replaced:
         writes.append(update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now},
                                  at_commit=at_commit))
-        canceled = VerificationEvent(verification_id=old.id, at=now, kind="canceled",
-                                     detail="replaced by a new verification")
+        canceled = new_row(VerificationEvent, verification_id=old.id, at=now, kind="canceled",
+                           detail="replaced by a new verification")
         writes.append(insert_rows(canceled, at_commit=at_commit))
         if at_commit:  # shown once written, so that unqueue leaves no trace of it
             writes.append(write_at_commit(lambda old=old, event=canceled: add_to_loaded(old, "events", [event])))

@@ -57,6 +57,7 @@ from kmsg_console.send_logs.rows import (
     add_to_loaded,
     commit_kept,
     insert_rows,
+    new_row,
     update_row,
 )
 
@@ -311,7 +312,8 @@ def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_
     keyring = current_app.config["KEYRING"]
     message = prepared.message
     body = _redact(final_text(message), sensitive)
-    log = MessageLog(
+    log = new_row(
+        MessageLog,
         public_id=message.message_id,
         status=MessageStatus.UNKNOWN.value,
         source=source.value,
@@ -338,8 +340,8 @@ def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_
         attempts=[],  # a new message has none: no lazy load when the first one is added
         attempt_count=0,  # read before the row is flushed (column defaults apply at flush)
     )
-    log.events.append(MessageEvent(kind="accepted", status=MessageStatus.UNKNOWN.value,
-                                   detail="accepted for sending; outcome unknown until a provider answers"))
+    log.events.append(new_row(MessageEvent, kind="accepted", status=MessageStatus.UNKNOWN.value,
+                              detail="accepted for sending; outcome unknown until a provider answers"))
     return log  # written by insert_rows (send_logs/rows.py), with its first attempt at the latest
 
 
@@ -352,8 +354,8 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     def on_start(provider_code: str) -> None:
         # The rows are built here and written by the commit, in SQLite's writer queue only
         # for the statements and the commit themselves.
-        attempt = MessageAttempt(
-            trigger=trigger if first[0] else "failover",
+        attempt = new_row(
+            MessageAttempt, trigger=trigger if first[0] else "failover",
             provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
         first[0] = False
         if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
@@ -414,8 +416,8 @@ def _record_attempt(attempt: MessageAttempt, result: Attempt) -> None:
 def _status_change(log: MessageLog, status: MessageStatus, detail: str | None) -> tuple[dict[str, Any], MessageEvent]:
     """The columns and the timeline event of moving ``log`` to ``status``."""
     now = utcnow()
-    event = MessageEvent(message_id=log.id, at=now, kind="status", status=status.value,
-                         detail=(detail or "")[:500] or None)
+    event = new_row(MessageEvent, message_id=log.id, at=now, kind="status", status=status.value,
+                    detail=(detail or "")[:500] or None)
     return {"status": status.value, "status_updated_at": now}, event
 
 
