@@ -16,6 +16,7 @@ from kmsg_console.send_logs.rows import (
     add_to_loaded,
     commit_kept,
     insert_rows,
+    new_row,
     unqueue,
     update_row,
     write_at_commit,
@@ -63,6 +64,49 @@ def test_insert_writes_defaults_and_children_and_leaves_nothing_to_flush(app):
         assert row.id == log.id and row.warnings == [] and row.body_redacted is False
         assert row.created_at == log.created_at
         assert [(e.kind, e.message_id) for e in row.events] == [("accepted", log.id)]
+
+
+def _log_row(**overrides) -> MessageLog:
+    values = dict(public_id=str(uuid.uuid4()), status="UNKNOWN", source="api", type="SMS",
+                  to_hash="h" * 64, to_enc="enc", to_masked="010-****-5678", attempts=[])
+    return new_row(MessageLog, **{**values, **overrides})
+
+
+def test_new_row_objects_are_written_with_every_value_and_their_children(app):
+    with app.app_context():
+        log = _log_row(subject="subject", byte_count=42)
+        event = new_row(MessageEvent, kind="accepted", status="UNKNOWN", detail="accepted")
+        log.events.append(event)
+        assert event.message is log  # relationships go through the ORM: the backref is set
+        assert sa.inspect(log).transient and type(log.attempts).__name__ != "list"
+        insert_rows(log, *log.events)
+        assert sa.inspect(log).persistent and not sa.inspect(log).modified
+        commit_kept()
+
+    with app.app_context():
+        row = db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == log.public_id))
+        assert (row.subject, row.byte_count, row.to_masked, row.warnings) == ("subject", 42, "010-****-5678", [])
+        assert [(e.kind, e.detail) for e in row.events] == [("accepted", "accepted")]
+
+
+def test_a_new_row_object_flushed_by_the_orm_writes_its_values_too(app):
+    with app.app_context():
+        log = _log_row()
+        insert_rows(log)
+        commit_kept()
+        event = new_row(MessageEvent, message_id=log.id, kind="status", status="SENT", detail="by the ORM")
+        db.session.add(event)
+        db.session.commit()
+        log_id, event_id = log.id, event.id
+
+    with app.app_context():
+        stored = db.session.get(MessageEvent, event_id)
+        assert (stored.message_id, stored.kind, stored.status, stored.detail) == (log_id, "status", "SENT", "by the ORM")
+
+
+def test_new_row_refuses_names_the_class_does_not_have(app):
+    with app.app_context(), pytest.raises(TypeError, match="not_a_column"):
+        new_row(MessageLog, not_a_column=1)
 
 
 def test_update_writes_the_values_and_the_onupdate_columns(app):
