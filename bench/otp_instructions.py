@@ -1,4 +1,4 @@
-"""Instructions per OTP start, console against the bare provider call: a ratio that noise cannot move.
+"""Instructions per OTP start, console against the bare provider call: noise cannot move them.
 
 ``otp_throughput.py`` measures the acceptance figure (requests per second through gunicorn),
 but on a shared machine two runs a minute apart differ by 20 % in speed, and a change worth
@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 
 import common
+import otp_profile
 import otp_throughput
 
 HERE = Path(__file__).resolve().parent
@@ -48,63 +49,56 @@ def child(args) -> None:
         import bare_app
 
         client = bare_app.create_app().test_client()
-        measure(lambda n: client.post("/verifications", json={"phone": f"0109{n:07d}"}), args.starts)
+
+        def send(n: int) -> None:
+            response = client.post("/verifications", json={"phone": f"0109{n:07d}"})
+            if response.status_code != 201:
+                raise SystemExit(f"bare answered {response.status_code}")
+
+        measure(send, args.starts)
         return
 
-    from kmsg_console.extensions import db, dispose_engines
-    from kmsg_console.otp.services import ensure_default_purposes
-
     sim = argparse.Namespace(base=args.sim)
-    with common.temp_dir() as workdir, common.database(args.db, workdir) as url:
-        app = common.make_app(url, workdir / "instance", common.fresh_keys())
-        common.migrate(app)
-        key = otp_throughput.configure_console(app, sim)
-        with app.app_context():
-            ensure_default_purposes()
-            db.session.commit()
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {key}"}
-        measure(lambda n: client.post(
-            "/api/v1/verifications", headers=headers,
-            json={"phone": f"0109{n:07d}", "purpose": "login", "client_ip": f"10.0.{n % 250}.{n % 200}"}),
-            args.starts)
-        with app.app_context():
-            db.session.remove()
-            dispose_engines()
+    with common.temp_dir() as workdir, otp_profile.console_client(args.db, workdir, sim) as (_, start):
+        measure(start, args.starts)
 
 
 def measure(send, starts: int) -> None:
-    def checked(n: int) -> None:
-        response = send(n)
-        if response.status_code != 201:
-            raise SystemExit(f"answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
-
     for n in range(WARMUP):
-        checked(n)
+        send(n)
     print("ready", flush=True)
     sys.stdin.readline()  # the parent has switched counting on
     for n in range(WARMUP, WARMUP + starts):
-        checked(n)
+        send(n)
     print("done", flush=True)
     sys.stdin.readline()  # ... and off again
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SystemExit(f"{name} is not installed (apt-get install valgrind)")
+    return path
 
 
 def count(kind: str, args, sim: otp_throughput.Simulator, workdir: Path) -> int:
     """Instructions the ``kind`` app executed over ``args.starts`` requests."""
     out = workdir / f"callgrind.{kind}.out"
-    process = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+    process = subprocess.Popen(  # noqa: S603 - valgrind running this script
+        [tool("valgrind"), "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
          sys.executable, str(Path(__file__).resolve()), "--child", kind, "--sim", sim.base,
          "--db", args.db, "--starts", str(args.starts)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=HERE.parent)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=HERE.parent)
     try:
         for expected in ("ready", "done"):
             line = process.stdout.readline().strip()
             if line != expected:
                 raise SystemExit(f"[{kind}] expected {expected!r}, got {line!r}")
             switch = "on" if expected == "ready" else "off"
-            subprocess.run(["callgrind_control", "-i", switch, str(process.pid)], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(  # noqa: S603 - valgrind's own control tool
+                [tool("callgrind_control"), "-i", switch, str(process.pid)], check=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             process.stdin.write("\n")
             process.stdin.flush()
         process.wait(timeout=600)
@@ -129,13 +123,13 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    tool("valgrind")
     print(common.machine_line())
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = otp_throughput.Simulator(procs, workdir)
         sim.clear()
-        per_request = {kind: count(kind, args, sim, workdir) / args.starts for kind in ("bare", "console")}
+        per_request = {kind: count(kind, args, sim, workdir) / args.starts
+                       for kind in ("bare", "console")}
     table = common.Table(["app", "requests", "instructions/request (M)"], [
         ["bare", args.starts, per_request["bare"] / 1e6],
         [f"console ({args.db})", args.starts, per_request["console"] / 1e6],

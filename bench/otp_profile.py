@@ -28,6 +28,8 @@ import io
 import pstats
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -120,13 +122,14 @@ def statements_of(app, fn) -> list[str]:
     return seen
 
 
-def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int,
-        dump: Path | None = None, phases: bool = False) -> dict:
+@contextmanager
+def console_client(kind: str, folder: Path, sim) -> Iterator[tuple[object, Callable[[int], None]]]:
+    """A console on a fresh ``kind`` database in ``folder``, configured as ``otp_throughput.py``
+    configures it, and a function making OTP start number ``n`` through the test client
+    (``SystemExit`` unless it answers 201). ``sim`` needs only ``base``, the simulator's URL."""
     from kmsg_console.extensions import db, dispose_engines
     from kmsg_console.otp.services import ensure_default_purposes
 
-    folder = workdir / kind
-    folder.mkdir()
     with common.database(kind, folder) as url:
         app = common.make_app(url, folder / "instance", common.fresh_keys())
         common.migrate(app)
@@ -147,6 +150,19 @@ def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, pr
             if response.status_code != 201:
                 raise SystemExit(f"start answered {response.status_code}: {response.get_data(as_text=True)}")
 
+        try:
+            yield app, start
+        finally:
+            with app.app_context():
+                db.session.remove()
+                dispose_engines()
+
+
+def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int,
+        dump: Path | None = None, phases: bool = False) -> dict:
+    folder = workdir / kind
+    folder.mkdir()
+    with console_client(kind, folder, sim) as (app, start):
         sim.clear()
         for n in range(WARMUP):
             start(n)
@@ -177,9 +193,6 @@ def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, pr
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
             report += out.getvalue()
-        with app.app_context():
-            db.session.remove()
-            dispose_engines()
     return {"cpu_ms": cpu_ms, "wall_ms": wall_ms, "statements": one, "profile": report}
 
 
