@@ -256,6 +256,7 @@ class _InsertPlan:
     parents: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
     #: (column key, attribute, left to the database when unset (autoincrement key), column)
     columns: tuple[tuple[str, str, bool, sa.Column], ...]
+    attributes: frozenset[str]  # the columns' attribute names (the rest are relationships)
 
 
 _plans: dict[sa.orm.Mapper, _InsertPlan] = {}
@@ -275,12 +276,8 @@ def _plan(mapper: sa.orm.Mapper) -> _InsertPlan:
         (column.key, mapper.get_property_by_column(column).key,
          bool(column.primary_key and column.autoincrement in (True, "auto")), column)
         for column in table.columns)
-    plan = _plans[mapper] = _InsertPlan(table, parents, columns)
+    plan = _plans[mapper] = _InsertPlan(table, parents, columns, frozenset(key for _, key, _, _ in columns))
     return plan
-
-
-#: mapped class → the attribute names of its columns (the rest are relationships).
-_column_attributes: dict[type, frozenset[str]] = {}
 
 
 def new_row(cls: type[T], **values: Any) -> T:
@@ -292,10 +289,9 @@ def new_row(cls: type[T], **values: Any) -> T:
     object's dict here, which is where an INSERT (ours or the ORM's) reads them from;
     relationships are set as usual, so collections are instrumented and backrefs kept.
     """
-    columns = _column_attributes.get(cls)
-    if columns is None:
-        columns = _column_attributes[cls] = frozenset(prop.key for prop in sa.inspect(cls).column_attrs)
-    obj = sa.inspect(cls).class_manager.new_instance()
+    mapper = sa.inspect(cls)
+    columns = _plan(mapper).attributes
+    obj = mapper.class_manager.new_instance()
     given = instance_dict(obj)
     for key, value in values.items():
         if key in columns:
@@ -324,9 +320,9 @@ def _prepare_insert(obj: object) -> _Insert:
         elif left_to_database:
             continue
         else:
-            has_default, value = _default(column, "default")
+            _, value = _default(column, "default")  # None when the column has none
             # Straight into the dict: the object is new, its history is reset when attached.
-            given[key] = value = value if has_default else None
+            given[key] = value
         values[column_key] = value
     return _Insert(obj, plan.table, mapper, values, links)
 
