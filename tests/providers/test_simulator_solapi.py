@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -129,6 +130,24 @@ def test_reused_salt_is_refused(simulator):
     assert first.status_code == 200
     assert replay.status_code == 403
     assert replay.json()["errorCode"] == "DuplicatedSignature"
+
+
+def test_a_salt_is_forgotten_once_its_window_has_passed_and_not_before(simulator_factory):
+    sim = simulator_factory(solapi_skew_seconds=2)
+    url = sim.url("solapi") + "/cash/v1/balance"
+
+    def call(salt: str) -> int:
+        date = datetime.now(UTC).isoformat(timespec="microseconds")  # whole seconds could skew
+        return requests.get(url, headers=solapi_headers(salt=salt, date=date), timeout=5).status_code
+
+    old, recent = secrets.token_hex(16), secrets.token_hex(16)
+    assert call(old) == 200
+    time.sleep(1.2)
+    assert call(recent) == 200
+    time.sleep(1.2)  # ``old`` is now outside the 2 s window, ``recent`` inside it
+    assert call(secrets.token_hex(16)) == 200  # (the request that forgets ``old``)
+    assert call(recent) == 403  # forgetting stops at the first salt still inside the window
+    assert call(old) == 200
 
 
 def test_failed_signature_does_not_burn_the_salt(simulator):

@@ -154,6 +154,8 @@ class SimulatorState:
             }
             #: SOLAPI replay protection: (apiKey, salt) -> epoch seconds first seen.
             self.solapi_salts: dict[tuple[str, str], float] = {}
+            #: The same salts as (first seen, key), oldest first: what expires next.
+            self.solapi_salt_order: deque[tuple[float, tuple[str, str]]] = deque()
             #: Request timestamps per vendor for rate limiting.
             self.rate_windows: dict[str, deque[float]] = {v: deque() for v in VENDOR_PREFIXES}
             self._counters: dict[str, itertools.count[int]] = {}
