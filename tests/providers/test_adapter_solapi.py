@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import re
@@ -93,6 +94,19 @@ def test_salts_are_32_alphanumerics_and_unique():
     salts = {new_salt() for _ in range(200)}
     assert len(salts) == 200
     assert all(re.fullmatch(r"[0-9A-Za-z]{32}", s) for s in salts)
+
+
+def test_every_salt_character_is_equally_likely():
+    # 320,000 characters: each of the 62 is expected ~5,161 times (standard deviation ~71).
+    # Folding bytes onto the alphabet by remainder would give the first eight ~6,250.
+    counts = collections.Counter("".join(new_salt() for _ in range(10_000)))
+    expected = 320_000 / 62
+    assert len(counts) == 62
+    assert all(abs(count - expected) < 0.06 * expected for count in counts.values()), counts
+
+
+def test_salts_of_other_lengths_are_that_long():
+    assert [len(new_salt(n)) for n in (1, 12, 64)] == [1, 12, 64]
 
 
 def test_every_request_is_signed_with_a_fresh_salt(simulator, make_adapter):
