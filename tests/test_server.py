@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -43,3 +44,17 @@ def test_prepare_names_the_folder_after_the_server_and_sweeps_first(tmp_path, mo
     assert os.path.dirname(folder) == str(tmp_path) and os.path.isdir(folder)
     assert os.path.basename(folder).startswith(f"kmsg-metrics-{os.getpid()}-")
     assert not stale.exists()
+
+
+def test_a_worker_freezes_what_it_built_once_its_app_is_loaded():
+    from gunicorn.config import Config
+
+    config = Config()
+    for key, value in server.gunicorn_options(host="127.0.0.1", port=8000, workers=2, threads=4).items():
+        config.set(key, value)  # gunicorn validates each setting (a hook's arity too)
+    assert gc.get_freeze_count() == 0
+    try:
+        config.post_worker_init(None)  # gunicorn calls it in the worker after loading the app
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
