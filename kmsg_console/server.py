@@ -31,8 +31,8 @@ class _ConsoleServer(BaseApplication):
 def _post_worker_init(_worker) -> None:
     # Everything alive once the worker has built its app (modules, mappers, compiled
     # statements, the master's inherited heap) lives as long as the worker does. Frozen, the
-    # cyclic garbage collector stops walking it on every full collection: in a busy worker
-    # those walks were about a tenth of its CPU (perf, bench/README).
+    # cyclic garbage collector stops walking it on every full collection (in a busy worker
+    # those walks were ~10 % of perf's samples; bench/README has what it changed).
     gc.freeze()
 
 

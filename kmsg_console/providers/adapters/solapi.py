@@ -75,8 +75,8 @@ def new_salt(length: int = 32) -> str:
     """
     chars: list[str] = []
     while len(chars) < length:
-        chars.extend(_SALT_ALPHABET[byte % len(_SALT_ALPHABET)]
-                     for byte in secrets.token_bytes(length + length // 4) if byte < _SALT_BYTE_LIMIT)
+        drawn = secrets.token_bytes(length + length // 4)
+        chars.extend(_SALT_ALPHABET[b % len(_SALT_ALPHABET)] for b in drawn if b < _SALT_BYTE_LIMIT)
     return "".join(chars[:length])
 
 
