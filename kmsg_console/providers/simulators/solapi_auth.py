@@ -83,20 +83,18 @@ def check_auth(state: SimulatorState) -> Response | None:
         return error("SignatureDoesNotMatch", "서명(signature)이 일치하지 않습니다.")
     now_ts = now.timestamp()
     with state.lock:
-        # Forget salts outside the window so memory stays bounded. They are queued in the
+        # Forget salts outside the window so memory stays bounded. They are kept in the
         # order they were first seen, so the expired ones are at the front: a sweep of every
         # remembered salt per request made each request slower than the one before.
-        order = state.solapi_salt_order
-        while order and now_ts - order[0][0] > opts.solapi_skew_seconds:
-            _, old = order.popleft()
-            del state.solapi_salts[old]
-        if (api_key, salt) in state.solapi_salts:
+        salts = state.solapi_salts
+        while salts and now_ts - next(iter(salts.values())) > opts.solapi_skew_seconds:
+            salts.popitem(last=False)
+        if (api_key, salt) in salts:
             return error(
                 "DuplicatedSignature",
                 "이미 사용된 서명(salt)입니다. 15분 이내에 재사용할 수 없습니다.",
             )
-        state.solapi_salts[(api_key, salt)] = now_ts
-        order.append((now_ts, (api_key, salt)))
+        salts[(api_key, salt)] = now_ts
     return None
 
 

@@ -12,7 +12,7 @@ import functools
 import itertools
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -152,10 +152,9 @@ class SimulatorState:
                 "iwinv_sms": self.options.iwinv_sms_charge,
                 "aligo": self.options.aligo_point,
             }
-            #: SOLAPI replay protection: (apiKey, salt) -> epoch seconds first seen.
-            self.solapi_salts: dict[tuple[str, str], float] = {}
-            #: The same salts as (first seen, key), oldest first: what expires next.
-            self.solapi_salt_order: deque[tuple[float, tuple[str, str]]] = deque()
+            #: SOLAPI replay protection: (apiKey, salt) -> epoch seconds first seen, oldest
+            #: first (an OrderedDict drops its first entry in constant time; a dict does not).
+            self.solapi_salts: OrderedDict[tuple[str, str], float] = OrderedDict()
             #: Request timestamps per vendor for rate limiting.
             self.rate_windows: dict[str, deque[float]] = {v: deque() for v in VENDOR_PREFIXES}
             self._counters: dict[str, itertools.count[int]] = {}
