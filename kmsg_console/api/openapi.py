@@ -12,6 +12,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from kmsg_console.send_logs.pipeline import SCHEDULE_HORIZON
+
 MESSAGE_TYPES = ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
 STATUSES = ["PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN"]
 #: Request strings may hold any Unicode text except U+0000, which PostgreSQL cannot store
@@ -76,8 +78,10 @@ SEND_MESSAGE_REQUEST = {
                 "title": text(maxLength=120),
             },
         },
-        "scheduled_at": {"type": "string", "format": "date-time",
-                         "description": "RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00+09:00."},
+        "scheduled_at": {
+            "type": "string", "format": "date-time",
+            "description": "RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00+09:00; "
+                           f"later than now and at most {SCHEDULE_HORIZON.days} days ahead."},
     },
 }
 
@@ -195,7 +199,10 @@ _paths: dict[str, Any] = {
                 "409": _error_response("Idempotency-Key reused with a different body."),
                 "413": _error_response("The request body is too large."),
                 "415": UNSUPPORTED_MEDIA_TYPE,
-                "422": _error_response("Invalid phone number, text too long, unknown template or no provider for the type."),
+                "422": _error_response(
+                    "Invalid phone number, text too long, unknown template, no provider for the "
+                    "type, or a scheduled_at that has passed or is more than "
+                    f"{SCHEDULE_HORIZON.days} days ahead."),
                 "429": throttled("Throttled by a policy; retry after the given seconds."),
                 "503": THROTTLE_UNAVAILABLE,
             },

@@ -67,6 +67,9 @@ PHONE_HASH_PURPOSE = "phone"
 #: K-Message's tracking defaults: first status check 30 s after the send.
 FIRST_CHECK_DELAY = timedelta(seconds=30)
 SCHEDULED_GRACE = timedelta(minutes=2)
+#: How far ahead a send may be scheduled. SOLAPI takes reservations up to six months ahead,
+#: the furthest of the vendors; 180 days is inside six months from any date.
+SCHEDULE_HORIZON = timedelta(days=180)
 REDACTION = "••••••"
 
 
@@ -153,8 +156,31 @@ def _issues_of(exc: MessageValidationError) -> list[dict[str, Any]]:
             for i in exc.issues]
 
 
+def _check_schedule(scheduled_at: datetime | None) -> None:
+    """Refuse a requested send time that has passed or lies beyond ``SCHEDULE_HORIZON``.
+
+    Checked on the request, before anything is logged: a vendor would refuse either, after
+    the message row existed (Aligo's code 42), or hold a reservation nobody remembers.
+    """
+    if scheduled_at is None or scheduled_at.utcoffset() is None:
+        return  # no schedule, or a naive one that validation refuses with its own issue
+    now = utcnow()
+    days = SCHEDULE_HORIZON.days
+    if scheduled_at <= now:
+        message, code, detail = ("scheduled_at has passed; leave it out to send now.",
+                                 "schedule_passed", "in the past")
+    elif scheduled_at > now + SCHEDULE_HORIZON:
+        message, code, detail = (f"scheduled_at may be at most {days} days ahead.",
+                                 "schedule_too_far", f"more than {days} days ahead")
+    else:
+        return
+    raise SendRefused(422, "invalid_request", message,
+                      [{"field": "scheduled_at", "code": code, "message": detail}])
+
+
 def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedMessage:
     """Validate and normalize ``request`` into a message; raises SendRefused."""
+    _check_schedule(request.scheduled_at)
     template = None
     if request.template_code or (request.type or "").upper() == MessageType.ALIMTALK.value:
         if not request.template_code:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from kmsg_console.api_keys.services import issue_key
 from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import script_sandbox
+from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.models import MessageAttempt, MessageLog
 from tests.api.openapi_check import OpenApiChecker
 
@@ -135,6 +137,54 @@ def test_idempotency_same_body_returns_the_same_message(app, api):
     assert first.status_code == 201 and second.status_code == 200
     assert first.get_json()["id"] == second.get_json()["id"]
     assert _count(app) == 1 and _count(app, MessageAttempt) == 1
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize("offset, code", [
+    (timedelta(seconds=-1), "schedule_passed"),
+    (timedelta(0), "schedule_passed"),
+    (pipeline.SCHEDULE_HORIZON + timedelta(seconds=1), "schedule_too_far"),
+])
+def test_a_send_time_outside_the_schedule_window_is_refused_before_anything_is_logged(
+        app, api, monkeypatch, offset, code):
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    monkeypatch.setattr(pipeline, "utcnow", lambda: now)
+    response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(now + offset)})
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [(d["field"], d["code"]) for d in error["details"]] == [("scheduled_at", code)]
+    assert _count(app) == 0
+
+
+def test_a_send_time_inside_the_window_is_kept_in_korea_time_or_any_offset(app, api, monkeypatch):
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    monkeypatch.setattr(pipeline, "utcnow", lambda: now)
+    last = now + pipeline.SCHEDULE_HORIZON
+    soon = (now + timedelta(minutes=10)).astimezone(timezone(timedelta(hours=9)))  # 17:10+09:00
+    for moment in (last, soon):
+        response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(moment)})
+        assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        stored = db.session.scalars(sa.select(MessageLog.scheduled_at).order_by(MessageLog.id)).all()
+    assert stored == [last, soon]
+
+
+def test_a_replay_after_its_send_time_has_passed_still_returns_the_message(app, api, monkeypatch):
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    clock = [now]
+    monkeypatch.setattr(pipeline, "utcnow", lambda: clock[0])
+    body = {"to": "01012345678", "text": "x", "scheduled_at": _iso(now + timedelta(hours=1))}
+    first = api.post(body, headers={"Idempotency-Key": "reminder-1"})
+    clock[0] = now + timedelta(hours=2)  # the client retries after the time it asked for
+    replay = api.post(body, headers={"Idempotency-Key": "reminder-1"})
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert replay.get_json()["id"] == first.get_json()["id"]
+    assert api.post(body).status_code == 422  # a new request for that time is refused
+    assert _count(app) == 1
 
 
 def test_idempotency_different_body_is_409(app, api):
