@@ -11,6 +11,7 @@ from flask import Flask, make_response, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kmsg_console import config as config_module
+from kmsg_console import sqlite_writers
 from kmsg_console.crypto import Keyring
 from kmsg_console.db_pool import ping_when_idle
 from kmsg_console.extensions import THROTTLE_BIND, babel, csrf, db, htmx, login_manager
@@ -118,6 +119,14 @@ def _init_extensions(app: Flask) -> None:
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 ping_when_idle(engine)
+        if db.engine.dialect.name == "sqlite":
+            # The app's writes wait for the disk after SQLite's lock is let go (the
+            # throttle's engine keeps its commits soft and is left as it is).
+            sa.event.listen(db.engine, "do_connect", _durable_commits)
+
+
+def _durable_commits(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    cparams.setdefault("factory", sqlite_writers.DurableCommits)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -127,6 +136,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    if isinstance(dbapi_connection, sqlite_writers.DurableCommits):
+        # It flushes the WAL itself after each commit, outside the lock (sqlite_writers).
+        cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
