@@ -150,7 +150,8 @@ class DurableCommits(sqlite3.Connection):
     def _wal(self) -> str:
         if self._wal_path is None:
             # SQLite's own absolute path of the main database ("" when it has no file).
-            main = next((row[2] for row in self.execute("PRAGMA database_list") if row[1] == "main"), "")
+            databases = self.execute("PRAGMA database_list")
+            main = next((path for _seq, name, path in databases if name == "main"), "")
             self._wal_path = f"{main}-wal" if main else ""
         return self._wal_path
 
