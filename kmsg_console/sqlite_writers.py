@@ -156,9 +156,11 @@ class DurableCommits(sqlite3.Connection):
         return self._wal_path
 
 
+_sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+
 def flush_wal(wal_path: str) -> None:
     """Wait until every frame written to ``wal_path`` so far is on disk."""
-    sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
     try:
         fd = os.open(wal_path, os.O_RDONLY)
     except FileNotFoundError:
@@ -166,7 +168,7 @@ def flush_wal(wal_path: str) -> None:
         # database at the end of every checkpoint, so the frames are on disk there.
         return
     try:
-        sync(fd)
+        _sync(fd)
     finally:
         os.close(fd)
 

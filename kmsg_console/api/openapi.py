@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from kmsg_console.send_logs.pipeline import SCHEDULE_HORIZON
+from kmsg_console.messaging.types import SCHEDULE_HORIZON
 
 MESSAGE_TYPES = ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
 STATUSES = ["PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN"]

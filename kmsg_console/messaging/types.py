@@ -13,9 +13,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+#: How far ahead a send may be scheduled. SOLAPI takes reservations up to six months ahead,
+#: the furthest of the vendors; 180 days is inside six months from any date.
+SCHEDULE_HORIZON = timedelta(days=180)
 
 #: A value that may fill a ``#{var}`` placeholder.
 VariableValue = str | int | float | bool | date | datetime | None

@@ -34,6 +34,7 @@ from kmsg_console.messaging.prepare import PreparedMessage, prepare_message
 from kmsg_console.messaging.result import SendStatus
 from kmsg_console.messaging.router import Attempt, Router
 from kmsg_console.messaging.types import (
+    SCHEDULE_HORIZON,
     Failover,
     FallbackChannel,
     KakaoOptions,
@@ -67,9 +68,6 @@ PHONE_HASH_PURPOSE = "phone"
 #: K-Message's tracking defaults: first status check 30 s after the send.
 FIRST_CHECK_DELAY = timedelta(seconds=30)
 SCHEDULED_GRACE = timedelta(minutes=2)
-#: How far ahead a send may be scheduled. SOLAPI takes reservations up to six months ahead,
-#: the furthest of the vendors; 180 days is inside six months from any date.
-SCHEDULE_HORIZON = timedelta(days=180)
 REDACTION = "••••••"
 
 
