@@ -20,7 +20,12 @@ from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.explanations import SOURCE_LABELS
 from kmsg_console.send_logs.models import MessageSource, MessageStatus
 from kmsg_console.send_logs.report import DEFAULT_PERIOD
-from kmsg_console.send_logs.services import LOCAL_INPUT_FORMAT, LogFilters, local_to_utc
+from kmsg_console.send_logs.services import (
+    ATTEMPT_OUTCOMES,
+    LOCAL_INPUT_FORMAT,
+    LogFilters,
+    local_to_utc,
+)
 from kmsg_console.web.forms import choices
 
 ANY = ("", _l("Any"))
@@ -32,6 +37,19 @@ def _status_choices():
 
 def _error_choices():
     return choices([ANY] + [(c.value, c.value) for c in ErrorCode])
+
+
+ATTEMPT_OUTCOME_LABELS = {
+    "accepted": _l("Accepted"),
+    "failed": _l("Failed"),
+    "unknown": _l("Outcome unknown"),
+    "not_accepted": _l("Failed or unknown"),
+}
+
+
+def _attempt_outcome_choices():
+    # Offered from what the query knows, so no choice can name an outcome it cannot filter on.
+    return choices([ANY] + [(value, _(ATTEMPT_OUTCOME_LABELS[value])) for value in ATTEMPT_OUTCOMES])
 
 
 def _type_choices():
@@ -62,6 +80,9 @@ class SendLogFilterForm(FlaskForm):
     error_code = SelectField(_l("Error code"), choices=_error_choices, validators=[Optional()])
     provider = SelectField(_l("Provider"), choices=_provider_choices, validators=[Optional()])
     attempted = SelectField(_l("Tried at provider"), choices=_provider_choices, validators=[Optional()])
+    attempt_outcome = SelectField(
+        _l("Attempt outcome"), choices=_attempt_outcome_choices, validators=[Optional()]
+    )
     type = SelectField(_l("Message type"), choices=_type_choices, validators=[Optional()])
     source = SelectField(_l("Source"), choices=_source_choices, validators=[Optional()])
     api_key = SelectField(_l("API key"), choices=_api_key_choices, validators=[Optional()])
@@ -115,6 +136,7 @@ class SendLogFilterForm(FlaskForm):
             error_code=data["error_code"] or None,
             provider=data["provider"] or None,
             attempted=data["attempted"] or None,
+            attempt_outcome=data["attempt_outcome"] or None,
             type=data["type"] or None,
             source=data["source"] or None,
             api_key=int(data["api_key"]) if data["api_key"] else None,
@@ -134,6 +156,7 @@ class SendLogFilterForm(FlaskForm):
                 "error_code",
                 "provider",
                 "attempted",
+                "attempt_outcome",
                 "type",
                 "source",
                 "api_key",

@@ -46,6 +46,8 @@ class LogFilters:
     provider: str | None = None
     #: Messages with an attempt at this provider, wherever they ended (failover included).
     attempted: str | None = None
+    #: ... whose outcome is one of ``ATTEMPT_OUTCOMES`` (the same attempt, when both are given).
+    attempt_outcome: str | None = None
     type: str | None = None
     source: str | None = None
     api_key: int | None = None
@@ -64,6 +66,16 @@ _EQUALITY = {
     "template": MessageLog.template_code,
     "vendor_code": MessageLog.vendor_code,
     "recipient": MessageLog.to_hash,
+}
+
+
+#: The attempt outcomes the list filters on, as the dashboard counts them: an attempt still
+#: marked in flight (a call under way, or one a stopped process never finished) is "unknown".
+ATTEMPT_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "accepted": ("accepted",),
+    "failed": ("failed",),
+    "unknown": ("unknown", "in_flight"),
+    "not_accepted": ("failed", "unknown", "in_flight"),
 }
 
 
@@ -95,12 +107,16 @@ def filtered_query(filters: LogFilters) -> sa.Select[Any]:
         value = getattr(filters, name)
         if value not in (None, ""):
             query = query.where(column == value)
-    if filters.attempted:
+    if filters.attempted or filters.attempt_outcome:
         # ``provider`` is where a message ended; a provider that failed over to the next one
         # has its failures on other messages' rows. Each candidate row is one probe of the
         # attempts' message_id index, so the newest-first scan stays as it is.
-        query = query.where(sa.exists().where(MessageAttempt.message_id == MessageLog.id,
-                                              MessageAttempt.provider_code == filters.attempted))
+        attempt = [MessageAttempt.message_id == MessageLog.id]
+        if filters.attempted:
+            attempt.append(MessageAttempt.provider_code == filters.attempted)
+        if filters.attempt_outcome:
+            attempt.append(MessageAttempt.outcome.in_(ATTEMPT_OUTCOMES[filters.attempt_outcome]))
+        query = query.where(sa.exists().where(*attempt))
     if filters.since is not None:
         query = query.where(MessageLog.created_at >= filters.since)
     if filters.until is not None:

@@ -39,4 +39,15 @@ def test_dashboard_shows_todays_sends_and_failures(live_console, page):
     page.wait_for_load_state("networkidle")
     assert "/send-logs" in page.url and "status=FAILED" in page.url
     assert page.locator("[data-status=FAILED]").count() >= 2
+
+    # The provider's failure count opens the messages whose attempt there was not accepted.
+    page.goto(live_console.url("/"))
+    failures = page.locator("#provider-health tr[data-provider=sandbox] [data-figure=not-accepted]")
+    assert failures.inner_text() == "2"
+    failures.click()
+    page.wait_for_url("**attempt_outcome=not_accepted**")
+    assert page.locator("select[name=attempted]").input_value() == "sandbox"
+    assert page.locator("select[name=attempt_outcome]").input_value() == "not_accepted"
+    assert page.locator("#results tbody tr").count() == 2
+    screenshot(page, "send_logs_not_accepted_at_provider")
     assert page.js_errors == []

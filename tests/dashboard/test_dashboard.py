@@ -87,6 +87,11 @@ def test_provider_latency_and_failures_over_the_last_day(console, add_log, add_p
     assert cells[3] == "1000 ms"  # 95th percentile
     # The attempts link lists every message tried there, failed-over ones included.
     assert re.search(r'href="/send-logs\?attempted=solapi-main&amp;since=[^"]+">5</a>', row)
+    # The failure count opens the messages whose attempt there failed or ended unknown.
+    link = re.search(r'href="([^"]+)" data-figure="not-accepted">1</a>', row).group(1).replace("&amp;", "&")
+    assert "attempted=solapi-main" in link and "attempt_outcome=not_accepted" in link
+    listed = console.client.get(link).get_data(as_text=True)
+    assert len(re.findall(r'id="message-[0-9a-f-]{36}"', listed)) == 1 and 'data-status="FAILED"' in listed
 
 
 def test_an_empty_console_says_so_and_shows_the_worker_state(console):

@@ -80,6 +80,38 @@ def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, ad
     assert "attempted=solapi-main" in tried.get_data(as_text=True)
 
 
+def test_attempt_outcome_is_matched_on_the_same_attempt_as_the_provider(console, add_log, add_provider):
+    add_provider("solapi-main", "solapi")
+    add_provider("iwinv-main", "iwinv")
+    failed_over = add_log(provider_code="iwinv-main", attempts=[
+        {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
+        {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"}])
+    unknown = add_log(provider_code="solapi-main", status="UNKNOWN",
+                      attempts=[{"provider_code": "solapi-main", "outcome": "unknown"}])
+    in_flight = add_log(provider_code="solapi-main", status="PENDING",
+                        attempts=[{"provider_code": "solapi-main", "outcome": "in_flight"}])
+    accepted = add_log(provider_code="solapi-main", attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}])
+    console.login(Role.VIEWER)
+
+    def listed(**query):
+        response = console.client.get("/send-logs", query_string=query)
+        assert response.status_code == 200
+        return _ids(response)
+
+    not_accepted = listed(attempted="solapi-main", attempt_outcome="not_accepted")
+    assert not_accepted == [in_flight, unknown, failed_over]
+    # iwinv accepted the failed-over message: its failure at SOLAPI does not count there.
+    assert listed(attempted="iwinv-main", attempt_outcome="not_accepted") == []
+    assert listed(attempted="iwinv-main", attempt_outcome="accepted") == [failed_over]
+    assert listed(attempted="solapi-main", attempt_outcome="failed") == [failed_over]
+    # An attempt still in flight counts as unknown, as on the dashboard.
+    assert listed(attempted="solapi-main", attempt_outcome="unknown") == [in_flight, unknown]
+    # Without a provider: an attempt anywhere that ended so.
+    assert listed(attempt_outcome="accepted") == [accepted, failed_over]
+    page = console.client.get("/send-logs", query_string={"attempt_outcome": "failed"}).get_data(as_text=True)
+    assert "attempt_outcome=failed" in re.search(r'href="([^"]*export\.csv[^"]*)"', page).group(1)
+
+
 def test_tried_at_a_deleted_provider_stays_selectable(console, add_log):
     gone = add_log(provider_code="old-vendor", attempts=[{"provider_code": "old-vendor"}])
     console.login(Role.VIEWER)
@@ -162,6 +194,7 @@ def test_htmx_phone_search_pushes_the_hashed_url(console, add_log):
     [
         ({"phone": "12ab"}, "valid phone number"),
         ({"status": "BOGUS"}, "Not a valid choice"),
+        ({"attempt_outcome": "lost"}, "Not a valid choice"),
         ({"since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}, "later than the start"),
         ({"since": "yesterday"}, "Not a valid datetime"),
         ({"recipient": "not-a-hash"}, "recipient link is not valid"),
