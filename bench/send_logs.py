@@ -187,6 +187,17 @@ def cases_for(values: dict[str, Any]) -> list[Case]:
             {"status": "FAILED", "error_code": error_code, **week},
         ),
         Case("dashboard: attempted=provider (7 days)", {"attempted": provider, "since": week["since"]}),
+        Case(
+            "dashboard: attempt not accepted at provider (24 hours)",
+            {
+                "attempted": provider,
+                "attempt_outcome": "not_accepted",
+                "since": local(newest - timedelta(days=1)),
+            },
+        ),
+        # an attempt's outcome, anywhere; "unknown" is the rare one
+        Case("attempt_outcome=failed", {"attempt_outcome": "failed"}),
+        Case("attempt_outcome=unknown (rare)", {"attempt_outcome": "unknown"}),
         # every provider a message went through, failover included
         Case("attempted=solapi-main", {"attempted": "solapi-main"}),
         Case("attempted=iwinv-main + provider=solapi-main (failed over)",
