@@ -60,12 +60,17 @@ def test_each_filter_keeps_only_matching_messages(
     assert _ids(response) == [wanted]
 
 
-def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, add_log, add_provider):
+def _failed_over_from_solapi_to_iwinv(add_log, add_provider) -> str:
+    """Both providers set up, and a message SOLAPI failed that IWINV then accepted."""
     add_provider("solapi-main", "solapi")
     add_provider("iwinv-main", "iwinv")
-    failed_over = add_log(provider_code="iwinv-main", attempts=[
+    return add_log(provider_code="iwinv-main", attempts=[
         {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
         {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"}])
+
+
+def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, add_log, add_provider):
+    failed_over = _failed_over_from_solapi_to_iwinv(add_log, add_provider)
     stayed = add_log(provider_code="solapi-main", attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}])
     add_log(provider_code="iwinv-main", attempts=[{"provider_code": "iwinv-main", "outcome": "accepted"}])
     console.login(Role.VIEWER)
@@ -81,11 +86,7 @@ def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, ad
 
 
 def test_attempt_outcome_is_matched_on_the_same_attempt_as_the_provider(console, add_log, add_provider):
-    add_provider("solapi-main", "solapi")
-    add_provider("iwinv-main", "iwinv")
-    failed_over = add_log(provider_code="iwinv-main", attempts=[
-        {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
-        {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"}])
+    failed_over = _failed_over_from_solapi_to_iwinv(add_log, add_provider)
     unknown = add_log(provider_code="solapi-main", status="UNKNOWN",
                       attempts=[{"provider_code": "solapi-main", "outcome": "unknown"}])
     in_flight = add_log(provider_code="solapi-main", status="PENDING",
