@@ -44,8 +44,12 @@ import schemathesis  # noqa: E402
 
 from tests.api.test_fuzz import fuzz_config, provision, run_fuzz  # noqa: E402
 
-SUCCESS_PATHS = [("POST /messages", 201), ("GET /messages/{id}", 200),
-                 ("POST /verifications", 201), ("POST /verifications/{id}/check", 200)]
+SUCCESS_PATHS = [
+    ("POST /messages", 201),
+    ("GET /messages/{id}", 200),
+    ("POST /verifications", 201),
+    ("POST /verifications/{id}/check", 200),
+]
 
 
 def free_port() -> int:
@@ -70,10 +74,18 @@ def wait_until_ready(url: str, server: subprocess.Popen, timeout: float = 60.0) 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=1500,
-                        help="examples per operation in the fuzzing phase (default 1500)")
-    parser.add_argument("--min-requests", type=int, default=5000,
-                        help="fail when fewer requests were sent (default 5000)")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=1500,
+        help="examples per operation in the fuzzing phase (default 1500)",
+    )
+    parser.add_argument(
+        "--min-requests",
+        type=int,
+        default=5000,
+        help="fail when fewer requests were sent (default 5000)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="schemathesis seed, to replay a run")
     args = parser.parse_args()
 
@@ -82,8 +94,13 @@ def main() -> int:
     # settings (the embedded default, kmsg.db and the generated keys in the instance folder).
     for name in ("KMSG_DATABASE_URL", "KMSG_REDIS_URL"):
         os.environ.pop(name, None)
-    os.environ.update({"KMSG_INSTANCE_PATH": str(instance), "KMSG_LOG_LEVEL": "WARNING",
-                       "KMSG_ADMIN_PASSWORD": secrets.token_urlsafe(18)})
+    os.environ.update(
+        {
+            "KMSG_INSTANCE_PATH": str(instance),
+            "KMSG_LOG_LEVEL": "WARNING",
+            "KMSG_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+        }
+    )
 
     from kmsg_console import create_app, migrate
     from kmsg_console.extensions import dispose_engines
@@ -101,12 +118,17 @@ def main() -> int:
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 (our own console script)
             [str(console), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_ready(f"{base}/readyz", server)
         schema = schemathesis.openapi.from_url(
             f"{base}/api/v1/openapi.json",
-            config=fuzz_config(api_key, max_examples=args.examples, seed=args.seed))
+            config=fuzz_config(api_key, max_examples=args.examples, seed=args.seed),
+        )
         started = time.monotonic()
         report = run_fuzz(schema)
         elapsed = time.monotonic() - started
@@ -120,29 +142,42 @@ def main() -> int:
 
     by_class = report.by_class
     operations = sorted({label for label, _ in report.statuses})
-    print(f"kmsg-console at {base} (gunicorn, 2 processes, SQLite), "
-          f"schemathesis {schemathesis.__version__}")
-    print(f"requests generated:        {report.requests} in {elapsed:.0f} s "
-          f"({report.requests / elapsed:.0f}/s) over {len(operations)} operations")
-    print("responses by status class: "
-          + ", ".join(f"{name} {by_class[name]}" for name in sorted(by_class)))
+    print(
+        f"kmsg-console at {base} (gunicorn, 2 processes, SQLite), "
+        f"schemathesis {schemathesis.__version__}"
+    )
+    print(
+        f"requests generated:        {report.requests} in {elapsed:.0f} s "
+        f"({report.requests / elapsed:.0f}/s) over {len(operations)} operations"
+    )
+    print(
+        "responses by status class: "
+        + ", ".join(f"{name} {by_class[name]}" for name in sorted(by_class))
+    )
     for label in operations:
-        statuses = sorted((status, count) for (name, status), count in report.statuses.items()
-                          if name == label)
+        statuses = sorted(
+            (status, count) for (name, status), count in report.statuses.items() if name == label
+        )
         print(f"  {label:34} " + " ".join(f"{status}:{count}" for status, count in statuses))
     print(f"5xx responses:             {report.server_errors}")
     print(f"schema violations:         {report.schema_violations}")
     print(f"other check failures:      {report.other_check_failures}")
-    missing = [f"{label} {status}" for label, status in SUCCESS_PATHS
-               if not report.seen(label, status)]
+    missing = [
+        f"{label} {status}" for label, status in SUCCESS_PATHS if not report.seen(label, status)
+    ]
     if missing:
         print("success paths never reached: " + ", ".join(missing))
     problems = report.problems()
     if problems:
         print("\n" + problems)
         print(f"\nserver log: {log_path}")
-    ok = (not problems and not missing and report.server_errors == 0
-          and report.schema_violations == 0 and report.requests >= args.min_requests)
+    ok = (
+        not problems
+        and not missing
+        and report.server_errors == 0
+        and report.schema_violations == 0
+        and report.requests >= args.min_requests
+    )
     if report.requests < args.min_requests:
         print(f"only {report.requests} requests, fewer than --min-requests {args.min_requests}")
     print("OK" if ok else "FAILED")

@@ -59,7 +59,10 @@ def child(args) -> None:
         return
 
     sim = argparse.Namespace(base=args.sim)
-    with common.temp_dir() as workdir, otp_profile.console_client(args.db, workdir, sim) as (_, start):
+    with (
+        common.temp_dir() as workdir,
+        otp_profile.console_client(args.db, workdir, sim) as (_, start),
+    ):
         measure(start, args.starts)
 
 
@@ -85,11 +88,28 @@ def count(kind: str, args, sim: otp_throughput.Simulator, workdir: Path) -> int:
     """Instructions the ``kind`` app executed over ``args.starts`` requests."""
     out = workdir / f"callgrind.{kind}.out"
     process = subprocess.Popen(  # noqa: S603 - valgrind running this script
-        [tool("valgrind"), "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, str(Path(__file__).resolve()), "--child", kind, "--sim", sim.base,
-         "--db", args.db, "--starts", str(args.starts)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        cwd=HERE.parent)
+        [
+            tool("valgrind"),
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            kind,
+            "--sim",
+            sim.base,
+            "--db",
+            args.db,
+            "--starts",
+            str(args.starts),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=HERE.parent,
+    )
     try:
         for expected in ("ready", "done"):
             line = process.stdout.readline().strip()
@@ -97,8 +117,11 @@ def count(kind: str, args, sim: otp_throughput.Simulator, workdir: Path) -> int:
                 raise SystemExit(f"[{kind}] expected {expected!r}, got {line!r}")
             switch = "on" if expected == "ready" else "off"
             subprocess.run(  # noqa: S603 - valgrind's own control tool
-                [tool("callgrind_control"), "-i", switch, str(process.pid)], check=True,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [tool("callgrind_control"), "-i", switch, str(process.pid)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             process.stdin.write("\n")
             process.stdin.flush()
         process.wait(timeout=600)
@@ -128,12 +151,16 @@ def main() -> None:
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = otp_throughput.Simulator(procs, workdir)
         sim.clear()
-        per_request = {kind: count(kind, args, sim, workdir) / args.starts
-                       for kind in ("bare", "console")}
-    table = common.Table(["app", "requests", "instructions/request (M)"], [
-        ["bare", args.starts, per_request["bare"] / 1e6],
-        [f"console ({args.db})", args.starts, per_request["console"] / 1e6],
-    ])
+        per_request = {
+            kind: count(kind, args, sim, workdir) / args.starts for kind in ("bare", "console")
+        }
+    table = common.Table(
+        ["app", "requests", "instructions/request (M)"],
+        [
+            ["bare", args.starts, per_request["bare"] / 1e6],
+            [f"console ({args.db})", args.starts, per_request["console"] / 1e6],
+        ],
+    )
     print(table.render())
     print(f"bare/console: {per_request['bare'] / per_request['console']:.3f}")
 

@@ -1,6 +1,7 @@
 """What one OTP start costs the console, in-process: CPU time and SQL statements per start.
 
-    .venv/bin/python bench/otp_profile.py [--db sqlite|postgresql|both] [--starts 1000] [--profile 40] [--phases]
+    .venv/bin/python bench/otp_profile.py [--db sqlite|postgresql|both] [--starts 1000]
+        [--profile 40] [--phases]
 
 The same setup as ``otp_throughput.py`` (the SOLAPI simulator as ``kmsg-console
 fake-providers``, the account saved through the providers service, the default throttle
@@ -98,12 +99,17 @@ class Phases:
             finally:
                 self.seconds[label] += time.thread_time() - began
                 self.calls[label] += 1
+
         return timed
 
     def report(self, starts: int) -> str:
-        table = common.Table(["piece", "CPU ms/start", "calls/start"], [
-            [label, 1000 * seconds / starts, f"{self.calls[label] / starts:.1f}"]
-            for label, seconds in self.seconds.most_common()])
+        table = common.Table(
+            ["piece", "CPU ms/start", "calls/start"],
+            [
+                [label, 1000 * seconds / starts, f"{self.calls[label] / starts:.1f}"]
+                for label, seconds in self.seconds.most_common()
+            ],
+        )
         return table.render()
 
 
@@ -143,12 +149,17 @@ def console_client(kind: str, folder: Path, sim) -> Iterator[tuple[object, Calla
         def start(n: int) -> None:
             response = client.post(
                 "/api/v1/verifications",
-                json={"phone": f"0109{n:07d}", "purpose": "login",
-                      "client_ip": f"10.0.{n % 250}.{n % 200}"},
+                json={
+                    "phone": f"0109{n:07d}",
+                    "purpose": "login",
+                    "client_ip": f"10.0.{n % 250}.{n % 200}",
+                },
                 headers=headers,
             )
             if response.status_code != 201:
-                raise SystemExit(f"start answered {response.status_code}: {response.get_data(as_text=True)}")
+                raise SystemExit(
+                    f"start answered {response.status_code}: {response.get_data(as_text=True)}"
+                )
 
         try:
             yield app, start
@@ -158,8 +169,15 @@ def console_client(kind: str, folder: Path, sim) -> Iterator[tuple[object, Calla
                 dispose_engines()
 
 
-def run(kind: str, sim: otp_throughput.Simulator, workdir: Path, starts: int, profile: int,
-        dump: Path | None = None, phases: bool = False) -> dict:
+def run(
+    kind: str,
+    sim: otp_throughput.Simulator,
+    workdir: Path,
+    starts: int,
+    profile: int,
+    dump: Path | None = None,
+    phases: bool = False,
+) -> dict:
     folder = workdir / kind
     folder.mkdir()
     with console_client(kind, folder, sim) as (app, start):
@@ -200,16 +218,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--starts", type=int, default=1000, help="measured starts per database")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="print cProfile's N most expensive functions")
-    parser.add_argument("--phases", action="store_true",
-                        help="also time the pieces of a start (CPU of this thread, database driver included)")
-    parser.add_argument("--dump", type=Path, metavar="FILE",
-                        help="with --profile: also write cProfile's data (FILE.<db>.<ext>) for pstats or snakeviz")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print cProfile's N most expensive functions",
+    )
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time the pieces of a start (CPU of this thread, database driver included)",
+    )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        metavar="FILE",
+        help="with --profile: also write cProfile's data (FILE.<db>.<ext>) for pstats or snakeviz",
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(common.machine_line())
-    table = common.Table(["database", "starts", "CPU ms/start", "wall ms/start", "SQL statements/start"], [])
+    table = common.Table(
+        ["database", "starts", "CPU ms/start", "wall ms/start", "SQL statements/start"], []
+    )
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = otp_throughput.Simulator(procs, workdir)
         for kind in kinds:
@@ -219,7 +251,9 @@ def main() -> None:
                 print("  " + statement)
             if result["profile"]:
                 print(result["profile"])
-            table.rows.append([kind, args.starts, result["cpu_ms"], result["wall_ms"], len(result["statements"])])
+            table.rows.append(
+                [kind, args.starts, result["cpu_ms"], result["wall_ms"], len(result["statements"])]
+            )
     print()
     print(table.render())
 

@@ -70,11 +70,15 @@ def main() -> None:
             for name, sender in senders.items():
                 measured[name].append(cpu_ms_per_send(sender, args.sends))
     per_call = {name: common.median(values) for name, values in measured.items()}
-    table = common.Table(["setting", "CPU ms/send (median of rounds)", "rounds"], [
-        [name, per_call[name], " ".join(f"{v:.3f}" for v in measured[name])] for name in measured
-    ])
+    table = common.Table(
+        ["setting", "CPU ms/send (median of rounds)", "rounds"],
+        [[name, per_call[name], " ".join(f"{v:.3f}" for v in measured[name])] for name in measured],
+    )
     print(table.render())
-    print(f"read once / environment per call: {per_call['read once'] / per_call['environment per call']:.2f}")
+    print(
+        "read once / environment per call: "
+        f"{per_call['read once'] / per_call['environment per call']:.2f}"
+    )
 
 
 if __name__ == "__main__":

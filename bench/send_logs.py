@@ -186,7 +186,10 @@ def cases_for(values: dict[str, Any]) -> list[Case]:
             "dashboard: failed by code (7 days)",
             {"status": "FAILED", "error_code": error_code, **week},
         ),
-        Case("dashboard: attempted=provider (7 days)", {"attempted": provider, "since": week["since"]}),
+        Case(
+            "dashboard: attempted=provider (7 days)",
+            {"attempted": provider, "since": week["since"]},
+        ),
         Case(
             "dashboard: attempt not accepted at provider (24 hours)",
             {
@@ -200,8 +203,10 @@ def cases_for(values: dict[str, Any]) -> list[Case]:
         Case("attempt_outcome=unknown (rare)", {"attempt_outcome": "unknown"}),
         # every provider a message went through, failover included
         Case("attempted=solapi-main", {"attempted": "solapi-main"}),
-        Case("attempted=iwinv-main + provider=solapi-main (failed over)",
-             {"attempted": "iwinv-main", "provider": "solapi-main"}),
+        Case(
+            "attempted=iwinv-main + provider=solapi-main (failed over)",
+            {"attempted": "iwinv-main", "provider": "solapi-main"},
+        ),
         # other combinations
         Case("status=FAILED + provider", {"status": "FAILED", "provider": "solapi-main"}),
         Case("type=ALIMTALK + status=FAILED", {"type": "ALIMTALK", "status": "FAILED"}),
@@ -424,7 +429,12 @@ def export_args(app, limit: int) -> dict[str, str]:
 
 
 def run(
-    kind: str, rows: int, repeat: int, explain: bool, pages: int, export_repeat: int,
+    kind: str,
+    rows: int,
+    repeat: int,
+    explain: bool,
+    pages: int,
+    export_repeat: int,
     only: str | None = None,
 ) -> dict[str, Any] | None:
     from kmsg_console.send_logs.export import EXPORT_LIMIT
@@ -455,7 +465,9 @@ def run(
         with app.app_context():
             engine = db.engine
         worst = Case(WORST_CASE.name, dict(WORST_CASE.args))
-        selected = [*cases, worst] if only is None else [c for c in [*cases, worst] if only in c.name]
+        selected = (
+            [*cases, worst] if only is None else [c for c in [*cases, worst] if only in c.name]
+        )
         for case in selected:
             prepare_case(app, case)
             if case.deep_cursor:
@@ -566,8 +578,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100, help="pages to follow with the cursor")
     parser.add_argument("--export-repeat", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print each list query's plan")
-    parser.add_argument("--cases", metavar="TEXT",
-                        help="only the list cases whose name contains TEXT (no pages, report or export)")
+    parser.add_argument(
+        "--cases",
+        metavar="TEXT",
+        help="only the list cases whose name contains TEXT (no pages, report or export)",
+    )
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_child:

@@ -47,7 +47,10 @@ def _derive_config(app: Flask) -> None:
     config = app.config
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'kmsg.db'}"
-    keys = load_keys(Path(app.instance_path), {k: config.get(k) for k in ("SECRET_KEY", "ENCRYPTION_KEYS", "HASH_KEY")})
+    keys = load_keys(
+        Path(app.instance_path),
+        {k: config.get(k) for k in ("SECRET_KEY", "ENCRYPTION_KEYS", "HASH_KEY")},
+    )
     config.update(keys)
     config["KEYRING"] = Keyring.from_config(config["ENCRYPTION_KEYS"], config["HASH_KEY"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
@@ -163,9 +166,22 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (worker_views.bp, worker_views.webhook_bp, worker_views.retention_bp):
         app.register_blueprint(blueprint)
-    for blueprint in (operators.bp, account.bp, dashboard.bp, audit.bp, health.bp,
-                      api_keys.bp, provider_views.bp, api.bp, manual_send.bp, throttle_bp,
-                      observability_views.bp, send_log_views.bp, otp_bp, message_templates.bp):
+    for blueprint in (
+        operators.bp,
+        account.bp,
+        dashboard.bp,
+        audit.bp,
+        health.bp,
+        api_keys.bp,
+        provider_views.bp,
+        api.bp,
+        manual_send.bp,
+        throttle_bp,
+        observability_views.bp,
+        send_log_views.bp,
+        otp_bp,
+        message_templates.bp,
+    ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public
 

@@ -64,7 +64,9 @@ def prepare_database(app: Flask) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per process.")
-@click.option("--with-worker", is_flag=True, help="Also run the background worker (single-machine installs).")
+@click.option(
+    "--with-worker", is_flag=True, help="Also run the background worker (single-machine installs)."
+)
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
     """Migrate, bootstrap and serve the console with gunicorn."""
@@ -76,7 +78,9 @@ def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -
     child = start_child_worker() if with_worker else None
     click.echo(f"kmsg-console listening on http://{host}:{port}/")
     try:
-        grace = shutdown_grace(app.config["PROVIDER_CONNECT_TIMEOUT"], app.config["PROVIDER_READ_TIMEOUT"])
+        grace = shutdown_grace(
+            app.config["PROVIDER_CONNECT_TIMEOUT"], app.config["PROVIDER_READ_TIMEOUT"]
+        )
         run_gunicorn(host=host, port=port, workers=workers, threads=threads, graceful_timeout=grace)
     finally:
         if child is not None:
@@ -150,8 +154,14 @@ def api_keys_group() -> None:
 
 @api_keys_group.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["send", "otp"]),
-              help="Repeat for several scopes.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["send", "otp"]),
+    help="Repeat for several scopes.",
+)
 @with_appcontext
 def api_keys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API key and print it once."""
@@ -185,17 +195,29 @@ SIMULATOR_CREDENTIALS = {
 @click.option("--port", default=9100, show_default=True, type=int)
 @click.option("--solapi-key", default="demo-api-key", show_default=True)
 @click.option("--solapi-secret", default="demo-api-secret", show_default=True)
-@click.option("--iwinv-key", default="demo-api-key", show_default=True, help="IWINV AlimTalk AUTH key.")
+@click.option(
+    "--iwinv-key", default="demo-api-key", show_default=True, help="IWINV AlimTalk AUTH key."
+)
 @click.option("--iwinv-sms-key", default="demo-sms-key", show_default=True)
 @click.option("--iwinv-sms-auth", default="demo-sms-auth", show_default=True)
 @click.option("--aligo-key", default="demo-api-key", show_default=True)
 @click.option("--aligo-user", default="demo", show_default=True)
-@click.option("--sender", "senders", multiple=True,
-              help="A registered sender number (repeat; default 0212345678 and 01000000000).")
-@click.option("--delivery-step-seconds", default=1.0, show_default=True, type=float,
-              help="Seconds between delivery statuses of a stored message (0: final at once).")
-def fake_providers(host: str, port: int, senders: tuple[str, ...], delivery_step_seconds: float,
-                   **credentials: str) -> None:
+@click.option(
+    "--sender",
+    "senders",
+    multiple=True,
+    help="A registered sender number (repeat; default 0212345678 and 01000000000).",
+)
+@click.option(
+    "--delivery-step-seconds",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds between delivery statuses of a stored message (0: final at once).",
+)
+def fake_providers(
+    host: str, port: int, senders: tuple[str, ...], delivery_step_seconds: float, **credentials: str
+) -> None:
     """Run the local SOLAPI/IWINV/Aligo simulators."""
     from kmsg_console.providers.simulators import run_simulators
     from kmsg_console.providers.simulators.options import SimulatorOptions
@@ -215,8 +237,13 @@ def _create_app_for_cli():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app_for_cli, add_default_commands=False,
-             add_version_option=False, load_dotenv=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app_for_cli,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
 def cli() -> None:
     """kmsg-console: operator console and OTP service for Korean messaging."""
 

@@ -80,7 +80,10 @@ def sweep_dead_metrics_dirs(parent: str | None = None) -> list[str]:
         if not entry.name.startswith(METRICS_DIR_PREFIX) or not pid_text.isdigit():
             continue
         try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+            if (
+                not entry.is_dir(follow_symlinks=False)
+                or entry.stat(follow_symlinks=False).st_uid != os.getuid()
+            ):
                 continue
         except OSError:
             continue
@@ -117,8 +120,15 @@ def shutdown_grace(connect_timeout: float, read_timeout: float) -> int:
 def run_gunicorn(
     *, host: str, port: int, workers: int, threads: int, graceful_timeout: int = 30
 ) -> None:
-    _ConsoleServer(gunicorn_options(host=host, port=port, workers=workers, threads=threads,
-                                    graceful_timeout=graceful_timeout)).run()
+    _ConsoleServer(
+        gunicorn_options(
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            graceful_timeout=graceful_timeout,
+        )
+    ).run()
 
 
 def gunicorn_options(

@@ -87,7 +87,11 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _queue_for(engine: sa.Engine) -> _Queue | None:
-    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+    if (
+        engine.dialect.name != "sqlite"
+        or not engine.url.database
+        or engine.url.database == ":memory:"
+    ):
         return None
     path = os.path.abspath(engine.url.database)
     with _queues_lock:

@@ -23,7 +23,14 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "kmsg_console" / "translations"
 LOCALES = ("ko", "en")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy_gettext": None,
+    "_l": None,
+    "N_": None,
+}
 
 
 def extract() -> Catalog:
@@ -80,7 +87,9 @@ def update() -> None:
         path = po_path(locale)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
-            write_po(handle, catalog, omit_header=False, no_location=True, sort_output=True, width=100)
+            write_po(
+                handle, catalog, omit_header=False, no_location=True, sort_output=True, width=100
+            )
         with open(path.with_suffix(".mo"), "wb") as handle:
             write_mo(handle, catalog)
 

@@ -29,7 +29,9 @@ def _routes(app):
 
 
 def test_every_route_declares_an_access_rule(app):
-    missing = [rule.endpoint for rule, _view, access in _routes(app) if not isinstance(access, AccessRule)]
+    missing = [
+        rule.endpoint for rule, _view, access in _routes(app) if not isinstance(access, AccessRule)
+    ]
     assert missing == []
 
 
@@ -101,9 +103,21 @@ def test_operator_cannot_open_admin_pages(console):
     assert console.client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/send-logs", "/send", "/otp", "/templates",
-                                  "/throttle-policies", "/providers", "/api-keys",
-                                  "/operators", "/audit-log"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/send-logs",
+        "/send",
+        "/otp",
+        "/templates",
+        "/throttle-policies",
+        "/providers",
+        "/api-keys",
+        "/operators",
+        "/audit-log",
+    ],
+)
 def test_admin_reaches_every_console_page(console, path):
     console.login(Role.ADMIN)
     assert console.client.get(path).status_code == 200

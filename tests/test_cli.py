@@ -8,19 +8,21 @@ import sqlalchemy as sa
 
 from kmsg_console.cli import prepare_database
 from kmsg_console.config import SETTINGS
-from kmsg_console.server import SHUTDOWN_CHAIN, shutdown_grace
 from kmsg_console.extensions import db
 from kmsg_console.operators import passwords
 from kmsg_console.operators.models import Operator, Role
 from kmsg_console.operators.services import find_by_email
 from kmsg_console.otp.models import VerificationPurpose
+from kmsg_console.server import SHUTDOWN_CHAIN, shutdown_grace
 from kmsg_console.throttle.models import ThrottleMode, ThrottlePolicy
 
 
 def test_operators_create_reads_password_from_stdin(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["operators", "create", "cli@example.com", "--role", "operator",
-                                 "--password-stdin"], input="a long cli password\n")
+    result = runner.invoke(
+        args=["operators", "create", "cli@example.com", "--role", "operator", "--password-stdin"],
+        input="a long cli password\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         operator = find_by_email("cli@example.com")
@@ -30,7 +32,8 @@ def test_operators_create_reads_password_from_stdin(app):
 
 def test_operators_create_refuses_a_weak_password(app):
     result = app.test_cli_runner().invoke(
-        args=["operators", "create", "cli@example.com", "--role", "viewer", "--password-stdin"], input="short\n"
+        args=["operators", "create", "cli@example.com", "--role", "viewer", "--password-stdin"],
+        input="short\n",
     )
     assert result.exit_code != 0 and "too short" in result.output
 
@@ -42,7 +45,9 @@ def test_bootstrap_generates_and_prints_a_password_once(app, capsys):
     generated = out.split("Generated password (shown only now): ")[1].split()[0]
     with app.app_context():
         admin = find_by_email(app.config["ADMIN_EMAIL"])
-        assert admin.role == Role.ADMIN and passwords.verify_password(admin.password_hash, generated)
+        assert admin.role == Role.ADMIN and passwords.verify_password(
+            admin.password_hash, generated
+        )
         assert generated not in admin.password_hash
     prepare_database(app)  # a second start creates nothing and prints no password
     assert "Generated password" not in capsys.readouterr().out

@@ -17,8 +17,29 @@ catalogs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(catalogs)
 
 #: Words that are names, not prose, and need no translation.
-ALLOWED_LITERALS = {"kmsg-console", "한국어", "English", "SMS", "LMS", "MMS", "OTP", "API", "IP", "ID", "CSV", "ms"}
-TEXT_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm", "hx-confirm", "value"}
+ALLOWED_LITERALS = {
+    "kmsg-console",
+    "한국어",
+    "English",
+    "SMS",
+    "LMS",
+    "MMS",
+    "OTP",
+    "API",
+    "IP",
+    "ID",
+    "CSV",
+    "ms",
+}
+TEXT_ATTRIBUTES = {
+    "title",
+    "placeholder",
+    "aria-label",
+    "alt",
+    "data-confirm",
+    "hx-confirm",
+    "value",
+}
 JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
 
 
@@ -32,7 +53,12 @@ class _LiteralFinder(HTMLParser):
         if tag in {"script", "style", "code"}:
             self._skip += 1
         for name, value in attrs:
-            if name in TEXT_ATTRIBUTES and value and tag != "option" and not (tag == "input" and name == "value"):
+            if (
+                name in TEXT_ATTRIBUTES
+                and value
+                and tag != "option"
+                and not (tag == "input" and name == "value")
+            ):
                 self._check(value)
 
     def handle_endtag(self, tag):
@@ -56,8 +82,13 @@ def _literal_text(source: str) -> list[str]:
     return finder.found
 
 
-@pytest.mark.parametrize("template", sorted(p.relative_to(resource_dir("templates")).as_posix()
-                                            for p in resource_dir("templates").rglob("*.html")))
+@pytest.mark.parametrize(
+    "template",
+    sorted(
+        p.relative_to(resource_dir("templates")).as_posix()
+        for p in resource_dir("templates").rglob("*.html")
+    ),
+)
 def test_template_has_no_untranslated_literal_text(template):
     source = (resource_dir("templates") / template).read_text()
     assert _literal_text(source) == []

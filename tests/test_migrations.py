@@ -47,15 +47,31 @@ def test_one_pending_migration_keeps_each_numbers_newest_pending_code(tmp_path):
     migrate.upgrade(app, "7c5e2a9d41b3")  # before the unique index: races could leave pairs
     now = utcnow()
     with app.app_context():
-        purpose = db.session.execute(sa.insert(VerificationPurpose.__table__).values(
-            code="login", name="Login").returning(VerificationPurpose.__table__.c.id)).scalar()
+        purpose = db.session.execute(
+            sa.insert(VerificationPurpose.__table__)
+            .values(code="login", name="Login")
+            .returning(VerificationPurpose.__table__.c.id)
+        ).scalar()
 
         def verification(public_id, phone_hash, status, age_seconds):
             at = now - timedelta(seconds=age_seconds)
-            db.session.execute(sa.insert(Verification.__table__).values(
-                public_id=public_id, purpose_id=purpose, created_at=at, status=status, status_updated_at=at,
-                phone_hash=phone_hash, phone_enc="x", phone_masked="010-****-0000", code_hash="h",
-                expires_at=at + timedelta(minutes=3), checks=0, max_checks=5, channel="sms"))
+            db.session.execute(
+                sa.insert(Verification.__table__).values(
+                    public_id=public_id,
+                    purpose_id=purpose,
+                    created_at=at,
+                    status=status,
+                    status_updated_at=at,
+                    phone_hash=phone_hash,
+                    phone_enc="x",
+                    phone_masked="010-****-0000",
+                    code_hash="h",
+                    expires_at=at + timedelta(minutes=3),
+                    checks=0,
+                    max_checks=5,
+                    channel="sms",
+                )
+            )
 
         verification("older", "phone-a", "pending", 60)
         verification("newer", "phone-a", "pending", 10)
@@ -64,7 +80,14 @@ def test_one_pending_migration_keeps_each_numbers_newest_pending_code(tmp_path):
         db.session.commit()
     migrate.upgrade(app)
     with app.app_context():
-        statuses = dict(db.session.execute(sa.select(Verification.public_id, Verification.status)).all())
+        statuses = dict(
+            db.session.execute(sa.select(Verification.public_id, Verification.status)).all()
+        )
         db.session.remove()
         dispose_engines()
-    assert statuses == {"older": "canceled", "newer": "pending", "approved": "approved", "alone": "pending"}
+    assert statuses == {
+        "older": "canceled",
+        "newer": "pending",
+        "approved": "approved",
+        "alone": "pending",
+    }

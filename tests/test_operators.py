@@ -58,7 +58,9 @@ def test_login_and_logout(app, console):
 
 def test_login_follows_only_local_next(console):
     console.create_operator("a@example.com", Role.OPERATOR)
-    response = console.post("/login?next=//evil.example/x", data={"email": "a@example.com", "password": PASSWORD})
+    response = console.post(
+        "/login?next=//evil.example/x", data={"email": "a@example.com", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -137,21 +139,32 @@ def test_per_ip_throttle_spans_accounts(app, console):
 
 def test_admin_creates_operator_with_validation(app, console):
     console.login(Role.ADMIN)
-    short = console.post("/operators/new", data={"email": "n@example.com", "role": "viewer", "password": "short"})
+    short = console.post(
+        "/operators/new", data={"email": "n@example.com", "role": "viewer", "password": "short"}
+    )
     assert short.status_code == 422 and "12" in short.get_data(as_text=True)
-    bad_email = console.post("/operators/new", data={"email": "not-an-email", "role": "viewer",
-                                                     "password": "long enough password"})
+    bad_email = console.post(
+        "/operators/new",
+        data={"email": "not-an-email", "role": "viewer", "password": "long enough password"},
+    )
     assert bad_email.status_code == 422
-    ok = console.post("/operators/new", data={"email": "n@example.com", "role": "operator",
-                                              "password": "long enough password"})
+    ok = console.post(
+        "/operators/new",
+        data={"email": "n@example.com", "role": "operator", "password": "long enough password"},
+    )
     assert ok.status_code == 302
-    dup = console.post("/operators/new", data={"email": "N@example.com", "role": "viewer",
-                                               "password": "long enough password"})
+    dup = console.post(
+        "/operators/new",
+        data={"email": "N@example.com", "role": "viewer", "password": "long enough password"},
+    )
     assert dup.status_code == 422 and "already exists" in dup.get_data(as_text=True)
     with app.app_context():
         assert find_by_email("n@example.com").role == Role.OPERATOR
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "operator.create")
-                                  .order_by(AuditEvent.id.desc()))
+        event = db.session.scalar(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "operator.create")
+            .order_by(AuditEvent.id.desc())
+        )
         assert event.details["after"]["email"] == "n@example.com"
         assert "long enough password" not in str(event.details)
 
@@ -203,11 +216,23 @@ def test_last_admin_cannot_be_demoted_or_disable_self(app, console):
 
 def test_change_own_password(app, console):
     email = console.login(Role.VIEWER)
-    wrong = console.post("/account/password", data={"pw-current_password": "nope", "pw-new_password": "a brand new secret",
-                                                     "pw-confirm": "a brand new secret"})
+    wrong = console.post(
+        "/account/password",
+        data={
+            "pw-current_password": "nope",
+            "pw-new_password": "a brand new secret",
+            "pw-confirm": "a brand new secret",
+        },
+    )
     assert wrong.status_code == 422 and "not correct" in wrong.get_data(as_text=True)
-    ok = console.post("/account/password", data={"pw-current_password": PASSWORD, "pw-new_password": "a brand new secret",
-                                                 "pw-confirm": "a brand new secret"})
+    ok = console.post(
+        "/account/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-new_password": "a brand new secret",
+            "pw-confirm": "a brand new secret",
+        },
+    )
     assert ok.status_code == 302
     assert console.client.get("/account").status_code == 200  # this session continues
     with app.app_context():
@@ -220,21 +245,29 @@ def test_preferences_choose_language_and_zone(app, console):
     console.login(Role.VIEWER)
     page = console.client.get("/", headers={"Accept-Language": "en"})
     assert "Dashboard" in page.get_data(as_text=True)
-    response = console.post("/account/preferences", data={"prefs-locale": "ko", "prefs-timezone": "UTC"})
+    response = console.post(
+        "/account/preferences", data={"prefs-locale": "ko", "prefs-timezone": "UTC"}
+    )
     assert response.status_code == 302
     page = console.client.get("/", headers={"Accept-Language": "en"})
     assert "대시보드" in page.get_data(as_text=True)
 
 
 def test_browser_language_is_used_without_a_setting(client):
-    assert "로그인" in client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).get_data(as_text=True)
-    assert "Sign in" in client.get("/login", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert "로그인" in client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).get_data(
+        as_text=True
+    )
+    assert "Sign in" in client.get("/login", headers={"Accept-Language": "en-US"}).get_data(
+        as_text=True
+    )
 
 
 def test_audit_log_filters(app, console):
     console.login(Role.ADMIN)
-    _login_other = console.post("/operators/new", data={"email": "x@example.com", "role": "viewer",
-                                                        "password": "long enough password"})
+    _login_other = console.post(
+        "/operators/new",
+        data={"email": "x@example.com", "role": "viewer", "password": "long enough password"},
+    )
     page = console.client.get("/audit-log?action=operator.create").get_data(as_text=True)
     assert "operator.create" in page and "auth.login</code>" not in page
     page = console.client.get("/audit-log?outcome=failure").get_data(as_text=True)

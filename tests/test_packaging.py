@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+    )
     (built,) = out.glob("kmsg_console-*.whl")
     return built
 
@@ -52,11 +54,19 @@ def test_installed_copy_serves_from_another_directory(wheel, tmp_path):
     workdir.mkdir()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KMSG_")}
-    env.update(KMSG_INSTANCE_PATH=str(tmp_path / "instance"), KMSG_ADMIN_EMAIL="first@example.com",
-               KMSG_ADMIN_PASSWORD="first admin password")
-    server = subprocess.Popen([str(env_dir / "bin" / "kmsg-console"), "serve", "--port", str(port)],
-                              cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    env.update(
+        KMSG_INSTANCE_PATH=str(tmp_path / "instance"),
+        KMSG_ADMIN_EMAIL="first@example.com",
+        KMSG_ADMIN_PASSWORD="first admin password",
+    )
+    server = subprocess.Popen(
+        [str(env_dir / "bin" / "kmsg-console"), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -71,10 +81,19 @@ def test_installed_copy_serves_from_another_directory(wheel, tmp_path):
         login_page = session.get(base + "/login", timeout=5)
         assert login_page.status_code == 200
         assert login_page.headers["Server"].startswith("gunicorn")
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page.text).group(1)
-        response = session.post(base + "/login", data={"csrf_token": token, "email": "first@example.com",
-                                                       "password": "first admin password"},
-                                allow_redirects=False, timeout=5)
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', login_page.text
+        ).group(1)
+        response = session.post(
+            base + "/login",
+            data={
+                "csrf_token": token,
+                "email": "first@example.com",
+                "password": "first admin password",
+            },
+            allow_redirects=False,
+            timeout=5,
+        )
         assert response.status_code == 302 and response.headers["Location"] == "/"
         assert session.get(base + "/operators", timeout=5).status_code == 200
     finally:

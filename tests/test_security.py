@@ -10,23 +10,28 @@ from tests.conftest import PASSWORD
 
 def test_form_post_without_csrf_token_is_refused(console):
     console.login(Role.ADMIN)
-    response = console.client.post("/operators/new", data={"email": "new@example.com", "role": "viewer",
-                                                            "password": "long enough password"})
+    response = console.client.post(
+        "/operators/new",
+        data={"email": "new@example.com", "role": "viewer", "password": "long enough password"},
+    )
     assert response.status_code == 400
     assert b"csrf" in response.data.lower() or b"form expired" in response.data.lower()
 
 
 def test_htmx_post_without_csrf_header_is_refused(console):
     console.login(Role.ADMIN)
-    response = console.client.post("/operators/new", headers={"HX-Request": "true"},
-                                   data={"email": "new@example.com"})
+    response = console.client.post(
+        "/operators/new", headers={"HX-Request": "true"}, data={"email": "new@example.com"}
+    )
     assert response.status_code == 400
 
 
 def test_htmx_post_with_csrf_header_is_accepted(console, app):
     console.login(Role.ADMIN)
-    response = console.htmx_post("/operators/new", data={"email": "new@example.com", "role": "viewer",
-                                                          "password": "long enough password"})
+    response = console.htmx_post(
+        "/operators/new",
+        data={"email": "new@example.com", "role": "viewer", "password": "long enough password"},
+    )
     assert response.status_code == 302
     from kmsg_console.operators.services import find_by_email
 
@@ -133,7 +138,9 @@ def test_the_api_ignores_an_operator_session(console):
     _age_session(console.client, idle=60, since_login=60)
     with console.client.session_transaction() as session:
         seen_before = session["seen_at"]
-    response = console.client.post("/api/v1/verifications", json={"phone": "01012345678", "purpose": "login"})
+    response = console.client.post(
+        "/api/v1/verifications", json={"phone": "01012345678", "purpose": "login"}
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
     assert "Set-Cookie" not in response.headers

@@ -34,7 +34,9 @@ def test_sweep_removes_folders_of_dead_servers_only(tmp_path):
 def test_prepare_names_the_folder_after_the_server_and_sweeps_first(tmp_path, monkeypatch):
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(server.atexit, "register", lambda fn: None)  # this test process keeps running
+    monkeypatch.setattr(
+        server.atexit, "register", lambda fn: None
+    )  # this test process keeps running
     stale = tmp_path / f"kmsg-metrics-{_dead_pid()}-old"
     stale.mkdir()
 
@@ -50,7 +52,9 @@ def test_a_worker_freezes_what_it_built_once_its_app_is_loaded():
     from gunicorn.config import Config
 
     config = Config()
-    for key, value in server.gunicorn_options(host="127.0.0.1", port=8000, workers=2, threads=4).items():
+    for key, value in server.gunicorn_options(
+        host="127.0.0.1", port=8000, workers=2, threads=4
+    ).items():
         config.set(key, value)  # gunicorn validates each setting (a hook's arity too)
     assert gc.get_freeze_count() == 0
     try:

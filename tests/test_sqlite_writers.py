@@ -70,7 +70,9 @@ time.sleep(float(sys.argv[2]))
 
 def test_another_process_holding_it_makes_this_one_wait(engine, tmp_path):
     lock_file = f"{tmp_path / 'queue.db'}-writers.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, lock_file, "0.5"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, lock_file, "0.5"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         waited = threading.Event()
@@ -158,11 +160,14 @@ def test_a_forked_worker_is_not_stuck_behind_a_lock_its_parent_held(engine):
 
 # -- commits wait for the disk after the lock is let go ---------------------------------------
 
+
 @pytest.fixture
 def durable(tmp_path):
     """An engine connecting as the app's does: DurableCommits, synchronous=NORMAL, WAL."""
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'durable.db'}",
-                              connect_args={"factory": sqlite_writers.DurableCommits})
+    engine = sa.create_engine(
+        f"sqlite:///{tmp_path / 'durable.db'}",
+        connect_args={"factory": sqlite_writers.DurableCommits},
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -204,7 +209,9 @@ def _lock_is_free(path) -> bool:
         other.close()
 
 
-def test_a_commit_that_wrote_is_flushed_after_sqlite_lets_go_of_its_lock(durable, flushes, tmp_path):
+def test_a_commit_that_wrote_is_flushed_after_sqlite_lets_go_of_its_lock(
+    durable, flushes, tmp_path
+):
     seen, probe = flushes
     database = str(tmp_path / "durable.db")
     probe["lock free"] = lambda: _lock_is_free(database)
@@ -268,7 +275,9 @@ def test_the_app_writes_through_durable_commits_and_the_throttle_does_not(tmp_pa
                 assert isinstance(driver, sqlite_writers.DurableCommits)
                 assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
             with db.engines[THROTTLE_BIND].connect() as conn:
-                assert not isinstance(conn.connection.driver_connection, sqlite_writers.DurableCommits)
+                assert not isinstance(
+                    conn.connection.driver_connection, sqlite_writers.DurableCommits
+                )
             db.session.execute(sa.text("CREATE TABLE probe (v INTEGER)"))
             db.session.execute(sa.text("INSERT INTO probe VALUES (1)"))
             db.session.commit()

@@ -19,8 +19,16 @@ from kmsg_console.web.session import start_session
 
 bp = Blueprint("account", __name__)
 
-_COMMON_ZONES = ["Asia/Seoul", "UTC", "Asia/Tokyo", "Asia/Singapore", "America/Los_Angeles",
-                 "America/New_York", "Europe/London", "Europe/Berlin"]
+_COMMON_ZONES = [
+    "Asia/Seoul",
+    "UTC",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+]
 
 
 def _zone_choices():
@@ -30,8 +38,10 @@ def _zone_choices():
 
 
 def _forms() -> tuple[PasswordForm, PreferencesForm]:
-    prefs = PreferencesForm(prefix="prefs", data={"locale": current_user.locale or "",
-                                                  "timezone": current_user.timezone or ""})
+    prefs = PreferencesForm(
+        prefix="prefs",
+        data={"locale": current_user.locale or "", "timezone": current_user.timezone or ""},
+    )
     prefs.timezone.choices = _zone_choices()
     return PasswordForm(prefix="pw"), prefs
 
@@ -41,7 +51,9 @@ def _forms() -> tuple[PasswordForm, PreferencesForm]:
 def settings():
     """Show the password and preference forms."""
     password_form, prefs_form = _forms()
-    return render_template("account/settings.html", password_form=password_form, prefs_form=prefs_form)
+    return render_template(
+        "account/settings.html", password_form=password_form, prefs_form=prefs_form
+    )
 
 
 @bp.post("/account/password")
@@ -52,7 +64,9 @@ def change_password():
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
         try:
-            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_own_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
         except services.OperatorError as exc:
             field = form.current_password if str(exc) == "wrong_current" else form.new_password
             field.errors.append(ERROR_MESSAGES[str(exc)])
@@ -75,9 +89,13 @@ def update_preferences():
     form = PreferencesForm(prefix="prefs")
     form.timezone.choices = _zone_choices()
     if form.validate_on_submit():
-        services.update_preferences(current_user, locale=form.locale.data, timezone=form.timezone.data)
+        services.update_preferences(
+            current_user, locale=form.locale.data, timezone=form.timezone.data
+        )
         db.session.commit()
         refresh()
         flash(_("Preferences saved."), "success")
         return redirect(url_for("account.settings"))
-    return render_template("account/settings.html", password_form=password_form, prefs_form=form), 422
+    return render_template(
+        "account/settings.html", password_form=password_form, prefs_form=form
+    ), 422

@@ -29,10 +29,18 @@ def require_api_key(scope: Scope) -> Callable[[F], F]:
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _sep, token = header.partition(" ")
-            key = services.authenticate(token.strip(), request.remote_addr) if scheme.lower() == "bearer" else None
+            key = (
+                services.authenticate(token.strip(), request.remote_addr)
+                if scheme.lower() == "bearer"
+                else None
+            )
             if key is None:
-                raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer <key>).",
-                               headers={"WWW-Authenticate": 'Bearer realm="kmsg-console"'})
+                raise ApiError(
+                    401,
+                    "unauthorized",
+                    "A valid API key is required (Authorization: Bearer <key>).",
+                    headers={"WWW-Authenticate": 'Bearer realm="kmsg-console"'},
+                )
             if not key.allows(scope):
                 raise ApiError(403, "forbidden", f"This API key lacks the '{scope.value}' scope.")
             g.api_key = key

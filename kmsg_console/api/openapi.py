@@ -56,17 +56,31 @@ SEND_MESSAGE_REQUEST = {
     "additionalProperties": False,
     "required": ["to"],
     "properties": {
-        "to": phone("Recipient mobile number (010, 011, 016-019): 01012345678, 010-1234-5678 or "
-                    "+82 10-1234-5678; anything else is refused with 422 invalid_phone."),
-        "type": {"type": "string", "enum": MESSAGE_TYPES,
-                 "description": "Omit it to send SMS, upgraded to LMS above 90 EUC-KR bytes."},
-        "text": text(maxLength=4000, description="Body; #{name} placeholders are filled from variables."),
+        "to": phone(
+            "Recipient mobile number (010, 011, 016-019): 01012345678, 010-1234-5678 or "
+            "+82 10-1234-5678; anything else is refused with 422 invalid_phone."
+        ),
+        "type": {
+            "type": "string",
+            "enum": MESSAGE_TYPES,
+            "description": "Omit it to send SMS, upgraded to LMS above 90 EUC-KR bytes.",
+        },
+        "text": text(
+            maxLength=4000, description="Body; #{name} placeholders are filled from variables."
+        ),
         "subject": text(maxLength=120, description="LMS/MMS subject (40 EUC-KR bytes at most)."),
         "from": text(maxLength=32, description="Registered sender number."),
         "template_code": text(maxLength=64, description="Approved AlimTalk template code."),
-        "variables": {"type": "object", "maxProperties": 50, "propertyNames": {"pattern": NO_NUL},
-                      "additionalProperties": {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL},
-                      "description": "Values of the #{name} placeholders of text or of the template."},
+        "variables": {
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {
+                "type": ["string", "number", "boolean", "null"],
+                "pattern": NO_NUL,
+            },
+            "description": "Values of the #{name} placeholders of text or of the template.",
+        },
         "provider": text(maxLength=40, description="Force a provider id (no failover)."),
         "failover": {
             "type": "object",
@@ -79,19 +93,36 @@ SEND_MESSAGE_REQUEST = {
             },
         },
         "scheduled_at": {
-            "type": "string", "format": "date-time",
+            "type": "string",
+            "format": "date-time",
             "description": "RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00+09:00; "
-                           f"later than now and at most {SCHEDULE_HORIZON.days} days ahead."},
+            f"later than now and at most {SCHEDULE_HORIZON.days} days ahead.",
+        },
     },
 }
 
 SEND_MESSAGE_EXAMPLES = {
-    "sms": {"summary": "An SMS (LMS when the filled-in text is over 90 bytes)",
-            "value": {"to": "010-1234-5678", "text": "[샵] #{name}님, 주문이 접수되었습니다.", "variables": {"name": "김민수"}}},
-    "lms": {"summary": "An LMS with a subject",
-            "value": {"to": "+82 10-2345-6789", "type": "LMS", "subject": "배송 안내", "text": "주문하신 상품이 오늘 출발합니다."}},
-    "international_spelling": {"summary": "The recipient in international form",
-                               "value": {"to": "+821034567890", "text": "Your order has shipped."}},
+    "sms": {
+        "summary": "An SMS (LMS when the filled-in text is over 90 bytes)",
+        "value": {
+            "to": "010-1234-5678",
+            "text": "[샵] #{name}님, 주문이 접수되었습니다.",
+            "variables": {"name": "김민수"},
+        },
+    },
+    "lms": {
+        "summary": "An LMS with a subject",
+        "value": {
+            "to": "+82 10-2345-6789",
+            "type": "LMS",
+            "subject": "배송 안내",
+            "text": "주문하신 상품이 오늘 출발합니다.",
+        },
+    },
+    "international_spelling": {
+        "summary": "The recipient in international form",
+        "value": {"to": "+821034567890", "text": "Your order has shipped."},
+    },
 }
 
 ATTEMPT = {
@@ -147,17 +178,27 @@ MESSAGE = {
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 COMMON_ERRORS = {
-    "400": _error_response("Malformed JSON (NaN and Infinity included), wrong types, unknown fields, or strings "
-                           "holding U+0000 or unpaired surrogates."),
+    "400": _error_response(
+        "Malformed JSON (NaN and Infinity included), wrong types, unknown fields, or strings "
+        "holding U+0000 or unpaired surrogates."
+    ),
     "401": _error_response("Missing or invalid API key."),
     "403": _error_response("The API key lacks the needed scope."),
 }
-RETRY_AFTER = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
-                               "description": "Seconds to wait before trying again."}}
+RETRY_AFTER = {
+    "Retry-After": {
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds to wait before trying again.",
+    }
+}
 
 
 def throttled(description: str) -> dict[str, Any]:
@@ -166,10 +207,20 @@ def throttled(description: str) -> dict[str, Any]:
 
 
 UNSUPPORTED_MEDIA_TYPE = _error_response("The body is not sent as application/json.")
-THROTTLE_UNAVAILABLE = {**_error_response("The rate-limit store (database or Redis) cannot be reached; "
-                                           "the request was not carried out."), "headers": RETRY_AFTER}
+THROTTLE_UNAVAILABLE = {
+    **_error_response(
+        "The rate-limit store (database or Redis) cannot be reached; "
+        "the request was not carried out."
+    ),
+    "headers": RETRY_AFTER,
+}
 #: Path ids of messages and verifications (UUIDs); anything else is simply not found.
-ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+ID_PARAMETER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 64},
+}
 
 _paths: dict[str, Any] = {
     "/messages": {
@@ -177,32 +228,67 @@ _paths: dict[str, Any] = {
             "operationId": "sendMessage",
             "summary": "Send one message",
             "security": [{"bearer": []}],
-            "parameters": [{
-                "name": "Idempotency-Key", "in": "header", "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
-                "description": "Same key and body: the first message is returned and nothing is sent again; "
-                               "same key with another body: 409.",
-            }],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/SendMessageRequest"}, "examples": SEND_MESSAGE_EXAMPLES}}},
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
+                    "description": "Same key and body: the first message is returned and nothing "
+                    "is sent again; "
+                    "same key with another body: 409.",
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/SendMessageRequest"},
+                        "examples": SEND_MESSAGE_EXAMPLES,
+                    }
+                },
+            },
             "responses": {
-                "201": {"description": "The message was logged and handed to the providers; see its status.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}},
-                        "links": {"GetMessage": {"operationId": "getMessage", "parameters": {"id": "$response.body#/id"},
-                                                 "description": "The message's status and attempts."}}},
-                "200": {"description": "An earlier message with the same Idempotency-Key and body.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},
+                "201": {
+                    "description": (
+                        "The message was logged and handed to the providers; see its status."
+                    ),
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                    "links": {
+                        "GetMessage": {
+                            "operationId": "getMessage",
+                            "parameters": {"id": "$response.body#/id"},
+                            "description": "The message's status and attempts.",
+                        }
+                    },
+                },
+                "200": {
+                    "description": "An earlier message with the same Idempotency-Key and body.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                },
                 **COMMON_ERRORS,
-                "400": _error_response("Malformed JSON (NaN and Infinity included), wrong types, unknown fields, "
-                                       "strings holding U+0000 or unpaired surrogates, a scheduled_at out of range, "
-                                       "or an Idempotency-Key that is empty, too long or holds control characters."),
+                "400": _error_response(
+                    "Malformed JSON (NaN and Infinity included), wrong types, unknown fields, "
+                    "strings holding U+0000 or unpaired surrogates, a scheduled_at out of range, "
+                    "or an Idempotency-Key that is empty, too long or holds control characters."
+                ),
                 "409": _error_response("Idempotency-Key reused with a different body."),
                 "413": _error_response("The request body is too large."),
                 "415": UNSUPPORTED_MEDIA_TYPE,
                 "422": _error_response(
                     "Invalid phone number, text too long, unknown template, no provider for the "
                     "type, or a scheduled_at that has passed or is more than "
-                    f"{SCHEDULE_HORIZON.days} days ahead."),
+                    f"{SCHEDULE_HORIZON.days} days ahead."
+                ),
                 "429": throttled("Throttled by a policy; retry after the given seconds."),
                 "503": THROTTLE_UNAVAILABLE,
             },
@@ -215,8 +301,12 @@ _paths: dict[str, Any] = {
             "security": [{"bearer": []}],
             "parameters": [ID_PARAMETER],
             "responses": {
-                "200": {"description": "The message.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}},
+                "200": {
+                    "description": "The message.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}}
+                    },
+                },
                 "401": COMMON_ERRORS["401"],
                 "403": COMMON_ERRORS["403"],
                 "404": _error_response("No message with this id for this API key."),
@@ -226,9 +316,19 @@ _paths: dict[str, Any] = {
 }
 
 _components: dict[str, Any] = {
-    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                   "description": "An API key from the console's API keys page."}},
-    "schemas": {"Error": ERROR, "SendMessageRequest": SEND_MESSAGE_REQUEST, "Message": MESSAGE, "Attempt": ATTEMPT},
+    "securitySchemes": {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from the console's API keys page.",
+        }
+    },
+    "schemas": {
+        "Error": ERROR,
+        "SendMessageRequest": SEND_MESSAGE_REQUEST,
+        "Message": MESSAGE,
+        "Attempt": ATTEMPT,
+    },
 }
 
 
@@ -242,8 +342,11 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The OpenAPI document as served at ``/api/v1/openapi.json``."""
     return {
         "openapi": "3.1.0",
-        "info": {"title": "kmsg-console API", "version": "1.0.0",
-                 "description": "Send SMS/LMS/MMS/AlimTalk messages and run OTP verifications."},
+        "info": {
+            "title": "kmsg-console API",
+            "version": "1.0.0",
+            "description": "Send SMS/LMS/MMS/AlimTalk messages and run OTP verifications.",
+        },
         "servers": [{"url": server_url}],
         "paths": deepcopy(_paths),
         "components": deepcopy(_components),

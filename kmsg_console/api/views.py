@@ -36,9 +36,12 @@ def _api_error(exc: ApiError):
 @bp.errorhandler(ThrottleUnavailable)
 def _throttle_unavailable(exc: ThrottleUnavailable):
     # Fail closed, as the throttle is the guard against SMS pumping, and say so (not a bare 500).
-    return ApiError(503, "throttle_unavailable",
-                    "Rate limits cannot be checked right now; the request was not carried out.",
-                    headers={"Retry-After": str(THROTTLE_RETRY_AFTER)}).response()
+    return ApiError(
+        503,
+        "throttle_unavailable",
+        "Rate limits cannot be checked right now; the request was not carried out.",
+        headers={"Retry-After": str(THROTTLE_RETRY_AFTER)},
+    ).response()
 
 
 #: Longest validation message echoed back (messages quote the offending value).
@@ -97,26 +100,41 @@ def _short(message: str) -> str:
 def json_body(schema_name: str) -> dict[str, Any]:
     """The request's JSON object, validated against the published schema (400 otherwise)."""
     if not request.is_json:
-        raise ApiError(415 if request.data else 400, "invalid_request",
-                       "Send a JSON body with Content-Type: application/json.")
+        raise ApiError(
+            415 if request.data else 400,
+            "invalid_request",
+            "Send a JSON body with Content-Type: application/json.",
+        )
     try:
         # Strict JSON (RFC 8259): no NaN or Infinity, which Python's parser would let through.
-        body = json.loads(request.get_data(cache=True), parse_constant=_not_json,
-                          parse_float=_finite)
+        body = json.loads(
+            request.get_data(cache=True), parse_constant=_not_json, parse_float=_finite
+        )
     except RecursionError:
-        raise ApiError(400, "invalid_request", "The body is not valid JSON: it is nested too deeply.") from None
+        raise ApiError(
+            400, "invalid_request", "The body is not valid JSON: it is nested too deeply."
+        ) from None
     except ValueError as exc:
-        raise ApiError(400, "invalid_request", _short(f"The body is not valid JSON: {exc}.")) from None
+        raise ApiError(
+            400, "invalid_request", _short(f"The body is not valid JSON: {exc}.")
+        ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "The body must be a JSON object.")
     if _has_unpaired_surrogate(body):
-        raise ApiError(400, "invalid_request", "The body holds an unpaired UTF-16 surrogate "
-                       "(\\ud800-\\udfff); strings must be valid Unicode text.")
+        raise ApiError(
+            400,
+            "invalid_request",
+            "The body holds an unpaired UTF-16 surrogate "
+            "(\\ud800-\\udfff); strings must be valid Unicode text.",
+        )
     try:
-        errors = sorted(openapi.validator(schema_name).iter_errors(body),
-                        key=lambda e: [str(p) for p in e.path])
-        details = [{"field": ".".join(str(p) for p in e.path) or None, "message": _message(e)}
-                   for e in errors[:20]]
+        errors = sorted(
+            openapi.validator(schema_name).iter_errors(body), key=lambda e: [str(p) for p in e.path]
+        )
+        details = [
+            {"field": ".".join(str(p) for p in e.path) or None, "message": _message(e)}
+            for e in errors[:20]
+        ]
     except RecursionError:
         raise ApiError(400, "invalid_request", "The body is nested too deeply.") from None
     if details:
@@ -132,16 +150,31 @@ def message_json(log: MessageLog) -> dict[str, Any]:
     """The API's view of a send-log row (recipient masked, body never included)."""
     error = None
     if log.error_code:
-        error = {"code": log.error_code, "vendor_code": log.vendor_code, "vendor_text": log.vendor_text,
-                 "http_status": log.http_status, "retryable": log.retryable}
+        error = {
+            "code": log.error_code,
+            "vendor_code": log.vendor_code,
+            "vendor_text": log.vendor_text,
+            "http_status": log.http_status,
+            "retryable": log.retryable,
+        }
     return {
-        "id": log.public_id, "status": log.status, "type": log.type, "requested_type": log.requested_type,
-        "to": log.to_masked, "from": log.from_number, "provider": log.provider_code,
-        "provider_message_id": log.provider_message_id, "template_code": log.template_code,
-        "byte_count": log.byte_count, "error": error, "warnings": list(log.warnings or []),
+        "id": log.public_id,
+        "status": log.status,
+        "type": log.type,
+        "requested_type": log.requested_type,
+        "to": log.to_masked,
+        "from": log.from_number,
+        "provider": log.provider_code,
+        "provider_message_id": log.provider_message_id,
+        "template_code": log.template_code,
+        "byte_count": log.byte_count,
+        "error": error,
+        "warnings": list(log.warnings or []),
         "attempts": pipeline.attempts_summary(log),
-        "created_at": _iso(log.created_at), "sent_at": _iso(log.sent_at),
-        "delivered_at": _iso(log.delivered_at), "failed_at": _iso(log.failed_at),
+        "created_at": _iso(log.created_at),
+        "sent_at": _iso(log.sent_at),
+        "delivered_at": _iso(log.delivered_at),
+        "failed_at": _iso(log.failed_at),
     }
 
 
@@ -152,18 +185,30 @@ def _scheduled_at(value: str | None) -> datetime | None:
         # RFC 3339 allows a lower-case "t" and "z"; fromisoformat does not.
         moment = datetime.fromisoformat(value.upper())
     except ValueError:
-        raise ApiError(400, "invalid_request", "scheduled_at is not an ISO 8601 date-time.",
-                       details=[{"field": "scheduled_at", "message": "not a date-time"}]) from None
+        raise ApiError(
+            400,
+            "invalid_request",
+            "scheduled_at is not an ISO 8601 date-time.",
+            details=[{"field": "scheduled_at", "message": "not a date-time"}],
+        ) from None
     if moment.tzinfo is None:
-        raise ApiError(400, "invalid_request", "scheduled_at needs a UTC offset, e.g. +09:00.",
-                       details=[{"field": "scheduled_at", "message": "missing UTC offset"}])
+        raise ApiError(
+            400,
+            "invalid_request",
+            "scheduled_at needs a UTC offset, e.g. +09:00.",
+            details=[{"field": "scheduled_at", "message": "missing UTC offset"}],
+        )
     try:
         # Stored in UTC and handed to vendors in Korea time: both must exist (year 1 to 9999).
         moment.astimezone(UTC)
         moment.astimezone(KST)
     except OverflowError:
-        raise ApiError(400, "invalid_request", "scheduled_at is out of range.",
-                       details=[{"field": "scheduled_at", "message": "out of range"}]) from None
+        raise ApiError(
+            400,
+            "invalid_request",
+            "scheduled_at is out of range.",
+            details=[{"field": "scheduled_at", "message": "out of range"}],
+        ) from None
     return moment
 
 
@@ -184,16 +229,21 @@ def _throttle_send(send_request: pipeline.SendRequest, idempotency_key: str | No
     """
     api_key = current_api_key()
     if idempotency_key is not None:
-        earlier = sa.select(MessageLog.id).where(MessageLog.api_key_id == api_key.id,
-                                                 MessageLog.idempotency_key == idempotency_key)
+        earlier = sa.select(MessageLog.id).where(
+            MessageLog.api_key_id == api_key.id, MessageLog.idempotency_key == idempotency_key
+        )
         if db.session.scalar(earlier) is not None:
             return
     recipient = pipeline.prepare(send_request).message.to
     context = ThrottleContext(phone=recipient, api_key_id=api_key.id)
     decision = check_and_consume("api_send", context)
     if not decision.allowed:
-        raise ApiError(429, "throttled", "Too many messages; try again later.",
-                       headers={"Retry-After": str(decision.retry_after_seconds or 60)})
+        raise ApiError(
+            429,
+            "throttled",
+            "Too many messages; try again later.",
+            headers={"Retry-After": str(decision.retry_after_seconds or 60)},
+        )
 
 
 @bp.post("/messages")
@@ -203,20 +253,37 @@ def send_message():
     body = json_body("SendMessageRequest")
     idempotency_key = request.headers.get("Idempotency-Key")
     if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        raise ApiError(400, "invalid_request",
-                       "Idempotency-Key must be 1 to 255 characters, none of them a control character.",
-                       details=[{"field": "Idempotency-Key",
-                                 "message": "1 to 255 characters, no control characters"}])
+        raise ApiError(
+            400,
+            "invalid_request",
+            "Idempotency-Key must be 1 to 255 characters, none of them a control character.",
+            details=[
+                {
+                    "field": "Idempotency-Key",
+                    "message": "1 to 255 characters, no control characters",
+                }
+            ],
+        )
     send_request = pipeline.SendRequest(
-        to=body["to"], text=body.get("text"), type=body.get("type"), from_=body.get("from"),
-        subject=body.get("subject"), template_code=body.get("template_code"),
-        variables=body.get("variables") or {}, provider=body.get("provider"),
-        failover=body.get("failover"), scheduled_at=_scheduled_at(body.get("scheduled_at")),
+        to=body["to"],
+        text=body.get("text"),
+        type=body.get("type"),
+        from_=body.get("from"),
+        subject=body.get("subject"),
+        template_code=body.get("template_code"),
+        variables=body.get("variables") or {},
+        provider=body.get("provider"),
+        failover=body.get("failover"),
+        scheduled_at=_scheduled_at(body.get("scheduled_at")),
     )
     try:
         _throttle_send(send_request, idempotency_key)
-        result = pipeline.send(send_request, source=MessageSource.API, api_key_id=current_api_key().id,
-                               idempotency_key=idempotency_key)
+        result = pipeline.send(
+            send_request,
+            source=MessageSource.API,
+            api_key_id=current_api_key().id,
+            idempotency_key=idempotency_key,
+        )
     except pipeline.SendRefused as exc:
         raise refused(exc) from None
     response = jsonify(message_json(result.log))

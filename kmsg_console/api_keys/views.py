@@ -30,8 +30,13 @@ def list_keys():
         form = CreateApiKeyForm(formdata=None)
     elif form.is_submitted():
         status = 422
-    return render_template("api_keys/list.html", form=form, keys=services.list_keys(),
-                           issued=issued, revoke_form=EmptyForm()), status
+    return render_template(
+        "api_keys/list.html",
+        form=form,
+        keys=services.list_keys(),
+        issued=issued,
+        revoke_form=EmptyForm(),
+    ), status
 
 
 @bp.post("/api-keys/<int:key_id>/revoke")

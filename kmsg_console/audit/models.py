@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kmsg_console.orm import UTCDateTime, utcnow
 from kmsg_console.extensions import db
+from kmsg_console.orm import UTCDateTime, utcnow
 
 
 class AuditEvent(db.Model):

@@ -83,17 +83,23 @@ def record_audit(
     return event
 
 
-def filtered_events(filters: Mapping[str, Any], *, cursor: str | None, per_page: int) -> Page[AuditEvent]:
+def filtered_events(
+    filters: Mapping[str, Any], *, cursor: str | None, per_page: int
+) -> Page[AuditEvent]:
     """A keyset page of audit events matching the filter form's data."""
     query = sa.select(AuditEvent)
     if filters.get("action"):
         query = query.where(AuditEvent.action.startswith(filters["action"].strip()))
     if filters.get("actor"):
-        query = query.where(AuditEvent.actor_label.contains(filters["actor"].strip(), autoescape=True))
+        query = query.where(
+            AuditEvent.actor_label.contains(filters["actor"].strip(), autoescape=True)
+        )
     if filters.get("outcome"):
         query = query.where(AuditEvent.outcome == filters["outcome"])
     if filters.get("date_from"):
         query = query.where(AuditEvent.created_at >= local_day_bounds(filters["date_from"])[0])
     if filters.get("date_to"):
         query = query.where(AuditEvent.created_at < local_day_bounds(filters["date_to"])[1])
-    return keyset_page(query, AuditEvent.created_at, AuditEvent.id, cursor=cursor, per_page=per_page)
+    return keyset_page(
+        query, AuditEvent.created_at, AuditEvent.id, cursor=cursor, per_page=per_page
+    )

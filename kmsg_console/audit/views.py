@@ -24,10 +24,10 @@ def list_events():
     else:
         try:
             page = filtered_events(
-                form.data, cursor=request.args.get("cursor"), per_page=current_app.config["PAGE_SIZE"]
+                form.data,
+                cursor=request.args.get("cursor"),
+                per_page=current_app.config["PAGE_SIZE"],
             )
         except BadCursor:
             abort(400)
-    return render_page_or_fragment(
-        "audit/list.html", "audit/_results.html", form=form, page=page
-    )
+    return render_page_or_fragment("audit/list.html", "audit/_results.html", form=form, page=page)

@@ -23,15 +23,17 @@ def _unix_newlines(value: str | None) -> str | None:
 class ComposeForm(FlaskForm):
     """SMS/LMS for now; ``services.OFFERED_TYPES`` says how AlimTalk joins."""
 
-    to = StringField(_l("Recipient"), filters=[_strip],
-                     validators=[InputRequired(), Length(max=32)])
+    to = StringField(
+        _l("Recipient"), filters=[_strip], validators=[InputRequired(), Length(max=32)]
+    )
     type = SelectField(_l("Type"), validators=[Optional()])
-    subject = StringField(_l("Subject"), filters=[_strip],
-                          validators=[Optional(), Length(max=200)])
-    text = TextAreaField(_l("Text"), filters=[_unix_newlines],
-                         validators=[InputRequired(), Length(max=4000)])
-    sender = StringField(_l("Sender number"), filters=[_strip],
-                         validators=[Optional(), Length(max=32)])
+    subject = StringField(_l("Subject"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    text = TextAreaField(
+        _l("Text"), filters=[_unix_newlines], validators=[InputRequired(), Length(max=4000)]
+    )
+    sender = StringField(
+        _l("Sender number"), filters=[_strip], validators=[Optional(), Length(max=32)]
+    )
     provider = SelectField(_l("Provider"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:

@@ -35,18 +35,28 @@ logger = logging.getLogger(__name__)
 OFFERED_TYPES: tuple[MessageType, ...] = (MessageType.SMS, MessageType.LMS)
 
 #: Pipeline issue field -> compose form field. Anything else is shown above the form.
-_FORM_FIELDS = {"to": "to", "from": "sender", "text": "text", "subject": "subject", "type": "type",
-                "template_code": "template_code", "variables": "variables", "provider": "provider"}
+_FORM_FIELDS = {
+    "to": "to",
+    "from": "sender",
+    "text": "text",
+    "subject": "subject",
+    "type": "type",
+    "template_code": "template_code",
+    "variables": "variables",
+    "provider": "provider",
+}
 #: Provider settings that hold the sender number used when a message names none.
 _SENDER_SETTINGS = ("default_from", "sender_number", "sender")
 
 
 # -- form options ---------------------------------------------------------------------------
 
+
 def type_options() -> list[tuple[str, str]]:
     """``(value, label)`` pairs for the type select; empty value = decided by length."""
     return [("", _("Automatic (SMS, or LMS above %(limit)d bytes)", limit=SMS_MAX_BYTES))] + [
-        (kind.value, kind.value) for kind in OFFERED_TYPES]
+        (kind.value, kind.value) for kind in OFFERED_TYPES
+    ]
 
 
 def provider_options() -> list[tuple[str, str]]:
@@ -66,6 +76,7 @@ def _supported(provider: Provider) -> frozenset[MessageType]:
 
 
 # -- live byte counter ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Counter:
@@ -115,11 +126,18 @@ def count(text: str | None, subject: str | None, type_value: str | None) -> Coun
     kind = chosen or (MessageType.SMS if counted.bytes <= SMS_MAX_BYTES else MessageType.LMS)
     limit = SMS_MAX_BYTES if kind is MessageType.SMS else LMS_MAX_BYTES
     subject_bytes = count_bytes(subject).bytes if subject else None
-    return Counter(counted.bytes, limit, kind, automatic=chosen is None,
-                   unencodable=counted.unencodable_chars, subject_bytes=subject_bytes)
+    return Counter(
+        counted.bytes,
+        limit,
+        kind,
+        automatic=chosen is None,
+        unencodable=counted.unencodable_chars,
+        subject_bytes=subject_bytes,
+    )
 
 
 # -- form -> pipeline -----------------------------------------------------------------------
+
 
 def send_request(form: Any) -> pipeline.SendRequest:
     """The pipeline request for the compose form's data."""
@@ -149,8 +167,14 @@ def apply_refusal(form: Any, exc: pipeline.SendRefused) -> None:
     elif exc.code == "no_provider" and form.provider.data:
         _add_error(form, "provider", _("This provider cannot send this type of message."))
     elif exc.code == "no_provider":
-        _add_error(form, None, _("No enabled provider can send this type of message. "
-                                 "An admin can set one up under Providers."))
+        _add_error(
+            form,
+            None,
+            _(
+                "No enabled provider can send this type of message. "
+                "An admin can set one up under Providers."
+            ),
+        )
     else:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
 
@@ -164,6 +188,7 @@ def _add_error(form: Any, issue_field: str | None, text: str) -> None:
 
 
 # -- preview --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RouteStep:
@@ -196,8 +221,10 @@ def describe(result: pipeline.Preview, form: Any) -> PreviewView:
     prepared = result.prepared
     message = prepared.message
     providers = {p.code: p for p in provider_services.enabled_providers()}
-    chain = [RouteStep(code, providers[code].name if code in providers else code, index == 0)
-             for index, code in enumerate(result.provider_chain)]
+    chain = [
+        RouteStep(code, providers[code].name if code in providers else code, index == 0)
+        for index, code in enumerate(result.provider_chain)
+    ]
     sender, is_default = message.from_, False
     if sender is None and chain and chain[0].code in providers:
         sender, is_default = default_sender(providers[chain[0].code]), True
@@ -206,14 +233,19 @@ def describe(result: pipeline.Preview, form: Any) -> PreviewView:
     if requested_type(form.type.data) is MessageType.SMS and form.subject.data:
         warnings.append(_("An SMS has no subject; the subject is ignored."))
     return PreviewView(
-        recipient=display_phone(message.to), type=message.type,
+        recipient=display_phone(message.to),
+        type=message.type,
         automatic=requested_type(form.type.data) is None,
         bytes=counted.bytes if counted else 0,
         limit=SMS_MAX_BYTES if message.type is MessageType.SMS else LMS_MAX_BYTES,
-        subject=message.subject, text=result.final_text,
+        subject=message.subject,
+        text=result.final_text,
         sender=display_phone(sender) if sender else None,
-        sender_is_default=is_default, chain=chain, explicit_provider=bool(message.provider_id),
-        warnings=warnings, unencodable=counted.unencodable_chars if counted else (),
+        sender_is_default=is_default,
+        chain=chain,
+        explicit_provider=bool(message.provider_id),
+        warnings=warnings,
+        unencodable=counted.unencodable_chars if counted else (),
     )
 
 
@@ -256,13 +288,24 @@ _DELIVERED_OR_ON_ITS_WAY = (MessageStatus.SENT, MessageStatus.PENDING, MessageSt
 def record_send(log: MessageLog) -> None:
     """Audit a console send: masked recipient and provider only, never the number or text."""
     record_audit(
-        "message.send", target_type="message", target_id=log.public_id,
+        "message.send",
+        target_type="message",
+        target_id=log.public_id,
         outcome="failure" if log.status == MessageStatus.FAILED.value else "success",
-        details={"type": log.type, "to": log.to_masked, "provider": log.provider_code,
-                 "status": log.status},
+        details={
+            "type": log.type,
+            "to": log.to_masked,
+            "provider": log.provider_code,
+            "status": log.status,
+        },
     )
-    logger.info("console message %s sent by operator %s: %s via %s", log.public_id,
-                log.operator_id, log.status, log.provider_code)
+    logger.info(
+        "console message %s sent by operator %s: %s via %s",
+        log.public_id,
+        log.operator_id,
+        log.status,
+        log.provider_code,
+    )
 
 
 def outcome_flash(log: MessageLog) -> tuple[str, str]:
@@ -272,10 +315,15 @@ def outcome_flash(log: MessageLog) -> tuple[str, str]:
     if status in _DELIVERED_OR_ON_ITS_WAY:
         return _("Message sent through %(provider)s.", provider=provider), "success"
     if status is MessageStatus.FAILED:
-        return _("Sending failed through %(provider)s: %(code)s.", provider=provider,
-                 code=log.error_code or "UNKNOWN_ERROR"), "error"
-    text = _("Outcome unknown: %(provider)s did not confirm the message (%(code)s). "
-             "Do not send it again; status checks will settle it.",
-             provider=provider, code=log.error_code or "UNKNOWN_ERROR")
+        return _(
+            "Sending failed through %(provider)s: %(code)s.",
+            provider=provider,
+            code=log.error_code or "UNKNOWN_ERROR",
+        ), "error"
+    text = _(
+        "Outcome unknown: %(provider)s did not confirm the message (%(code)s). "
+        "Do not send it again; status checks will settle it.",
+        provider=provider,
+        code=log.error_code or "UNKNOWN_ERROR",
+    )
     return text, "warning"
-

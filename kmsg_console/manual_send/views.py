@@ -65,8 +65,9 @@ def preview():
     except pipeline.SendRefused as exc:
         services.apply_refusal(form, exc)
         return _compose_page(form, 422)
-    return render_template("manual_send/preview.html", form=form,
-                           preview=services.describe(result, form))
+    return render_template(
+        "manual_send/preview.html", form=form, preview=services.describe(result, form)
+    )
 
 
 @bp.post("/send")
@@ -77,8 +78,9 @@ def send():
     if not form.validate_on_submit():
         return _compose_page(form, 422)
     try:
-        result = pipeline.send(services.send_request(form), source=MessageSource.CONSOLE,
-                               operator_id=current_user.id)
+        result = pipeline.send(
+            services.send_request(form), source=MessageSource.CONSOLE, operator_id=current_user.id
+        )
     except pipeline.SendRefused as exc:
         services.apply_refusal(form, exc)
         return _compose_page(form, 422)

@@ -62,8 +62,13 @@ def configure_logging(app: Flask) -> None:
         logger.propagate = app.config.get("TESTING", False)  # let pytest's caplog see records
     for handler in logger.handlers:
         if getattr(handler, "_kmsg", False):
-            handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json" else logging.Formatter(
-                "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+            handler.setFormatter(
+                JsonFormatter()
+                if app.config["LOG_FORMAT"] == "json"
+                else logging.Formatter(
+                    "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+                )
+            )
 
     @app.before_request
     def _assign_request_id() -> None:

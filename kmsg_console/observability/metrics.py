@@ -10,19 +10,40 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
-MESSAGES = Counter("kmsg_messages_total", "Messages by final send outcome",
-                   ["provider", "type", "status", "code"])
-ATTEMPTS = Counter("kmsg_provider_attempts_total", "Provider calls by outcome", ["provider", "outcome", "code"])
-PROVIDER_LATENCY = Histogram("kmsg_provider_latency_seconds", "Latency of provider calls", ["provider"],
-                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
+MESSAGES = Counter(
+    "kmsg_messages_total", "Messages by final send outcome", ["provider", "type", "status", "code"]
+)
+ATTEMPTS = Counter(
+    "kmsg_provider_attempts_total", "Provider calls by outcome", ["provider", "outcome", "code"]
+)
+PROVIDER_LATENCY = Histogram(
+    "kmsg_provider_latency_seconds",
+    "Latency of provider calls",
+    ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
 OTP_STARTS = Counter("kmsg_otp_starts_total", "OTP verifications started", ["purpose", "outcome"])
-OTP_CHECKS = Counter("kmsg_otp_checks_total", "OTP checks by resulting status", ["purpose", "status"])
-THROTTLE_BLOCKS = Counter("kmsg_throttle_blocks_total", "Requests refused (or flagged in monitor mode)",
-                          ["action", "mode"])
-WORKER_BACKLOG = Gauge("kmsg_worker_backlog", "Messages due for a status check", multiprocess_mode="max")
+OTP_CHECKS = Counter(
+    "kmsg_otp_checks_total", "OTP checks by resulting status", ["purpose", "status"]
+)
+THROTTLE_BLOCKS = Counter(
+    "kmsg_throttle_blocks_total",
+    "Requests refused (or flagged in monitor mode)",
+    ["action", "mode"],
+)
+WORKER_BACKLOG = Gauge(
+    "kmsg_worker_backlog", "Messages due for a status check", multiprocess_mode="max"
+)
 
 
 def render(extra: dict[str, float] | None = None) -> tuple[bytes, str]:

@@ -17,8 +17,17 @@ bp = Blueprint("observability", __name__)
 
 
 def _backlog() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog).where(
-        MessageLog.status.in_(("PENDING", "SENT", "UNKNOWN")), MessageLog.next_check_at <= utcnow())) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MessageLog)
+            .where(
+                MessageLog.status.in_(("PENDING", "SENT", "UNKNOWN")),
+                MessageLog.next_check_at <= utcnow(),
+            )
+        )
+        or 0
+    )
 
 
 @bp.get("/metrics")

@@ -25,7 +25,9 @@ ERROR_MESSAGES = {
 
 
 def role_choices():
-    return choices((role.value, _l(role.label)) for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN))
+    return choices(
+        (role.value, _l(role.label)) for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+    )
 
 
 class LoginForm(FlaskForm):

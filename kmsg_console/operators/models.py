@@ -8,9 +8,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kmsg_console.orm import TimestampMixin, UTCDateTime
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
+from kmsg_console.orm import TimestampMixin, UTCDateTime
 
 
 class Role(StrEnum):

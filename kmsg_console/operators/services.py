@@ -9,10 +9,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from kmsg_console.audit.services import diff, record_audit
-from kmsg_console.orm import utcnow
 from kmsg_console.extensions import db
 from kmsg_console.operators import passwords, throttle
 from kmsg_console.operators.models import Operator, Role
+from kmsg_console.orm import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 
@@ -45,15 +45,24 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
     keys = throttle.throttle_keys(email, ip)
     wait = throttle.blocked_for(keys)
     if wait is not None:
-        record_audit("auth.login_throttled", outcome="failure", actor_label=email[:254],
-                     details={"retry_after_seconds": int(wait.total_seconds())})
+        record_audit(
+            "auth.login_throttled",
+            outcome="failure",
+            actor_label=email[:254],
+            details={"retry_after_seconds": int(wait.total_seconds())},
+        )
         return LoginResult(None, retry_after=wait)
     operator = find_by_email(email)
     ok = passwords.verify_password(operator.password_hash if operator else None, password)
     if not ok or operator is None or not operator.is_active:
         throttle.record_failure(keys)
-        record_audit("auth.login_failed", outcome="failure", actor_label=email[:254],
-                     target_type="operator", target_id=operator.id if operator else None)
+        record_audit(
+            "auth.login_failed",
+            outcome="failure",
+            actor_label=email[:254],
+            target_type="operator",
+            target_id=operator.id if operator else None,
+        )
         return LoginResult(None)
     throttle.record_success(keys)
     if passwords.needs_rehash(operator.password_hash):
@@ -92,7 +101,10 @@ def create_operator(
     db.session.add(operator)
     db.session.flush()
     record_audit(
-        "operator.create", actor=actor, target_type="operator", target_id=operator.id,
+        "operator.create",
+        actor=actor,
+        target_type="operator",
+        target_id=operator.id,
         actor_label=None if actor else "system",
         details={"after": {"email": email, "role": role.value}},
     )
@@ -100,11 +112,14 @@ def create_operator(
 
 
 def _active_admin_count() -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Operator).where(
-            Operator.role == Role.ADMIN, Operator.is_active.is_(True)
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Operator)
+            .where(Operator.role == Role.ADMIN, Operator.is_active.is_(True))
         )
-    ) or 0
+        or 0
+    )
 
 
 def _guard_last_admin(operator: Operator) -> None:
@@ -121,8 +136,13 @@ def change_role(operator: Operator, role: Role, *, actor: Operator) -> None:
     before = operator.role.value
     operator.role = role
     operator.session_epoch += 1  # new permissions take effect with a fresh sign-in
-    record_audit("operator.change_role", actor=actor, target_type="operator", target_id=operator.id,
-                 details={"before": {"role": before}, "after": {"role": role.value}})
+    record_audit(
+        "operator.change_role",
+        actor=actor,
+        target_type="operator",
+        target_id=operator.id,
+        details={"before": {"role": before}, "after": {"role": role.value}},
+    )
 
 
 def set_active(operator: Operator, active: bool, *, actor: Operator) -> None:
@@ -135,22 +155,32 @@ def set_active(operator: Operator, active: bool, *, actor: Operator) -> None:
         _guard_last_admin(operator)
         operator.session_epoch += 1
     operator.is_active = active
-    record_audit("operator.enable" if active else "operator.disable", actor=actor,
-                 target_type="operator", target_id=operator.id,
-                 details={"before": {"active": not active}, "after": {"active": active}})
+    record_audit(
+        "operator.enable" if active else "operator.disable",
+        actor=actor,
+        target_type="operator",
+        target_id=operator.id,
+        details={"before": {"active": not active}, "after": {"active": active}},
+    )
 
 
 def change_own_password(operator: Operator, current: str, new: str) -> None:
     """Change a password after checking the current one; other sessions are ended."""
     if not passwords.verify_password(operator.password_hash, current):
-        record_audit("operator.change_password", outcome="failure", actor=operator,
-                     target_type="operator", target_id=operator.id)
+        record_audit(
+            "operator.change_password",
+            outcome="failure",
+            actor=operator,
+            target_type="operator",
+            target_id=operator.id,
+        )
         raise OperatorError("wrong_current")
     validate_new_password(new, operator.email)
     operator.password_hash = passwords.hash_password(new)
     operator.session_epoch += 1
-    record_audit("operator.change_password", actor=operator, target_type="operator",
-                 target_id=operator.id)
+    record_audit(
+        "operator.change_password", actor=operator, target_type="operator", target_id=operator.id
+    )
 
 
 def update_preferences(operator: Operator, *, locale: str | None, timezone: str | None) -> None:
@@ -159,8 +189,13 @@ def update_preferences(operator: Operator, *, locale: str | None, timezone: str 
     operator.timezone = timezone or None
     after = {"locale": operator.locale, "timezone": operator.timezone}
     if before != after:
-        record_audit("operator.preferences", actor=operator, target_type="operator",
-                     target_id=operator.id, details=diff(before, after))
+        record_audit(
+            "operator.preferences",
+            actor=operator,
+            target_type="operator",
+            target_id=operator.id,
+            details=diff(before, after),
+        )
 
 
 def bootstrap_admin(email: str, password: str | None) -> tuple[Operator, str | None] | None:

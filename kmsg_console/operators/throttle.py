@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from kmsg_console.orm import utcnow
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import LoginFailure
+from kmsg_console.orm import utcnow
 
 #: Delay after the first failure past the threshold; doubles with each further failure.
 BASE_DELAY = timedelta(seconds=30)

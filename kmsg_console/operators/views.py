@@ -5,7 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -51,8 +60,10 @@ def login():
         # One message for unknown e-mail, wrong password, disabled account and throttling,
         # so the answer never tells which accounts exist.
         form.password.errors.append(
-            _("The e-mail or password is not correct, or too many attempts were made. "
-              "Wait a moment and try again.")
+            _(
+                "The e-mail or password is not correct, or too many attempts were made. "
+                "Wait a moment and try again."
+            )
         )
     response = current_app.make_response(
         (render_template("operators/login.html", form=form), status)
@@ -90,8 +101,11 @@ def create():
     if form.validate_on_submit():
         try:
             operator = services.create_operator(
-                form.email.data, form.password.data, Role(form.role.data),
-                display_name=form.display_name.data or "", actor=current_user,
+                form.email.data,
+                form.password.data,
+                Role(form.role.data),
+                display_name=form.display_name.data or "",
+                actor=current_user,
             )
         except services.OperatorError as exc:
             field = form.email if str(exc) in {"bad_email", "email_taken"} else form.password
@@ -120,8 +134,14 @@ def change_role(operator_id: int):
             flash(ERROR_MESSAGES[str(exc)], "error")
         else:
             db.session.commit()
-            flash(_("Role of %(email)s is now %(role)s.", email=operator.email,
-                    role=_(operator.role.label)), "success")
+            flash(
+                _(
+                    "Role of %(email)s is now %(role)s.",
+                    email=operator.email,
+                    role=_(operator.role.label),
+                ),
+                "success",
+            )
     else:
         flash(_("Choose a valid role."), "error")
     return redirect(url_for("operators.list_operators"))

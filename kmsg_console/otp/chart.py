@@ -60,9 +60,21 @@ def conversion_chart(conversion: Conversion) -> Chart:
 
         def bar(value: int, x: float) -> Bar:
             height = plot_height * value / scale_max
-            return Bar(round(x, 1), round(baseline - height, 1), round(bar_width, 1), round(height, 1), value)
+            return Bar(
+                round(x, 1),
+                round(baseline - height, 1),
+                round(bar_width, 1),
+                round(height, 1),
+                value,
+            )
 
-        columns.append(Column(day.strftime("%m-%d"), round(center, 1),
-                              bar(tally.started, center - bar_width - BAR_GAP / 2),
-                              bar(tally.approved, center + BAR_GAP / 2), tally.rate))
+        columns.append(
+            Column(
+                day.strftime("%m-%d"),
+                round(center, 1),
+                bar(tally.started, center - bar_width - BAR_GAP / 2),
+                bar(tally.approved, center + BAR_GAP / 2),
+                tally.rate,
+            )
+        )
     return Chart(WIDTH, HEIGHT, LEFT, baseline, TOP, scale_max, columns)

@@ -34,7 +34,9 @@ def _purpose_choices(*, enabled_only: bool) -> list[tuple[str, str]]:
 class StartForm(FlaskForm):
     """Send a test code to a number for a purpose."""
 
-    phone = StringField(_l("Phone number"), filters=[_strip], validators=[DataRequired(), Length(max=32)])
+    phone = StringField(
+        _l("Phone number"), filters=[_strip], validators=[DataRequired(), Length(max=32)]
+    )
     purpose = SelectField(_l("Purpose"), validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs) -> None:
@@ -61,40 +63,73 @@ class RecentFilterForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.purpose.choices = choices([("", _l("Any"))] + _purpose_choices(enabled_only=False))
-        self.status.choices = choices([("", _l("Any"))] + [(s.value, _l(s.label)) for s in VerificationStatus])
+        self.status.choices = choices(
+            [("", _l("Any"))] + [(s.value, _l(s.label)) for s in VerificationStatus]
+        )
 
 
 class PurposeForm(FlaskForm):
     """A verification purpose. Ranges are checked by ``validate_purpose_settings``."""
 
-    code = StringField(_l("Purpose id"), filters=[_strip], validators=[
-        InputRequired(), Regexp(PURPOSE_CODE_PATTERN, message=_l(
-            "Use 2 to 40 lower-case letters, digits or underscores."))])
+    code = StringField(
+        _l("Purpose id"),
+        filters=[_strip],
+        validators=[
+            InputRequired(),
+            Regexp(
+                PURPOSE_CODE_PATTERN,
+                message=_l("Use 2 to 40 lower-case letters, digits or underscores."),
+            ),
+        ],
+    )
     name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=80)])
     enabled = BooleanField(_l("Enabled"), default=True)
     code_length = IntegerField(_l("Code length (digits)"), default=6, validators=[InputRequired()])
-    lifetime_seconds = IntegerField(_l("Lifetime (seconds)"), default=180, validators=[InputRequired()])
+    lifetime_seconds = IntegerField(
+        _l("Lifetime (seconds)"), default=180, validators=[InputRequired()]
+    )
     max_checks = IntegerField(_l("Maximum checks"), default=5, validators=[InputRequired()])
-    resend_cooldown_seconds = IntegerField(_l("Resend cooldown (seconds)"), default=30,
-                                           validators=[InputRequired()])
+    resend_cooldown_seconds = IntegerField(
+        _l("Resend cooldown (seconds)"), default=30, validators=[InputRequired()]
+    )
     channel = SelectField(_l("Channel"), default=OtpChannel.SMS.value)
-    alimtalk_template_code = StringField(_l("AlimTalk template code"), filters=[_strip],
-                                         validators=[Optional(), Length(max=64)])
+    alimtalk_template_code = StringField(
+        _l("AlimTalk template code"), filters=[_strip], validators=[Optional(), Length(max=64)]
+    )
     sms_fallback = BooleanField(_l("Fall back to SMS when AlimTalk fails"), default=True)
     brand = StringField(_l("Brand"), filters=[_strip], validators=[Optional(), Length(max=30)])
-    sender_number = StringField(_l("Sender number"), filters=[_strip], validators=[Optional(), Length(max=20)])
-    message_template = TextAreaField(_l("SMS text"), filters=[_unix_newlines],
-                                     validators=[InputRequired(), Length(max=500)])
+    sender_number = StringField(
+        _l("Sender number"), filters=[_strip], validators=[Optional(), Length(max=20)]
+    )
+    message_template = TextAreaField(
+        _l("SMS text"), filters=[_unix_newlines], validators=[InputRequired(), Length(max=500)]
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.channel.choices = choices([
-            (OtpChannel.SMS.value, _l("SMS")),
-            (OtpChannel.ALIMTALK.value, _l("AlimTalk (SMS fallback optional)")),
-        ])
+        self.channel.choices = choices(
+            [
+                (OtpChannel.SMS.value, _l("SMS")),
+                (OtpChannel.ALIMTALK.value, _l("AlimTalk (SMS fallback optional)")),
+            ]
+        )
 
     def settings(self) -> dict:
         """The purpose's settings as typed (everything but the id)."""
-        return {name: self[name].data for name in (
-            "name", "enabled", "code_length", "lifetime_seconds", "max_checks", "resend_cooldown_seconds",
-            "channel", "alimtalk_template_code", "sms_fallback", "brand", "sender_number", "message_template")}
+        return {
+            name: self[name].data
+            for name in (
+                "name",
+                "enabled",
+                "code_length",
+                "lifetime_seconds",
+                "max_checks",
+                "resend_cooldown_seconds",
+                "channel",
+                "alimtalk_template_code",
+                "sms_fallback",
+                "brand",
+                "sender_number",
+                "message_template",
+            )
+        }

@@ -31,15 +31,22 @@ class VerificationStatus(StrEnum):
     @property
     def label(self) -> str:
         return {
-            VerificationStatus.PENDING: N_("Pending"), VerificationStatus.APPROVED: N_("Approved"),
-            VerificationStatus.EXPIRED: N_("Expired"), VerificationStatus.MAX_ATTEMPTS: N_("Too many attempts"),
+            VerificationStatus.PENDING: N_("Pending"),
+            VerificationStatus.APPROVED: N_("Approved"),
+            VerificationStatus.EXPIRED: N_("Expired"),
+            VerificationStatus.MAX_ATTEMPTS: N_("Too many attempts"),
             VerificationStatus.CANCELED: N_("Canceled"),
         }[self]
 
     @property
     def badge(self) -> str:
-        return {"pending": "info", "approved": "ok", "expired": "muted", "max_attempts": "bad",
-                "canceled": "muted"}[self.value]
+        return {
+            "pending": "info",
+            "approved": "ok",
+            "expired": "muted",
+            "max_attempts": "bad",
+            "canceled": "muted",
+        }[self.value]
 
 
 class OtpChannel(StrEnum):
@@ -60,12 +67,16 @@ class VerificationPurpose(TimestampMixin, db.Model):
     lifetime_seconds: Mapped[int] = mapped_column(default=180, nullable=False)
     max_checks: Mapped[int] = mapped_column(default=5, nullable=False)
     resend_cooldown_seconds: Mapped[int] = mapped_column(default=30, nullable=False)
-    channel: Mapped[str] = mapped_column(sa.String(10), default=OtpChannel.SMS.value, nullable=False)
+    channel: Mapped[str] = mapped_column(
+        sa.String(10), default=OtpChannel.SMS.value, nullable=False
+    )
     alimtalk_template_code: Mapped[str | None] = mapped_column(sa.String(64))
     sms_fallback: Mapped[bool] = mapped_column(default=True, nullable=False)
     brand: Mapped[str] = mapped_column(sa.String(30), default="", nullable=False)
     #: SMS text; ``#{code}``, ``#{minutes}`` and ``#{brand}`` are filled in.
-    message_template: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_SMS_TEMPLATE, nullable=False)
+    message_template: Mapped[str] = mapped_column(
+        sa.String(500), default=DEFAULT_SMS_TEMPLATE, nullable=False
+    )
     sender_number: Mapped[str | None] = mapped_column(sa.String(20))
 
 
@@ -78,16 +89,26 @@ class Verification(db.Model):
         sa.Index("ix_verification_created", "created_at", "id"),
         sa.Index("ix_verification_status_created", "status", "created_at"),
         # One live code per phone and purpose, also when two starts race (see otp.services).
-        sa.Index("uq_verification_one_pending", "phone_hash", "purpose_id", unique=True,
-                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "uq_verification_one_pending",
+            "phone_hash",
+            "purpose_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(36), unique=True, nullable=False)
-    purpose_id: Mapped[int] = mapped_column(sa.ForeignKey("verification_purpose.id"), nullable=False)
+    purpose_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("verification_purpose.id"), nullable=False
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(12), nullable=False)
-    status_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    status_updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False
+    )
     phone_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     phone_enc: Mapped[str] = mapped_column(sa.Text, nullable=False)
     phone_masked: Mapped[str] = mapped_column(sa.String(20), nullable=False)
@@ -106,7 +127,8 @@ class Verification(db.Model):
 
     purpose: Mapped[VerificationPurpose] = relationship()
     events: Mapped[list[VerificationEvent]] = relationship(
-        back_populates="verification", order_by="VerificationEvent.id", cascade="all, delete-orphan")
+        back_populates="verification", order_by="VerificationEvent.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_enum(self) -> VerificationStatus:
@@ -120,7 +142,8 @@ class VerificationEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     verification_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("verification.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa.ForeignKey("verification.id", ondelete="CASCADE"), index=True, nullable=False
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     kind: Mapped[str] = mapped_column(sa.String(20), nullable=False)
     detail: Mapped[str | None] = mapped_column(sa.String(255))

@@ -44,8 +44,20 @@ PROBLEMS = {
     "invalid_sender": N_("A sender must be a mobile, landline, 070 or 15XX/16XX/18XX number."),
 }
 
-_EDITABLE = ("name", "enabled", "code_length", "lifetime_seconds", "max_checks", "resend_cooldown_seconds",
-             "channel", "alimtalk_template_code", "sms_fallback", "brand", "sender_number", "message_template")
+_EDITABLE = (
+    "name",
+    "enabled",
+    "code_length",
+    "lifetime_seconds",
+    "max_checks",
+    "resend_cooldown_seconds",
+    "channel",
+    "alimtalk_template_code",
+    "sms_fallback",
+    "brand",
+    "sender_number",
+    "message_template",
+)
 
 
 class PurposeInvalid(Exception):
@@ -57,7 +69,9 @@ class PurposeInvalid(Exception):
 
 
 def all_purposes() -> list[VerificationPurpose]:
-    return list(db.session.scalars(sa.select(VerificationPurpose).order_by(VerificationPurpose.code)))
+    return list(
+        db.session.scalars(sa.select(VerificationPurpose).order_by(VerificationPurpose.code))
+    )
 
 
 def problems_of(settings: Mapping[str, Any], code: str | None = None) -> list[tuple[str, str]]:
@@ -66,14 +80,23 @@ def problems_of(settings: Mapping[str, Any], code: str | None = None) -> list[tu
     if code is not None:
         if not CODE_RE.match(code):
             problems.append(("code", "code_format"))
-        elif db.session.scalar(sa.select(VerificationPurpose.id).where(VerificationPurpose.code == code)):
+        elif db.session.scalar(
+            sa.select(VerificationPurpose.id).where(VerificationPurpose.code == code)
+        ):
             problems.append(("code", "code_taken"))
     template = settings["message_template"] or ""
-    problems += validate_purpose_settings(settings["code_length"], settings["lifetime_seconds"],
-                                          settings["max_checks"], settings["resend_cooldown_seconds"], template)
+    problems += validate_purpose_settings(
+        settings["code_length"],
+        settings["lifetime_seconds"],
+        settings["max_checks"],
+        settings["resend_cooldown_seconds"],
+        template,
+    )
     if any(name not in TEMPLATE_VARIABLES for name in placeholder_names(template)):
         problems.append(("message_template", "unknown_variable"))
-    if settings["channel"] == OtpChannel.ALIMTALK.value and not settings.get("alimtalk_template_code"):
+    if settings["channel"] == OtpChannel.ALIMTALK.value and not settings.get(
+        "alimtalk_template_code"
+    ):
         problems.append(("alimtalk_template_code", "template_code_required"))
     if settings.get("sender_number"):
         try:
@@ -85,12 +108,21 @@ def problems_of(settings: Mapping[str, Any], code: str | None = None) -> list[tu
 
 def _snapshot(purpose: VerificationPurpose) -> dict[str, Any]:
     # The audit log redacts any key containing "code", so the keys avoid that word.
-    return {"purpose": purpose.code, "name": purpose.name, "enabled": purpose.enabled,
-            "digits": purpose.code_length, "lifetime_seconds": purpose.lifetime_seconds,
-            "max_checks": purpose.max_checks, "resend_cooldown_seconds": purpose.resend_cooldown_seconds,
-            "channel": purpose.channel, "alimtalk_template": purpose.alimtalk_template_code,
-            "sms_fallback": purpose.sms_fallback, "brand": purpose.brand, "sender_number": purpose.sender_number,
-            "message_template": purpose.message_template}
+    return {
+        "purpose": purpose.code,
+        "name": purpose.name,
+        "enabled": purpose.enabled,
+        "digits": purpose.code_length,
+        "lifetime_seconds": purpose.lifetime_seconds,
+        "max_checks": purpose.max_checks,
+        "resend_cooldown_seconds": purpose.resend_cooldown_seconds,
+        "channel": purpose.channel,
+        "alimtalk_template": purpose.alimtalk_template_code,
+        "sms_fallback": purpose.sms_fallback,
+        "brand": purpose.brand,
+        "sender_number": purpose.sender_number,
+        "message_template": purpose.message_template,
+    }
 
 
 def _apply(purpose: VerificationPurpose, settings: Mapping[str, Any]) -> None:
@@ -98,7 +130,9 @@ def _apply(purpose: VerificationPurpose, settings: Mapping[str, Any]) -> None:
         setattr(purpose, name, settings[name])
     purpose.brand = purpose.brand or ""
     purpose.alimtalk_template_code = purpose.alimtalk_template_code or None
-    purpose.sender_number = normalize_sender(purpose.sender_number) if purpose.sender_number else None
+    purpose.sender_number = (
+        normalize_sender(purpose.sender_number) if purpose.sender_number else None
+    )
 
 
 def create_purpose(code: str, settings: Mapping[str, Any]) -> VerificationPurpose:
@@ -110,8 +144,12 @@ def create_purpose(code: str, settings: Mapping[str, Any]) -> VerificationPurpos
     _apply(purpose, settings)
     db.session.add(purpose)
     db.session.flush()
-    record_audit("otp.purpose_create", target_type="verification_purpose", target_id=purpose.id,
-                 details={"after": _snapshot(purpose)})
+    record_audit(
+        "otp.purpose_create",
+        target_type="verification_purpose",
+        target_id=purpose.id,
+        details={"after": _snapshot(purpose)},
+    )
     return purpose
 
 
@@ -124,19 +162,31 @@ def update_purpose(purpose: VerificationPurpose, settings: Mapping[str, Any]) ->
     _apply(purpose, settings)
     db.session.flush()
     changes = diff(before, _snapshot(purpose))
-    record_audit("otp.purpose_update", target_type="verification_purpose", target_id=purpose.id,
-                 details={"purpose": purpose.code, "diff": changes})
+    record_audit(
+        "otp.purpose_update",
+        target_type="verification_purpose",
+        target_id=purpose.id,
+        details={"purpose": purpose.code, "diff": changes},
+    )
     return changes
 
 
 def form_defaults() -> dict[str, Any]:
     """Settings of a new purpose before anything is typed (the engine's defaults)."""
-    return {"enabled": True, "code_length": 6, "lifetime_seconds": 180, "max_checks": 5,
-            "resend_cooldown_seconds": 30, "channel": OtpChannel.SMS.value, "sms_fallback": True,
-            "message_template": DEFAULT_SMS_TEMPLATE}
+    return {
+        "enabled": True,
+        "code_length": 6,
+        "lifetime_seconds": 180,
+        "max_checks": 5,
+        "resend_cooldown_seconds": 30,
+        "channel": OtpChannel.SMS.value,
+        "sms_fallback": True,
+        "message_template": DEFAULT_SMS_TEMPLATE,
+    }
 
 
 # -- preview ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SmsPreview:
@@ -154,17 +204,27 @@ class SmsPreview:
         return self.bytes > self.sms_limit
 
 
-def preview(template: str | None, brand: str | None, lifetime_seconds: int | None,
-            code_length: int | None) -> SmsPreview:
+def preview(
+    template: str | None, brand: str | None, lifetime_seconds: int | None, code_length: int | None
+) -> SmsPreview:
     """Render ``template`` the way the engine will, with a sample code; never raises."""
     template = template or ""
     if any(name not in TEMPLATE_VARIABLES for name in placeholder_names(template)):
         return SmsPreview(None, 0, problem="unknown_variable")
     length = code_length if isinstance(code_length, int) and 4 <= code_length <= 10 else 6
-    lifetime = lifetime_seconds if isinstance(lifetime_seconds, int) and lifetime_seconds > 0 else 180
-    sample = VerificationPurpose(message_template=template, brand=brand or "", lifetime_seconds=lifetime)
+    lifetime = (
+        lifetime_seconds if isinstance(lifetime_seconds, int) and lifetime_seconds > 0 else 180
+    )
+    sample = VerificationPurpose(
+        message_template=template, brand=brand or "", lifetime_seconds=lifetime
+    )
     text = render_sms(sample, SAMPLE_DIGITS[:length])
     counted = count_bytes(text)
     problem = None if "#{code}" in template else "template_needs_code"
-    return SmsPreview(text, counted.bytes, SAMPLE_DIGITS[:length], unencodable=counted.unencodable_chars,
-                      problem=problem)
+    return SmsPreview(
+        text,
+        counted.bytes,
+        SAMPLE_DIGITS[:length],
+        unencodable=counted.unencodable_chars,
+        problem=problem,
+    )

@@ -40,7 +40,10 @@ EVENT_LABELS = {
 _EVENT_DETAILS = (
     (re.compile(r"^code sent by (?P<channel>\w+)$"), N_("by %(channel)s")),
     (re.compile(r"^attempt (?P<n>\d+) of (?P<max>\d+)$"), N_("attempt %(n)s of %(max)s")),
-    (re.compile(r"^replaced by a new verification$"), N_("replaced by a newer verification for this number")),
+    (
+        re.compile(r"^replaced by a new verification$"),
+        N_("replaced by a newer verification for this number"),
+    ),
     (re.compile(r"^canceled by request$"), N_("canceled by an operator or the application")),
     (re.compile(r"^send refused: (?P<code>\S+)$"), N_("the send was refused (%(code)s)")),
     (re.compile(r"^send failed: (?P<code>\S+)$"), N_("the send failed (%(code)s)")),
@@ -71,6 +74,7 @@ def event_detail(detail: str | None) -> str:
 
 
 # -- one verification -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -120,32 +124,58 @@ def sandbox_delivery(verification: Verification) -> Mapping[str, Any] | None:
 def live_view(verification: Verification) -> LiveView:
     now = services.clock()
     status = effective_status(verification, now)
-    left = int((verification.expires_at - now).total_seconds()) if status is VerificationStatus.PENDING else 0
-    timeline = [TimelineEntry(e.at, e.kind, _(EVENT_LABELS.get(e.kind, e.kind)), event_detail(e.detail))
-                for e in verification.events]
+    left = (
+        int((verification.expires_at - now).total_seconds())
+        if status is VerificationStatus.PENDING
+        else 0
+    )
+    timeline = [
+        TimelineEntry(e.at, e.kind, _(EVENT_LABELS.get(e.kind, e.kind)), event_detail(e.detail))
+        for e in verification.events
+    ]
     if status is VerificationStatus.EXPIRED and verification.status == PENDING:
-        timeline.append(TimelineEntry(verification.expires_at, "expired", _(EVENT_LABELS["expired"]), ""))
-    return LiveView(verification, status, max(0, left), verification.checks, timeline,
-                    sandbox_delivery(verification), operator_labels([verification]).get(verification.operator_id))
+        timeline.append(
+            TimelineEntry(verification.expires_at, "expired", _(EVENT_LABELS["expired"]), "")
+        )
+    return LiveView(
+        verification,
+        status,
+        max(0, left),
+        verification.checks,
+        timeline,
+        sandbox_delivery(verification),
+        operator_labels([verification]).get(verification.operator_id),
+    )
 
 
 # -- recent verifications -------------------------------------------------------------------
 
-def recent_page(filters: Mapping[str, Any], *, cursor: str | None, per_page: int) -> Page[Verification]:
+
+def recent_page(
+    filters: Mapping[str, Any], *, cursor: str | None, per_page: int
+) -> Page[Verification]:
     """A keyset page of verifications, newest first, filtered by purpose and shown status."""
     now = services.clock()
     query = sa.select(Verification).options(selectinload(Verification.purpose))
     if filters.get("purpose"):
-        query = query.join(Verification.purpose).where(VerificationPurpose.code == filters["purpose"])
+        query = query.join(Verification.purpose).where(
+            VerificationPurpose.code == filters["purpose"]
+        )
     status = filters.get("status")
     if status == PENDING:
         query = query.where(Verification.status == PENDING, Verification.expires_at > now)
     elif status == VerificationStatus.EXPIRED.value:
-        query = query.where(sa.or_(Verification.status == status,
-                                   sa.and_(Verification.status == PENDING, Verification.expires_at <= now)))
+        query = query.where(
+            sa.or_(
+                Verification.status == status,
+                sa.and_(Verification.status == PENDING, Verification.expires_at <= now),
+            )
+        )
     elif status:
         query = query.where(Verification.status == status)
-    return keyset_page(query, Verification.created_at, Verification.id, cursor=cursor, per_page=per_page)
+    return keyset_page(
+        query, Verification.created_at, Verification.id, cursor=cursor, per_page=per_page
+    )
 
 
 def operator_labels(verifications: Iterable[Verification]) -> dict[int, str]:
@@ -158,6 +188,7 @@ def operator_labels(verifications: Iterable[Verification]) -> dict[int, str]:
 
 
 # -- conversion -----------------------------------------------------------------------------
+
 
 @dataclass
 class Tally:
@@ -204,18 +235,36 @@ def conversion(days: int = 7, now: datetime | None = None) -> Conversion:
     end = local_day_bounds(today)[1]
     # A CASE maps created_at to its day's index; grouping the subquery by it works the same on
     # SQLite and PostgreSQL (no time zone functions needed).
-    bucket = sa.case(*[(Verification.created_at >= start, index)
-                       for index, start in reversed(list(enumerate(starts)))], else_=-1)
-    rows = (sa.select(bucket.label("day"), Verification.purpose_id.label("purpose_id"),
-                      sa.case((Verification.status == VerificationStatus.APPROVED.value, 1), else_=0).label("ok"))
-            .where(Verification.created_at >= starts[0], Verification.created_at < end)
-            .subquery())
+    bucket = sa.case(
+        *[
+            (Verification.created_at >= start, index)
+            for index, start in reversed(list(enumerate(starts)))
+        ],
+        else_=-1,
+    )
+    rows = (
+        sa.select(
+            bucket.label("day"),
+            Verification.purpose_id.label("purpose_id"),
+            sa.case((Verification.status == VerificationStatus.APPROVED.value, 1), else_=0).label(
+                "ok"
+            ),
+        )
+        .where(Verification.created_at >= starts[0], Verification.created_at < end)
+        .subquery()
+    )
     counts = db.session.execute(
-        sa.select(rows.c.day, rows.c.purpose_id, sa.func.count(), sa.func.sum(rows.c.ok))
-        .group_by(rows.c.day, rows.c.purpose_id)).all()
+        sa.select(rows.c.day, rows.c.purpose_id, sa.func.count(), sa.func.sum(rows.c.ok)).group_by(
+            rows.c.day, rows.c.purpose_id
+        )
+    ).all()
 
-    purposes = {p.id: PurposeRow(p.code, p.name, [Tally() for _ in day_list])
-                for p in db.session.scalars(sa.select(VerificationPurpose).order_by(VerificationPurpose.code))}
+    purposes = {
+        p.id: PurposeRow(p.code, p.name, [Tally() for _ in day_list])
+        for p in db.session.scalars(
+            sa.select(VerificationPurpose).order_by(VerificationPurpose.code)
+        )
+    }
     per_day = [Tally() for _ in day_list]
     total = Tally()
     for day_index, purpose_id, started, approved in counts:

@@ -48,34 +48,55 @@ def _message(exc: OtpRefused) -> str:
     messages = {
         "invalid_phone": _("This is not a Korean mobile number."),
         "unknown_purpose": _("This purpose does not exist or is disabled."),
-        "resend_cooldown": _("This number got a code for this purpose moments ago (resend cooldown). "
-                             "Nothing was sent. Try again in %(wait)s.", wait=wait),
-        "send_failed": _("The code could not be sent (%(reason)s). The verification was canceled.",
-                         reason=details.get("send_error") or exc.message),
-        "already_approved": _("This verification was already approved. A code is accepted only once; "
-                              "start a new verification to test again."),
+        "resend_cooldown": _(
+            "This number got a code for this purpose moments ago (resend cooldown). "
+            "Nothing was sent. Try again in %(wait)s.",
+            wait=wait,
+        ),
+        "send_failed": _(
+            "The code could not be sent (%(reason)s). The verification was canceled.",
+            reason=details.get("send_error") or exc.message,
+        ),
+        "already_approved": _(
+            "This verification was already approved. A code is accepted only once; "
+            "start a new verification to test again."
+        ),
         "not_found": _("No verification with this id."),
     }
     if exc.code == "throttled" and exc.status == 429:
-        return _("Refused by a throttle policy; nothing was sent. Try again in %(wait)s.", wait=wait)
+        return _(
+            "Refused by a throttle policy; nothing was sent. Try again in %(wait)s.", wait=wait
+        )
     return messages.get(exc.code, exc.message)
 
 
 def check_throttled_message(exc: OtpRefused) -> str:
-    return _("Too many wrong codes for this number; the code was not checked. Try again in %(wait)s.",
-             wait=wait_text(exc.retry_after or 0))
+    return _(
+        "Too many wrong codes for this number; the code was not checked. Try again in %(wait)s.",
+        wait=wait_text(exc.retry_after or 0),
+    )
 
 
 def explain(exc: OtpRefused, *, checking: bool = False) -> Refusal:
     """The console's view of an engine refusal (translated message, status, retry-after)."""
-    message = check_throttled_message(exc) if checking and exc.code == "throttled" else _message(exc)
+    message = (
+        check_throttled_message(exc) if checking and exc.code == "throttled" else _message(exc)
+    )
     details = exc.details if isinstance(exc.details, dict) else {}
     return Refusal(exc.status, exc.code, message, exc.retry_after, details.get("verification_id"))
 
 
 def record_refused_start(refusal: Refusal, *, purpose: str, raw_phone: str) -> None:
     """Audit a test send the engine refused (masked number only)."""
-    record_audit("otp.test_start", target_type="verification" if refusal.verification_id else None,
-                 target_id=refusal.verification_id, outcome="failure",
-                 details={"purpose": purpose, "to": mask_phone(raw_phone), "error": refusal.code,
-                          "http_status": refusal.status})
+    record_audit(
+        "otp.test_start",
+        target_type="verification" if refusal.verification_id else None,
+        target_id=refusal.verification_id,
+        outcome="failure",
+        details={
+            "purpose": purpose,
+            "to": mask_phone(raw_phone),
+            "error": refusal.code,
+            "http_status": refusal.status,
+        },
+    )

@@ -77,8 +77,15 @@ DEFAULT_PURPOSES = (
 class OtpRefused(Exception):
     """A start or check that cannot proceed; ``status`` and ``code`` map onto the API error."""
 
-    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None,
-                 details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        details: Any = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -96,12 +103,14 @@ class CheckResult:
 
 def _hash_code(verification_public_id: str, code: str) -> str:
     key = current_app.config["KEYRING"].hash_key
-    return hmac.new(key, f"otp:{verification_public_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, f"otp:{verification_public_id}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def generate_code(length: int) -> str:
     """A uniformly random numeric code of ``length`` digits."""
-    return f"{secrets.randbelow(10 ** length):0{length}d}"
+    return f"{secrets.randbelow(10**length):0{length}d}"
 
 
 def _event(verification: Verification, kind: str, detail: str | None = None) -> None:
@@ -128,19 +137,28 @@ class PurposeSettings:
 
 
 #: Statements every OTP start runs, built once (their cache keys too); values bind per call.
-_PURPOSE_BY_CODE = sa.select(VerificationPurpose).where(VerificationPurpose.code == sa.bindparam("code"))
+_PURPOSE_BY_CODE = sa.select(VerificationPurpose).where(
+    VerificationPurpose.code == sa.bindparam("code")
+)
 _PURPOSES = VerificationPurpose.__table__
 #: Core, not an ORM load of the purpose (bench/otp_profile.py): a start only reads its settings.
-_PURPOSE_SETTINGS = sa.select(*(_PURPOSES.c[field.name] for field in fields(PurposeSettings))).where(
-    _PURPOSES.c.code == sa.bindparam("code"))
+_PURPOSE_SETTINGS = sa.select(
+    *(_PURPOSES.c[field.name] for field in fields(PurposeSettings))
+).where(_PURPOSES.c.code == sa.bindparam("code"))
 _VERIFICATIONS = Verification.__table__
 #: Core, not an ORM load: most starts find nothing (a number's first code in a while), and
 #: the few rows found are only read for their status and time (bench/otp_profile.py).
-_EARLIER_STARTS = sa.select(_VERIFICATIONS.c.id, _VERIFICATIONS.c.status, _VERIFICATIONS.c.created_at).where(
+_EARLIER_STARTS = sa.select(
+    _VERIFICATIONS.c.id, _VERIFICATIONS.c.status, _VERIFICATIONS.c.created_at
+).where(
     _VERIFICATIONS.c.phone_hash == sa.bindparam("phone_hash"),
     _VERIFICATIONS.c.purpose_id == sa.bindparam("purpose_id"),
-    sa.or_(_VERIFICATIONS.c.status == VerificationStatus.PENDING.value,
-           _VERIFICATIONS.c.created_at > sa.bindparam("recent_since", type_=_VERIFICATIONS.c.created_at.type)))
+    sa.or_(
+        _VERIFICATIONS.c.status == VerificationStatus.PENDING.value,
+        _VERIFICATIONS.c.created_at
+        > sa.bindparam("recent_since", type_=_VERIFICATIONS.c.created_at.type),
+    ),
+)
 
 
 def get_purpose(code: str) -> VerificationPurpose | None:
@@ -160,8 +178,13 @@ def ensure_default_purposes() -> None:
     db.session.flush()
 
 
-def validate_purpose_settings(code_length: int, lifetime_seconds: int, max_checks: int,
-                              resend_cooldown_seconds: int, message_template: str) -> list[tuple[str, str]]:
+def validate_purpose_settings(
+    code_length: int,
+    lifetime_seconds: int,
+    max_checks: int,
+    resend_cooldown_seconds: int,
+    message_template: str,
+) -> list[tuple[str, str]]:
     """Problems with a purpose's settings as ``(field, message code)`` pairs."""
     problems = []
     if not 4 <= code_length <= 10:
@@ -179,7 +202,9 @@ def validate_purpose_settings(code_length: int, lifetime_seconds: int, max_check
 
 def render_sms(purpose: VerificationPurpose | PurposeSettings, code: str) -> str:
     minutes = max(1, purpose.lifetime_seconds // 60)
-    return render_template(purpose.message_template, {"code": code, "minutes": minutes, "brand": purpose.brand})
+    return render_template(
+        purpose.message_template, {"code": code, "minutes": minutes, "brand": purpose.brand}
+    )
 
 
 def _normalized_phone(raw: str) -> str:
@@ -208,9 +233,14 @@ def _earlier_starts(phone_hash: str, purpose: PurposeSettings, now: datetime) ->
     One query answers both questions a start asks: is the last start too recent (the resend
     cooldown), and which codes must stop working (the pending ones).
     """
-    rows = db.session.connection().execute(_EARLIER_STARTS, {
-        "phone_hash": phone_hash, "purpose_id": purpose.id,
-        "recent_since": now - timedelta(seconds=purpose.resend_cooldown_seconds)})
+    rows = db.session.connection().execute(
+        _EARLIER_STARTS,
+        {
+            "phone_hash": phone_hash,
+            "purpose_id": purpose.id,
+            "recent_since": now - timedelta(seconds=purpose.resend_cooldown_seconds),
+        },
+    )
     return [EarlierStart(*row) for row in rows]
 
 
@@ -220,8 +250,13 @@ def _pending_to_replace(earlier: list[EarlierStart]) -> list[Verification]:
     if not ids:
         return []
     # Still pending when loaded: one approved or expired since the first read stays so.
-    return list(db.session.scalars(sa.select(Verification).where(
-        Verification.id.in_(ids), Verification.status == VerificationStatus.PENDING.value)))
+    return list(
+        db.session.scalars(
+            sa.select(Verification).where(
+                Verification.id.in_(ids), Verification.status == VerificationStatus.PENDING.value
+            )
+        )
+    )
 
 
 #: How often a start is redone when concurrent starts for the same number keep winning.
@@ -243,7 +278,9 @@ def start(
     """
     purpose = purpose_settings(purpose_code)
     if purpose is None or not purpose.enabled:
-        raise OtpRefused(422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}.")
+        raise OtpRefused(
+            422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}."
+        )
     digits = _normalized_phone(phone)
     keyring = current_app.config["KEYRING"]
     phone_hash = keyring.lookup_hash(digits, PHONE_PURPOSE)
@@ -252,19 +289,41 @@ def start(
     earlier = _earlier_starts(phone_hash, purpose, now)
     _check_cooldown(purpose, earlier, now)
 
-    decision = check_and_consume("otp_start", ThrottleContext(
-        phone=digits, ip=client_ip, api_key_id=api_key_id, purpose=purpose.code, user_ref=user_ref), now=now)
+    decision = check_and_consume(
+        "otp_start",
+        ThrottleContext(
+            phone=digits,
+            ip=client_ip,
+            api_key_id=api_key_id,
+            purpose=purpose.code,
+            user_ref=user_ref,
+        ),
+        now=now,
+    )
     if not decision.allowed:
         metrics.OTP_STARTS.labels(purpose.code, "throttled").inc()
-        raise OtpRefused(429, "throttled", "Too many verification requests; try again later.",
-                         retry_after=decision.retry_after_seconds or 60)
+        raise OtpRefused(
+            429,
+            "throttled",
+            "Too many verification requests; try again later.",
+            retry_after=decision.retry_after_seconds or 60,
+        )
 
     for _attempt in range(ISSUE_ATTEMPTS):
         public_id = str(uuid.uuid4())
         try:
-            return _issue(purpose, earlier, public_id=public_id, digits=digits, phone_hash=phone_hash,
-                          now=now, client_ip=client_ip, user_ref=user_ref, api_key_id=api_key_id,
-                          operator=operator)
+            return _issue(
+                purpose,
+                earlier,
+                public_id=public_id,
+                digits=digits,
+                phone_hash=phone_hash,
+                now=now,
+                client_ip=client_ip,
+                user_ref=user_ref,
+                api_key_id=api_key_id,
+                operator=operator,
+            )
         except IntegrityError:
             # A concurrent start for this phone and purpose committed its pending code
             # between our read and our first write: the database allows one pending
@@ -272,14 +331,20 @@ def start(
             # and redo: within the cooldown this start is refused like any other; without
             # one, it replaces that code.
             db.session.rollback()
-            if db.session.scalar(sa.select(Verification.id).where(Verification.public_id == public_id)):
+            if db.session.scalar(
+                sa.select(Verification.id).where(Verification.public_id == public_id)
+            ):
                 raise  # ours was committed, so its code may have left: never send another
             earlier = _earlier_starts(phone_hash, purpose, now)
             if not any(start.pending for start in earlier):
                 raise
             _check_cooldown(purpose, earlier, now)
-    raise OtpRefused(429, "throttled", "Too many simultaneous requests for this number; try again.",
-                     retry_after=1)
+    raise OtpRefused(
+        429,
+        "throttled",
+        "Too many simultaneous requests for this number; try again.",
+        retry_after=1,
+    )
 
 
 def _check_cooldown(purpose: PurposeSettings, earlier: list[EarlierStart], now: datetime) -> None:
@@ -287,13 +352,27 @@ def _check_cooldown(purpose: PurposeSettings, earlier: list[EarlierStart], now: 
         latest = max(v.created_at for v in earlier)
         wait = latest + timedelta(seconds=purpose.resend_cooldown_seconds) - now
         if wait.total_seconds() > 0:
-            raise OtpRefused(429, "resend_cooldown", "Wait before requesting another code.",
-                             retry_after=max(1, int(wait.total_seconds() + 0.999)))
+            raise OtpRefused(
+                429,
+                "resend_cooldown",
+                "Wait before requesting another code.",
+                retry_after=max(1, int(wait.total_seconds() + 0.999)),
+            )
 
 
-def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: str, digits: str,
-           phone_hash: str, now: datetime, client_ip: str | None, user_ref: str | None,
-           api_key_id: int | None, operator) -> Verification:
+def _issue(
+    purpose: PurposeSettings,
+    earlier: list[EarlierStart],
+    *,
+    public_id: str,
+    digits: str,
+    phone_hash: str,
+    now: datetime,
+    client_ip: str | None,
+    user_ref: str | None,
+    api_key_id: int | None,
+    operator,
+) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
     keyring = current_app.config["KEYRING"]
     replaced = _pending_to_replace(earlier)
@@ -303,13 +382,23 @@ def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: 
     # needs no extra write after the send.
     message_public_id = str(uuid.uuid4())
     verification = new_row(
-        Verification, public_id=public_id, purpose_id=purpose.id, created_at=now, status=VerificationStatus.PENDING.value,
+        Verification,
+        public_id=public_id,
+        purpose_id=purpose.id,
+        created_at=now,
+        status=VerificationStatus.PENDING.value,
         message_public_id=message_public_id,
-        status_updated_at=now, phone_hash=phone_hash,
-        phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"), phone_masked=mask_phone(digits),
-        code_hash=_hash_code(public_id, code), expires_at=now + timedelta(seconds=purpose.lifetime_seconds),
-        max_checks=purpose.max_checks, channel=purpose.channel, api_key_id=api_key_id,
-        operator_id=getattr(operator, "id", None), client_ip_masked=_mask_ip(client_ip),
+        status_updated_at=now,
+        phone_hash=phone_hash,
+        phone_enc=keyring.encrypt(digits, f"verification:{public_id}:phone"),
+        phone_masked=mask_phone(digits),
+        code_hash=_hash_code(public_id, code),
+        expires_at=now + timedelta(seconds=purpose.lifetime_seconds),
+        max_checks=purpose.max_checks,
+        channel=purpose.channel,
+        api_key_id=api_key_id,
+        operator_id=getattr(operator, "id", None),
+        client_ip_masked=_mask_ip(client_ip),
         user_ref_hash=keyring.lookup_hash(user_ref, "user_ref") if user_ref else None,
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
@@ -321,9 +410,14 @@ def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: 
     send_request = _send_request(purpose, digits, code)
 
     try:
-        result = pipeline.send(send_request, source=MessageSource.OTP,
-                               api_key_id=api_key_id, operator_id=getattr(operator, "id", None),
-                               sensitive_values=[code], message_id=message_public_id)
+        result = pipeline.send(
+            send_request,
+            source=MessageSource.OTP,
+            api_key_id=api_key_id,
+            operator_id=getattr(operator, "id", None),
+            sensitive_values=[code],
+            message_id=message_public_id,
+        )
     except pipeline.SendRefused as exc:
         # Refused before the first commit: the verification is written by _fail's commit as
         # it is then (canceled), in place of the rows computed above.
@@ -331,24 +425,38 @@ def _issue(purpose: PurposeSettings, earlier: list[EarlierStart], *, public_id: 
         write_at_commit(lambda: _write_verification(verification, replaced, now, at_commit=False))
         verification.message_public_id = None  # refused: no message was logged
         _fail(verification, f"send refused: {exc.code}")
-        raise OtpRefused(502, "send_failed", f"The code could not be sent: {exc.message}",
-                         details={"verification_id": public_id}) from exc
+        raise OtpRefused(
+            502,
+            "send_failed",
+            f"The code could not be sent: {exc.message}",
+            details={"verification_id": public_id},
+        ) from exc
     log = result.log
     if log.status == MessageStatus.FAILED.value:
         _fail(verification, f"send failed: {log.error_code}")
-        raise OtpRefused(502, "send_failed", "The code could not be sent.",
-                         details={"verification_id": public_id, "send_error": log.error_code})
+        raise OtpRefused(
+            502,
+            "send_failed",
+            "The code could not be sent.",
+            details={"verification_id": public_id, "send_error": log.error_code},
+        )
     metrics.OTP_STARTS.labels(purpose.code, "sent").inc()
     if operator is not None:
-        record_audit("otp.test_start", actor=operator, target_type="verification", target_id=public_id,
-                     details={"purpose": purpose.code, "to": verification.phone_masked})
+        record_audit(
+            "otp.test_start",
+            actor=operator,
+            target_type="verification",
+            target_id=public_id,
+            details={"purpose": purpose.code, "to": verification.phone_masked},
+        )
         commit_kept()
     # Otherwise the send's last commit wrote everything this start has to say.
     return verification
 
 
-def _write_verification(verification: Verification, replaced: list[Verification], now: datetime, *,
-                        at_commit: bool) -> list:
+def _write_verification(
+    verification: Verification, replaced: list[Verification], now: datetime, *, at_commit: bool
+) -> list:
     """Write a new verification, canceling the pending ones it replaces; the queued writes
     when ``at_commit``.
 
@@ -358,13 +466,27 @@ def _write_verification(verification: Verification, replaced: list[Verification]
     """
     writes = []
     for old in replaced:
-        writes.append(update_row(old, {"status": VerificationStatus.CANCELED.value, "status_updated_at": now},
-                                 at_commit=at_commit))
-        canceled = new_row(VerificationEvent, verification_id=old.id, at=now, kind="canceled",
-                           detail="replaced by a new verification")
+        writes.append(
+            update_row(
+                old,
+                {"status": VerificationStatus.CANCELED.value, "status_updated_at": now},
+                at_commit=at_commit,
+            )
+        )
+        canceled = new_row(
+            VerificationEvent,
+            verification_id=old.id,
+            at=now,
+            kind="canceled",
+            detail="replaced by a new verification",
+        )
         writes.append(insert_rows(canceled, at_commit=at_commit))
         if at_commit:  # shown once written, so that unqueue leaves no trace of it
-            writes.append(write_at_commit(lambda old=old, event=canceled: add_to_loaded(old, "events", [event])))
+            writes.append(
+                write_at_commit(
+                    lambda old=old, event=canceled: add_to_loaded(old, "events", [event])
+                )
+            )
         else:
             add_to_loaded(old, "events", [canceled])
     writes.append(insert_rows(verification, *verification.events, at_commit=at_commit))
@@ -391,10 +513,19 @@ def _send_request(purpose: PurposeSettings, digits: str, code: str) -> pipeline.
     sms_text = render_sms(purpose, code)
     if purpose.channel == OtpChannel.ALIMTALK.value and purpose.alimtalk_template_code:
         return pipeline.SendRequest(
-            to=digits, type="ALIMTALK", template_code=purpose.alimtalk_template_code,
-            variables={"code": code, "minutes": max(1, purpose.lifetime_seconds // 60), "brand": purpose.brand},
+            to=digits,
+            type="ALIMTALK",
+            template_code=purpose.alimtalk_template_code,
+            variables={
+                "code": code,
+                "minutes": max(1, purpose.lifetime_seconds // 60),
+                "brand": purpose.brand,
+            },
             from_=purpose.sender_number,
-            failover={"enabled": True, "channel": "sms", "content": sms_text} if purpose.sms_fallback else None)
+            failover={"enabled": True, "channel": "sms", "content": sms_text}
+            if purpose.sms_fallback
+            else None,
+        )
     # No explicit type: SMS, or LMS when the filled-in text is over 90 bytes.
     return pipeline.SendRequest(to=digits, text=sms_text, from_=purpose.sender_number)
 
@@ -403,36 +534,53 @@ def find(public_id: str) -> Verification | None:
     return db.session.scalar(sa.select(Verification).where(Verification.public_id == public_id))
 
 
-def _transition(verification: Verification, to_status: VerificationStatus, *, extra: dict | None = None) -> bool:
+def _transition(
+    verification: Verification, to_status: VerificationStatus, *, extra: dict | None = None
+) -> bool:
     """Move from pending to ``to_status`` atomically; False when another request got there first."""
     now = clock()
     values = {"status": to_status.value, "status_updated_at": now, **(extra or {})}
     result = db.session.execute(
         sa.update(Verification)
-        .where(Verification.id == verification.id, Verification.status == VerificationStatus.PENDING.value)
+        .where(
+            Verification.id == verification.id,
+            Verification.status == VerificationStatus.PENDING.value,
+        )
         .values(**values)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
-def check(public_id: str, code: str, *, client_ip: str | None = None, api_key_id: int | None = None,
-          operator=None) -> CheckResult:
+def check(
+    public_id: str,
+    code: str,
+    *,
+    client_ip: str | None = None,
+    api_key_id: int | None = None,
+    operator=None,
+) -> CheckResult:
     """Check ``code`` against the verification; see the module rules."""
     result = _check(public_id, code, client_ip=client_ip, api_key_id=api_key_id, operator=operator)
     metrics.OTP_CHECKS.labels(result.verification.purpose.code, result.status.value).inc()
     return result
 
 
-def _check(public_id: str, code: str, *, client_ip: str | None, api_key_id: int | None,
-           operator) -> CheckResult:
+def _check(
+    public_id: str, code: str, *, client_ip: str | None, api_key_id: int | None, operator
+) -> CheckResult:
     verification = find(public_id)
-    if verification is None or (api_key_id is not None and verification.api_key_id not in (api_key_id, None)):
+    if verification is None or (
+        api_key_id is not None and verification.api_key_id not in (api_key_id, None)
+    ):
         raise OtpRefused(404, "not_found", "No verification with this id.")
     now = clock()
     status = verification.status_enum
     if status is VerificationStatus.APPROVED:
         # Replaying a used code (or a second check after success) must never look like success.
-        raise OtpRefused(409, "already_approved", "This verification was already approved; start a new one.")
+        raise OtpRefused(
+            409, "already_approved", "This verification was already approved; start a new one."
+        )
     if status is not VerificationStatus.PENDING:
         return CheckResult(verification, status, 0)
     if now >= verification.expires_at:
@@ -444,12 +592,17 @@ def _check(public_id: str, code: str, *, client_ip: str | None, api_key_id: int 
 
     keyring = current_app.config["KEYRING"]
     digits = keyring.decrypt(verification.phone_enc, f"verification:{public_id}:phone")
-    throttle_ctx = ThrottleContext(phone=digits, ip=client_ip, api_key_id=api_key_id,
-                                   purpose=verification.purpose.code)
+    throttle_ctx = ThrottleContext(
+        phone=digits, ip=client_ip, api_key_id=api_key_id, purpose=verification.purpose.code
+    )
     gate = check_and_consume("otp_check_failure", throttle_ctx, now=now, dry_run=True)
     if not gate.allowed:
-        raise OtpRefused(429, "throttled", "Too many wrong codes for this number; try again later.",
-                         retry_after=gate.retry_after_seconds or 60)
+        raise OtpRefused(
+            429,
+            "throttled",
+            "Too many wrong codes for this number; try again later.",
+            retry_after=gate.retry_after_seconds or 60,
+        )
 
     candidate = code.strip() if isinstance(code, str) else ""
     correct = hmac.compare_digest(_hash_code(public_id, candidate), verification.code_hash)
@@ -457,32 +610,57 @@ def _check(public_id: str, code: str, *, client_ip: str | None, api_key_id: int 
         if _transition(verification, VerificationStatus.APPROVED, extra={"approved_at": now}):
             _event(verification, "approved")
             if operator is not None:
-                record_audit("otp.test_check", actor=operator, target_type="verification", target_id=public_id,
-                             details={"result": "approved"})
+                record_audit(
+                    "otp.test_check",
+                    actor=operator,
+                    target_type="verification",
+                    target_id=public_id,
+                    details={"result": "approved"},
+                )
             db.session.commit()
             db.session.refresh(verification)
             return CheckResult(verification, VerificationStatus.APPROVED, 0)
         db.session.rollback()
-        raise OtpRefused(409, "already_approved", "This verification was already approved; start a new one.")
+        raise OtpRefused(
+            409, "already_approved", "This verification was already approved; start a new one."
+        )
 
     # Wrong code: count it on the phone/IP policies (their own transaction, before this
     # session takes SQLite's write lock) and on the verification (atomically).
     check_and_consume("otp_check_failure", throttle_ctx, now=now)
     db.session.execute(
         sa.update(Verification)
-        .where(Verification.id == verification.id, Verification.status == VerificationStatus.PENDING.value)
+        .where(
+            Verification.id == verification.id,
+            Verification.status == VerificationStatus.PENDING.value,
+        )
         .values(checks=Verification.checks + 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(verification)
-    _event(verification, "check_failed", f"attempt {verification.checks} of {verification.max_checks}")
-    if verification.checks >= verification.max_checks and _transition(verification, VerificationStatus.MAX_ATTEMPTS):
+    _event(
+        verification, "check_failed", f"attempt {verification.checks} of {verification.max_checks}"
+    )
+    if verification.checks >= verification.max_checks and _transition(
+        verification, VerificationStatus.MAX_ATTEMPTS
+    ):
         _event(verification, "max_attempts")
     if operator is not None:
-        record_audit("otp.test_check", actor=operator, target_type="verification", target_id=public_id,
-                     outcome="failure", details={"result": "wrong_code"})
+        record_audit(
+            "otp.test_check",
+            actor=operator,
+            target_type="verification",
+            target_id=public_id,
+            outcome="failure",
+            details={"result": "wrong_code"},
+        )
     db.session.commit()
     db.session.refresh(verification)
-    left = max(0, verification.max_checks - verification.checks) if verification.status == "pending" else 0
+    left = (
+        max(0, verification.max_checks - verification.checks)
+        if verification.status == "pending"
+        else 0
+    )
     return CheckResult(verification, verification.status_enum, left)
 
 
@@ -490,7 +668,12 @@ def cancel(verification: Verification, *, operator=None) -> bool:
     if _transition(verification, VerificationStatus.CANCELED):
         _event(verification, "canceled", "canceled by request")
         if operator is not None:
-            record_audit("otp.cancel", actor=operator, target_type="verification", target_id=verification.public_id)
+            record_audit(
+                "otp.cancel",
+                actor=operator,
+                target_type="verification",
+                target_id=verification.public_id,
+            )
         db.session.commit()
         return True
     return False
@@ -501,8 +684,11 @@ def expire_due(now: datetime | None = None) -> int:
     now = now or clock()
     result = db.session.execute(
         sa.update(Verification)
-        .where(Verification.status == VerificationStatus.PENDING.value, Verification.expires_at <= now)
+        .where(
+            Verification.status == VerificationStatus.PENDING.value, Verification.expires_at <= now
+        )
         .values(status=VerificationStatus.EXPIRED.value, status_updated_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return result.rowcount or 0

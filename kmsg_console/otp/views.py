@@ -26,23 +26,38 @@ bp = Blueprint("otp", __name__, url_prefix="/otp")
 
 # -- the console ----------------------------------------------------------------------------
 
+
 def _recent(form: RecentFilterForm) -> dict:
     filters = form.data if form.validate() else {}
     try:
-        page = queries.recent_page(filters, cursor=request.args.get("cursor"),
-                                   per_page=current_app.config["PAGE_SIZE"])
+        page = queries.recent_page(
+            filters, cursor=request.args.get("cursor"), per_page=current_app.config["PAGE_SIZE"]
+        )
     except BadCursor:
         abort(400)
-    return {"filter_form": form, "page": page, "operators": queries.operator_labels(page.items),
-            "effective_status": queries.effective_status}
+    return {
+        "filter_form": form,
+        "page": page,
+        "operators": queries.operator_labels(page.items),
+        "effective_status": queries.effective_status,
+    }
 
 
 def _console_page(form: StartForm, *, refusal: refusals.Refusal | None = None, status: int = 200):
     conversion = queries.conversion()
     context = _recent(RecentFilterForm(request.args))
-    return render_template("otp/console.html", form=form, refusal=refusal, conversion=conversion,
-                           chart=conversion_chart(conversion), **context), status, \
-        refusal.headers if refusal else {}
+    return (
+        render_template(
+            "otp/console.html",
+            form=form,
+            refusal=refusal,
+            conversion=conversion,
+            chart=conversion_chart(conversion),
+            **context,
+        ),
+        status,
+        refusal.headers if refusal else {},
+    )
 
 
 @bp.get("", endpoint="console")
@@ -62,16 +77,22 @@ def start():
     if not form.validate_on_submit():
         return _console_page(form, status=422)
     try:
-        verification = services.start(phone=form.phone.data, purpose_code=form.purpose.data,
-                                      client_ip=request.remote_addr, user_ref=f"operator:{current_user.id}",
-                                      operator=current_user)
+        verification = services.start(
+            phone=form.phone.data,
+            purpose_code=form.purpose.data,
+            client_ip=request.remote_addr,
+            user_ref=f"operator:{current_user.id}",
+            operator=current_user,
+        )
     except services.OtpRefused as exc:
         refusal = refusals.explain(exc)
         field_name = refusals.FIELD_OF.get(exc.code)
         if field_name:
             form[field_name].errors = [refusal.message]
         else:
-            refusals.record_refused_start(refusal, purpose=form.purpose.data, raw_phone=form.phone.data)
+            refusals.record_refused_start(
+                refusal, purpose=form.purpose.data, raw_phone=form.phone.data
+            )
             db.session.commit()
         return _console_page(form, refusal=None if field_name else refusal, status=exc.status)
     db.session.commit()
@@ -81,6 +102,7 @@ def start():
 
 # -- one verification -----------------------------------------------------------------------
 
+
 def _verification_or_404(public_id: str) -> Verification:
     verification = queries.find(public_id)
     if verification is None:
@@ -88,12 +110,25 @@ def _verification_or_404(public_id: str) -> Verification:
     return verification
 
 
-def _verification_page(verification: Verification, *, check_form: CheckForm | None = None,
-                       refusal: refusals.Refusal | None = None, status: int = 200):
-    return render_template(
-        "otp/verification.html", live=queries.live_view(verification), oob=False,
-        check_form=check_form or CheckForm(formdata=None), cancel_form=EmptyForm(), refusal=refusal,
-    ), status, refusal.headers if refusal else {}
+def _verification_page(
+    verification: Verification,
+    *,
+    check_form: CheckForm | None = None,
+    refusal: refusals.Refusal | None = None,
+    status: int = 200,
+):
+    return (
+        render_template(
+            "otp/verification.html",
+            live=queries.live_view(verification),
+            oob=False,
+            check_form=check_form or CheckForm(formdata=None),
+            cancel_form=EmptyForm(),
+            refusal=refusal,
+        ),
+        status,
+        refusal.headers if refusal else {},
+    )
 
 
 @bp.get("/verifications/<public_id>")
@@ -110,7 +145,10 @@ def _check_outcome(result: services.CheckResult) -> str:
     if result.status is VerificationStatus.PENDING:
         return _("Wrong code. %(n)d attempts left.", n=result.attempts_left)
     if result.status is VerificationStatus.MAX_ATTEMPTS:
-        return _("Wrong code, and that was the last attempt: this verification can no longer be approved.")
+        return _(
+            # One msgid in the catalogues, so not split.
+            "Wrong code, and that was the last attempt: this verification can no longer be approved."  # noqa: E501
+        )
     if result.status is VerificationStatus.EXPIRED:
         return _("The code has expired; start a new verification.")
     return _("This verification was canceled; start a new one.")
@@ -125,10 +163,13 @@ def check(public_id: str):
     if not form.validate_on_submit():
         return _verification_page(found, check_form=form, status=422)
     try:
-        result = services.check(public_id, form.code.data, client_ip=request.remote_addr, operator=current_user)
+        result = services.check(
+            public_id, form.code.data, client_ip=request.remote_addr, operator=current_user
+        )
     except services.OtpRefused as exc:
-        return _verification_page(found, check_form=form, refusal=refusals.explain(exc, checking=True),
-                                  status=exc.status)
+        return _verification_page(
+            found, check_form=form, refusal=refusals.explain(exc, checking=True), status=exc.status
+        )
     db.session.commit()
     if result.status is VerificationStatus.APPROVED:
         flash(_("Code accepted: the verification is approved."), "success")
@@ -154,18 +195,30 @@ def cancel(public_id: str):
 
 # -- purposes -------------------------------------------------------------------------------
 
+
 @bp.get("/purposes")
 @access(Role.OPERATOR, write=Role.ADMIN)
 def list_purposes():
     """Every verification purpose with its rules."""
-    return render_template("otp/purposes.html", purposes=purposes.all_purposes(), can_edit=can(Role.ADMIN))
+    return render_template(
+        "otp/purposes.html", purposes=purposes.all_purposes(), can_edit=can(Role.ADMIN)
+    )
 
 
 def _purpose_form_page(form: PurposeForm, purpose: VerificationPurpose | None):
-    preview = purposes.preview(form.message_template.data, form.brand.data, form.lifetime_seconds.data,
-                               form.code_length.data)
-    return render_template("otp/purpose_form.html", form=form, purpose=purpose, preview=preview,
-                           can_edit=can(Role.ADMIN)), 422 if form.errors else 200
+    preview = purposes.preview(
+        form.message_template.data,
+        form.brand.data,
+        form.lifetime_seconds.data,
+        form.code_length.data,
+    )
+    return render_template(
+        "otp/purpose_form.html",
+        form=form,
+        purpose=purpose,
+        preview=preview,
+        can_edit=can(Role.ADMIN),
+    ), 422 if form.errors else 200
 
 
 def _save(form: PurposeForm, purpose: VerificationPurpose | None) -> VerificationPurpose | None:
@@ -216,5 +269,12 @@ def edit_purpose(purpose_id: int):
 def preview_purpose():
     """The rendered SMS with a sample code and its byte count, for what is typed so far (htmx)."""
     form = PurposeForm()
-    return render_template("otp/_preview.html", preview=purposes.preview(
-        form.message_template.data, form.brand.data, form.lifetime_seconds.data, form.code_length.data))
+    return render_template(
+        "otp/_preview.html",
+        preview=purposes.preview(
+            form.message_template.data,
+            form.brand.data,
+            form.lifetime_seconds.data,
+            form.code_length.data,
+        ),
+    )

@@ -7,8 +7,8 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.widgets import PasswordInput
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import PasswordInput
 
 from kmsg_console.providers.adapters.config import ConfigField
 from kmsg_console.providers.adapters.registry import ADAPTERS
@@ -21,8 +21,11 @@ CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 class ProviderBaseForm(FlaskForm):
     code = StringField(
         _l("Provider id"),
-        validators=[DataRequired(), Length(max=40),
-                    Regexp(CODE_PATTERN, message=_l("Use 2-40 lower-case letters, digits and hyphens."))],
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(CODE_PATTERN, message=_l("Use 2-40 lower-case letters, digits and hyphens.")),
+        ],
     )
     name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     enabled = BooleanField(_l("Enabled"), default=True)
@@ -35,15 +38,22 @@ def _field_for(spec: ConfigField, is_edit: bool):
     if spec.kind == "bool":
         return BooleanField(label, description=description, default=bool(spec.default))
     if spec.kind == "int":
-        return IntegerField(label, description=description, validators=[Optional()], default=spec.default)
+        return IntegerField(
+            label, description=description, validators=[Optional()], default=spec.default
+        )
     if spec.secret:
         # Rendered with the mask as its value once saved; the mask coming back keeps the secret.
         return PasswordField(label, description=description, validators=needed + [Length(max=500)])
     if spec.kind == "url":
-        return StringField(label, description=description, default=spec.default,
-                           validators=[Optional(), Length(max=300), _url_check])
-    return StringField(label, description=description, default=spec.default,
-                       validators=needed + [Length(max=300)])
+        return StringField(
+            label,
+            description=description,
+            default=spec.default,
+            validators=[Optional(), Length(max=300), _url_check],
+        )
+    return StringField(
+        label, description=description, default=spec.default, validators=needed + [Length(max=300)]
+    )
 
 
 def _url_check(_form, field) -> None:
@@ -53,7 +63,9 @@ def _url_check(_form, field) -> None:
 
 def provider_form_class(vendor: str, *, is_edit: bool) -> type[ProviderBaseForm]:
     """A form class with the base fields plus ``cfg_<name>`` fields for ``vendor``."""
-    attrs = {f"cfg_{spec.name}": _field_for(spec, is_edit) for spec in ADAPTERS[vendor].CONFIG_FIELDS}
+    attrs = {
+        f"cfg_{spec.name}": _field_for(spec, is_edit) for spec in ADAPTERS[vendor].CONFIG_FIELDS
+    }
     return type(f"{vendor.title()}ProviderForm", (ProviderBaseForm,), attrs)
 
 

@@ -24,8 +24,13 @@ from kmsg_console.providers.models import Provider, RoutingRule
 MASK = "••••••••"
 DEFAULT_ROUTE = "DEFAULT"
 SANDBOX_CODE = "sandbox"
-ROUTED_TYPES = (MessageType.SMS, MessageType.LMS, MessageType.MMS, MessageType.ALIMTALK,
-                MessageType.FRIENDTALK)
+ROUTED_TYPES = (
+    MessageType.SMS,
+    MessageType.LMS,
+    MessageType.MMS,
+    MessageType.ALIMTALK,
+    MessageType.FRIENDTALK,
+)
 
 
 class ProviderError(ValueError):
@@ -89,7 +94,9 @@ def save_provider(
     merged: dict[str, Any] = {}
     for spec in fields:
         value = values.get(spec.name)
-        if spec.secret and (value == MASK or (value in (None, "") and spec.name in current_secrets)):
+        if spec.secret and (
+            value == MASK or (value in (None, "") and spec.name in current_secrets)
+        ):
             value = current_secrets.get(spec.name)
         merged[spec.name] = value
     try:
@@ -100,7 +107,9 @@ def save_provider(
     old_tokens = dict(provider.secrets or {})
     provider.name = name.strip() or provider.code
     provider.enabled = enabled
-    provider.settings = {k: v for k, v in parsed.items() if k not in secrets_named and v is not None}
+    provider.settings = {
+        k: v for k, v in parsed.items() if k not in secrets_named and v is not None
+    }
     new_tokens: dict[str, str] = {}
     changed_secrets = []
     for field in sorted(secrets_named):
@@ -120,8 +129,13 @@ def save_provider(
     details = diff(before, after)
     if changed_secrets:
         details["credentials_replaced"] = changed_secrets  # names only, never values
-    record_audit("provider.create" if creating else "provider.update", actor=actor,
-                 target_type="provider", target_id=provider.code, details=details)
+    record_audit(
+        "provider.create" if creating else "provider.update",
+        actor=actor,
+        target_type="provider",
+        target_id=provider.code,
+        details=details,
+    )
     forget_adapters()
     return provider
 
@@ -130,9 +144,13 @@ def set_enabled(provider: Provider, enabled: bool, *, actor) -> None:
     if provider.enabled == enabled:
         return
     provider.enabled = enabled
-    record_audit("provider.enable" if enabled else "provider.disable", actor=actor,
-                 target_type="provider", target_id=provider.code,
-                 details={"before": {"enabled": not enabled}, "after": {"enabled": enabled}})
+    record_audit(
+        "provider.enable" if enabled else "provider.disable",
+        actor=actor,
+        target_type="provider",
+        target_id=provider.code,
+        details={"before": {"enabled": not enabled}, "after": {"enabled": enabled}},
+    )
     forget_adapters()
 
 
@@ -150,15 +168,25 @@ def adapter_for(provider: Provider) -> BaseAdapter:
         if adapter is None:
             for old_key in [k for k in _adapter_cache if k[0] == provider.id]:
                 _adapter_cache.pop(old_key).close()
-            adapter = build_adapter(provider.vendor, provider.code, decrypted_config(provider),
-                                    timeouts=Timeouts(connect=current_app.config["PROVIDER_CONNECT_TIMEOUT"],
-                                                      read=current_app.config["PROVIDER_READ_TIMEOUT"]))
+            adapter = build_adapter(
+                provider.vendor,
+                provider.code,
+                decrypted_config(provider),
+                timeouts=Timeouts(
+                    connect=current_app.config["PROVIDER_CONNECT_TIMEOUT"],
+                    read=current_app.config["PROVIDER_READ_TIMEOUT"],
+                ),
+            )
             _adapter_cache[key] = adapter
     return adapter
 
 
 def enabled_providers() -> list[Provider]:
-    return list(db.session.scalars(sa.select(Provider).where(Provider.enabled.is_(True)).order_by(Provider.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Provider).where(Provider.enabled.is_(True)).order_by(Provider.id)
+        )
+    )
 
 
 def all_providers() -> list[Provider]:
@@ -170,6 +198,7 @@ def get_by_code(code: str) -> Provider | None:
 
 
 # -- health -------------------------------------------------------------------------------
+
 
 def test_connection(provider: Provider, *, actor) -> dict[str, Any]:
     """Run the vendor's health check (and balance where it has one); store and audit it."""
@@ -188,19 +217,32 @@ def test_connection(provider: Provider, *, actor) -> dict[str, Any]:
         text = f"{health.error.code.value}: {health.error.vendor_code or ''} {health.error.message}"
         provider.health_error = text.strip()[:255]
     provider.balance = balance
-    record_audit("provider.test", actor=actor, target_type="provider", target_id=provider.code,
-                 outcome="success" if health.healthy else "failure",
-                 details={"latency_ms": health.latency_ms, "error": provider.health_error})
-    return {"healthy": health.healthy, "latency_ms": health.latency_ms, "error": health.error,
-            "balance": balance, "issues": list(health.issues)}
+    record_audit(
+        "provider.test",
+        actor=actor,
+        target_type="provider",
+        target_id=provider.code,
+        outcome="success" if health.healthy else "failure",
+        details={"latency_ms": health.latency_ms, "error": provider.health_error},
+    )
+    return {
+        "healthy": health.healthy,
+        "latency_ms": health.latency_ms,
+        "error": health.error,
+        "balance": balance,
+        "issues": list(health.issues),
+    }
 
 
 # -- routing ------------------------------------------------------------------------------
 
+
 def routes() -> dict[str, list[str]]:
     """Message type (and ``DEFAULT``) -> provider codes in failover order."""
-    return {rule.message_type: list(rule.provider_codes)
-            for rule in db.session.scalars(sa.select(RoutingRule))}
+    return {
+        rule.message_type: list(rule.provider_codes)
+        for rule in db.session.scalars(sa.select(RoutingRule))
+    }
 
 
 def save_routes(new_routes: Mapping[str, list[str]], *, actor) -> None:
@@ -217,8 +259,13 @@ def save_routes(new_routes: Mapping[str, list[str]], *, actor) -> None:
         rule.updated_at = utcnow()
         db.session.add(rule)
     db.session.flush()
-    record_audit("routing.update", actor=actor, target_type="routing", target_id="all",
-                 details=diff(before, routes()))
+    record_audit(
+        "routing.update",
+        actor=actor,
+        target_type="routing",
+        target_id="all",
+        details=diff(before, routes()),
+    )
 
 
 #: app -> (configuration fingerprint, router built from it); per app, as each has its database.
@@ -262,7 +309,9 @@ def build_router() -> Router:
     providers = {p.code: adapter_for(p) for p in enabled_providers()}
     table = routes()
     default = (table.get(DEFAULT_ROUTE) or [None])[0]
-    by_type = {MessageType(route): codes for route, codes in table.items() if route != DEFAULT_ROUTE}
+    by_type = {
+        MessageType(route): codes for route, codes in table.items() if route != DEFAULT_ROUTE
+    }
     router = Router(providers, by_type=by_type, default_provider_id=default)
     _router_cache[app] = (fingerprint, router)
     return router
@@ -282,12 +331,23 @@ def ensure_sandbox_provider() -> Provider:
     """The always-available sandbox provider, created and routed on an empty install."""
     provider = get_by_code(SANDBOX_CODE)
     if provider is None:
-        provider = Provider(code=SANDBOX_CODE, name="Sandbox", vendor="sandbox", settings={}, secrets={})
+        provider = Provider(
+            code=SANDBOX_CODE, name="Sandbox", vendor="sandbox", settings={}, secrets={}
+        )
         db.session.add(provider)
         db.session.flush()
-        record_audit("provider.create", actor_label="system", target_type="provider",
-                     target_id=SANDBOX_CODE, details={"after": {"vendor": "sandbox"}})
+        record_audit(
+            "provider.create",
+            actor_label="system",
+            target_type="provider",
+            target_id=SANDBOX_CODE,
+            details={"after": {"vendor": "sandbox"}},
+        )
     if db.session.get(RoutingRule, DEFAULT_ROUTE) is None:
-        db.session.add(RoutingRule(message_type=DEFAULT_ROUTE, provider_codes=[SANDBOX_CODE], updated_at=utcnow()))
+        db.session.add(
+            RoutingRule(
+                message_type=DEFAULT_ROUTE, provider_codes=[SANDBOX_CODE], updated_at=utcnow()
+            )
+        )
     db.session.flush()
     return provider

@@ -29,16 +29,22 @@ bp = Blueprint("providers", __name__)
 def list_providers():
     """Providers with their health, and the routing table."""
     return render_template(
-        "providers/list.html", providers=services.all_providers(), adapters=ADAPTERS,
-        routes=services.routes(), routed_types=services.ROUTED_TYPES, action_form=EmptyForm(),
+        "providers/list.html",
+        providers=services.all_providers(),
+        adapters=ADAPTERS,
+        routes=services.routes(),
+        routed_types=services.ROUTED_TYPES,
+        action_form=EmptyForm(),
         pick_form=VendorPickForm(),
     )
 
 
 def _apply_errors(form, exc: services.ProviderError) -> None:
     field_name = exc.field if exc.field in {"code", "name"} else f"cfg_{exc.field}"
-    messages = {"code_taken": _("This provider id is already used."),
-                "invalid": _("This value is not valid: %(detail)s", detail=exc.detail)}
+    messages = {
+        "code_taken": _("This provider id is already used."),
+        "invalid": _("This value is not valid: %(detail)s", detail=exc.detail),
+    }
     target = form[field_name] if field_name in form else form.name
     target.errors = list(target.errors) + [messages.get(exc.code, exc.detail or exc.code)]
 
@@ -54,8 +60,14 @@ def create():
     if form.validate_on_submit():
         try:
             provider = services.save_provider(
-                None, vendor=vendor, code=form.code.data, name=form.name.data,
-                values=config_values(form, vendor), enabled=form.enabled.data, actor=current_user)
+                None,
+                vendor=vendor,
+                code=form.code.data,
+                name=form.name.data,
+                values=config_values(form, vendor),
+                enabled=form.enabled.data,
+                actor=current_user,
+            )
         except services.ProviderError as exc:
             _apply_errors(form, exc)
         else:
@@ -63,8 +75,14 @@ def create():
             flash(_("Provider %(name)s saved.", name=provider.name), "success")
             return redirect(url_for("providers.list_providers"))
     status = 422 if form.is_submitted() else 200
-    return render_template("providers/form.html", form=form, vendor=vendor, adapter=ADAPTERS[vendor],
-                           fields=config_fields(form, vendor), provider=None), status
+    return render_template(
+        "providers/form.html",
+        form=form,
+        vendor=vendor,
+        adapter=ADAPTERS[vendor],
+        fields=config_fields(form, vendor),
+        provider=None,
+    ), status
 
 
 @bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])
@@ -83,9 +101,14 @@ def edit(provider_id: int):
     if form.validate_on_submit():
         try:
             services.save_provider(
-                provider, vendor=provider.vendor, code=provider.code, name=form.name.data,
-                values=config_values(form, provider.vendor), enabled=form.enabled.data,
-                actor=current_user)
+                provider,
+                vendor=provider.vendor,
+                code=provider.code,
+                name=form.name.data,
+                values=config_values(form, provider.vendor),
+                enabled=form.enabled.data,
+                actor=current_user,
+            )
         except services.ProviderError as exc:
             _apply_errors(form, exc)
         else:
@@ -94,9 +117,14 @@ def edit(provider_id: int):
             return redirect(url_for("providers.list_providers"))
     mask_secret_fields(form, provider.vendor, provider.secrets)
     status = 422 if form.is_submitted() else 200
-    return render_template("providers/form.html", form=form, vendor=provider.vendor,
-                           adapter=ADAPTERS[provider.vendor], fields=config_fields(form, provider.vendor),
-                           provider=provider), status
+    return render_template(
+        "providers/form.html",
+        form=form,
+        vendor=provider.vendor,
+        adapter=ADAPTERS[provider.vendor],
+        fields=config_fields(form, provider.vendor),
+        provider=provider,
+    ), status
 
 
 @bp.post("/providers/<int:provider_id>/toggle")
@@ -135,7 +163,14 @@ def save_routing():
     try:
         services.save_routes(new_routes, actor=current_user)
     except services.ProviderError as exc:
-        flash(_("Unknown provider in the %(route)s route: %(codes)s", route=exc.field, codes=exc.detail), "error")
+        flash(
+            _(
+                "Unknown provider in the %(route)s route: %(codes)s",
+                route=exc.field,
+                codes=exc.detail,
+            ),
+            "error",
+        )
         return redirect(url_for("providers.list_providers"))
     db.session.commit()
     flash(_("Routing saved."), "success")

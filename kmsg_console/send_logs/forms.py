@@ -49,7 +49,9 @@ ATTEMPT_OUTCOME_LABELS = {
 
 def _attempt_outcome_choices():
     # Offered from what the query knows, so no choice can name an outcome it cannot filter on.
-    return choices([ANY] + [(value, _(ATTEMPT_OUTCOME_LABELS[value])) for value in ATTEMPT_OUTCOMES])
+    return choices(
+        [ANY] + [(value, _(ATTEMPT_OUTCOME_LABELS[value])) for value in ATTEMPT_OUTCOMES]
+    )
 
 
 def _type_choices():
@@ -79,7 +81,9 @@ class SendLogFilterForm(FlaskForm):
     status = SelectField(_l("Status"), choices=_status_choices, validators=[Optional()])
     error_code = SelectField(_l("Error code"), choices=_error_choices, validators=[Optional()])
     provider = SelectField(_l("Provider"), choices=_provider_choices, validators=[Optional()])
-    attempted = SelectField(_l("Tried at provider"), choices=_provider_choices, validators=[Optional()])
+    attempted = SelectField(
+        _l("Tried at provider"), choices=_provider_choices, validators=[Optional()]
+    )
     attempt_outcome = SelectField(
         _l("Attempt outcome"), choices=_attempt_outcome_choices, validators=[Optional()]
     )

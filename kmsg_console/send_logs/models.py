@@ -43,13 +43,20 @@ class MessageStatus(StrEnum):
 
 
 _STATUS_LABELS = {
-    MessageStatus.PENDING: N_("Pending"), MessageStatus.SENT: N_("Sent"),
-    MessageStatus.DELIVERED: N_("Delivered"), MessageStatus.FAILED: N_("Failed"),
-    MessageStatus.CANCELLED: N_("Cancelled"), MessageStatus.UNKNOWN: N_("Unknown"),
+    MessageStatus.PENDING: N_("Pending"),
+    MessageStatus.SENT: N_("Sent"),
+    MessageStatus.DELIVERED: N_("Delivered"),
+    MessageStatus.FAILED: N_("Failed"),
+    MessageStatus.CANCELLED: N_("Cancelled"),
+    MessageStatus.UNKNOWN: N_("Unknown"),
 }
 _STATUS_BADGES = {
-    MessageStatus.PENDING: "", MessageStatus.SENT: "info", MessageStatus.DELIVERED: "ok",
-    MessageStatus.FAILED: "bad", MessageStatus.CANCELLED: "muted", MessageStatus.UNKNOWN: "warn",
+    MessageStatus.PENDING: "",
+    MessageStatus.SENT: "info",
+    MessageStatus.DELIVERED: "ok",
+    MessageStatus.FAILED: "bad",
+    MessageStatus.CANCELLED: "muted",
+    MessageStatus.UNKNOWN: "warn",
 }
 
 
@@ -71,10 +78,30 @@ class MessageLog(db.Model):
         sa.Index("ix_message_log_created", "created_at", "id", "status", "provider_code", "type"),
         # Status pages; the trailing columns cover the failure report's grouping of a period's
         # FAILED messages (and SQLite's status-by-status count of a period).
-        sa.Index("ix_message_log_status_created", "status", "created_at", "id",
-                 "provider_code", "type", "error_code", "vendor_code"),
-        *(_filter_index(c) for c in ("provider_code", "error_code", "vendor_code", "type",
-                                      "template_code", "to_hash", "api_key_id", "operator_id", "source")),
+        sa.Index(
+            "ix_message_log_status_created",
+            "status",
+            "created_at",
+            "id",
+            "provider_code",
+            "type",
+            "error_code",
+            "vendor_code",
+        ),
+        *(
+            _filter_index(c)
+            for c in (
+                "provider_code",
+                "error_code",
+                "vendor_code",
+                "type",
+                "template_code",
+                "to_hash",
+                "api_key_id",
+                "operator_id",
+                "source",
+            )
+        ),
         sa.Index("ix_message_log_tracking", "status", "next_check_at"),
         # At most one SMS/LMS fallback per AlimTalk, enforced by the database.
         sa.Index("uq_message_log_fallback_of", "fallback_of_id", unique=True),
@@ -87,9 +114,13 @@ class MessageLog(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(36), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
     status: Mapped[str] = mapped_column(sa.String(12), nullable=False)
-    status_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    status_updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False
+    )
     source: Mapped[str] = mapped_column(sa.String(8), nullable=False)
     requested_type: Mapped[str | None] = mapped_column(sa.String(12))
     type: Mapped[str] = mapped_column(sa.String(12), nullable=False)
@@ -133,9 +164,11 @@ class MessageLog(db.Model):
     fallback_state: Mapped[str | None] = mapped_column(sa.String(10))
 
     attempts: Mapped[list[MessageAttempt]] = relationship(
-        back_populates="message", order_by="MessageAttempt.id", cascade="all, delete-orphan")
+        back_populates="message", order_by="MessageAttempt.id", cascade="all, delete-orphan"
+    )
     events: Mapped[list[MessageEvent]] = relationship(
-        back_populates="message", order_by="MessageEvent.id", cascade="all, delete-orphan")
+        back_populates="message", order_by="MessageEvent.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_enum(self) -> MessageStatus:
@@ -149,7 +182,8 @@ class MessageAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("message_log.id", ondelete="CASCADE"), index=True, nullable=False)
+        BigId, sa.ForeignKey("message_log.id", ondelete="CASCADE"), index=True, nullable=False
+    )
     number: Mapped[int] = mapped_column(nullable=False)
     #: initial, failover (next provider after a proven non-acceptance) or retry (operator).
     trigger: Mapped[str] = mapped_column(sa.String(10), nullable=False)
@@ -178,7 +212,8 @@ class MessageEvent(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("message_log.id", ondelete="CASCADE"), index=True, nullable=False)
+        BigId, sa.ForeignKey("message_log.id", ondelete="CASCADE"), index=True, nullable=False
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     status: Mapped[str | None] = mapped_column(sa.String(12))
     kind: Mapped[str] = mapped_column(sa.String(24), nullable=False)
@@ -198,7 +233,9 @@ class SandboxDelivery(db.Model):
     __table_args__ = (sa.Index("ix_sandbox_delivery_to_hash_created", "to_hash", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False, index=True
+    )
     provider_code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     message_public_id: Mapped[str] = mapped_column(sa.String(36), nullable=False)
     type: Mapped[str] = mapped_column(sa.String(12), nullable=False)

@@ -77,8 +77,14 @@ class SendRefused(Exception):
     ``code`` is the API error code; ``issues`` lists field problems for forms and the API.
     """
 
-    def __init__(self, status: int, code: str, message: str, issues: list[dict[str, Any]] | None = None,
-                 log: MessageLog | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        issues: list[dict[str, Any]] | None = None,
+        log: MessageLog | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -149,9 +155,16 @@ class SendResultView:
 
 # -- preparing ------------------------------------------------------------------------------
 
+
 def _issues_of(exc: MessageValidationError) -> list[dict[str, Any]]:
-    return [{"field": i.field, "code": i.code, "message": i.message % dict(i.params) if i.params else i.message}
-            for i in exc.issues]
+    return [
+        {
+            "field": i.field,
+            "code": i.code,
+            "message": i.message % dict(i.params) if i.params else i.message,
+        }
+        for i in exc.issues
+    ]
 
 
 def _check_schedule(scheduled_at: datetime | None) -> None:
@@ -165,15 +178,25 @@ def _check_schedule(scheduled_at: datetime | None) -> None:
     now = utcnow()
     days = SCHEDULE_HORIZON.days
     if scheduled_at <= now:
-        message, code, detail = ("scheduled_at has passed; leave it out to send now.",
-                                 "schedule_passed", "in the past")
+        message, code, detail = (
+            "scheduled_at has passed; leave it out to send now.",
+            "schedule_passed",
+            "in the past",
+        )
     elif scheduled_at > now + SCHEDULE_HORIZON:
-        message, code, detail = (f"scheduled_at may be at most {days} days ahead.",
-                                 "schedule_too_far", f"more than {days} days ahead")
+        message, code, detail = (
+            f"scheduled_at may be at most {days} days ahead.",
+            "schedule_too_far",
+            f"more than {days} days ahead",
+        )
     else:
         return
-    raise SendRefused(422, "invalid_request", message,
-                      [{"field": "scheduled_at", "code": code, "message": detail}])
+    raise SendRefused(
+        422,
+        "invalid_request",
+        message,
+        [{"field": "scheduled_at", "code": code, "message": detail}],
+    )
 
 
 def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedMessage:
@@ -182,14 +205,26 @@ def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedM
     template = None
     if request.template_code or (request.type or "").upper() == MessageType.ALIMTALK.value:
         if not request.template_code:
-            raise SendRefused(422, "invalid_request", "An AlimTalk needs a template_code.",
-                              [{"field": "template_code", "code": "required", "message": "required"}])
+            raise SendRefused(
+                422,
+                "invalid_request",
+                "An AlimTalk needs a template_code.",
+                [{"field": "template_code", "code": "required", "message": "required"}],
+            )
         template = template_resolver(request.template_code)
         if template is None:
-            raise SendRefused(422, "unknown_template",
-                              f"No approved template with code {request.template_code!r}.",
-                              [{"field": "template_code", "code": "unknown_template",
-                                "message": "unknown or not approved template"}])
+            raise SendRefused(
+                422,
+                "unknown_template",
+                f"No approved template with code {request.template_code!r}.",
+                [
+                    {
+                        "field": "template_code",
+                        "code": "unknown_template",
+                        "message": "unknown or not approved template",
+                    }
+                ],
+            )
     failover = None
     if request.failover:
         failover = Failover(
@@ -200,8 +235,13 @@ def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedM
         )
         if failover.enabled and not failover.fallback_content and template is not None:
             # Derive the SMS/LMS fallback from the template text itself.
-            failover = Failover(True, failover.fallback_channel, template.content, failover.fallback_title)
-    kakao = KakaoOptions(profile_id=(request.kakao or {}).get("profile_id") or (template.profile_id if template else None))
+            failover = Failover(
+                True, failover.fallback_channel, template.content, failover.fallback_title
+            )
+    kakao = KakaoOptions(
+        profile_id=(request.kakao or {}).get("profile_id")
+        or (template.profile_id if template else None)
+    )
     try:
         return prepare_message(
             to=request.to,
@@ -220,8 +260,14 @@ def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedM
         )
     except MessageValidationError as exc:
         issues = _issues_of(exc)
-        code = "invalid_phone" if any(i["field"] in {"to", "from"} for i in issues) else "invalid_request"
-        raise SendRefused(422, code, issues[0]["message"] if issues else "invalid message", issues) from exc
+        code = (
+            "invalid_phone"
+            if any(i["field"] in {"to", "from"} for i in issues)
+            else "invalid_request"
+        )
+        raise SendRefused(
+            422, code, issues[0]["message"] if issues else "invalid message", issues
+        ) from exc
 
 
 def final_text(message: Message) -> str | None:
@@ -243,6 +289,7 @@ def preview(request: SendRequest) -> Preview:
 
 # -- sending --------------------------------------------------------------------------------
 
+
 def _redact(text: str | None, sensitive: Iterable[str]) -> str | None:
     if text is None:
         return None
@@ -254,26 +301,39 @@ def _redact(text: str | None, sensitive: Iterable[str]) -> str | None:
 
 def _payload(message: Message) -> dict[str, Any]:
     return {
-        "variables": {k: (v if isinstance(v, str | int | float | bool) or v is None else str(v))
-                      for k, v in message.variables.items()},
+        "variables": {
+            k: (v if isinstance(v, str | int | float | bool) or v is None else str(v))
+            for k, v in message.variables.items()
+        },
         "kakao": {"profile_id": message.kakao.profile_id},
-        "failover": None if message.failover is None else {
-            "enabled": message.failover.enabled, "channel": message.failover.fallback_channel.value,
-            "content": message.failover.fallback_content, "title": message.failover.fallback_title},
+        "failover": None
+        if message.failover is None
+        else {
+            "enabled": message.failover.enabled,
+            "channel": message.failover.fallback_channel.value,
+            "content": message.failover.fallback_content,
+            "title": message.failover.fallback_title,
+        },
         "text": message.text,
         "template_content": message.template_content,
     }
 
 
 def _find_idempotent(api_key_id: int, key: str) -> MessageLog | None:
-    return db.session.scalar(sa.select(MessageLog).where(
-        MessageLog.api_key_id == api_key_id, MessageLog.idempotency_key == key))
+    return db.session.scalar(
+        sa.select(MessageLog).where(
+            MessageLog.api_key_id == api_key_id, MessageLog.idempotency_key == key
+        )
+    )
 
 
 def _check_idempotent(existing: MessageLog, fingerprint: str) -> SendResultView:
     if existing.request_hash != fingerprint:
-        raise SendRefused(409, "idempotency_conflict",
-                          "This Idempotency-Key was already used with a different request body.")
+        raise SendRefused(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was already used with a different request body.",
+        )
     return SendResultView(existing, created=False)
 
 
@@ -310,8 +370,16 @@ def send(
         if not isinstance(chain, list):
             raise SendRefused(422, "no_provider", chain.error.message)
 
-    log = _create_log(prepared, request, source=source, api_key_id=api_key_id, operator_id=operator_id,
-                      idempotency_key=idempotency_key, fingerprint=fingerprint, sensitive=sensitive)
+    log = _create_log(
+        prepared,
+        request,
+        source=source,
+        api_key_id=api_key_id,
+        operator_id=operator_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        sensitive=sensitive,
+    )
     # The SMS/LMS fallback of an AlimTalk names its original (a unique index: at most one).
     log.fallback_of_id = fallback_of_id
     if idempotency_key or fallback_of_id is not None:
@@ -331,8 +399,17 @@ def send(
     return SendResultView(log, created=True)
 
 
-def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_key_id, operator_id,
-                idempotency_key, fingerprint, sensitive) -> MessageLog:
+def _create_log(
+    prepared: PreparedMessage,
+    request: SendRequest,
+    *,
+    source,
+    api_key_id,
+    operator_id,
+    idempotency_key,
+    fingerprint,
+    sensitive,
+) -> MessageLog:
     keyring = current_app.config["KEYRING"]
     message = prepared.message
     body = _redact(final_text(message), sensitive)
@@ -348,29 +425,55 @@ def _create_log(prepared: PreparedMessage, request: SendRequest, *, source, api_
         to_masked=mask_phone(message.to),
         from_number=message.from_,
         subject=message.subject,
-        body_enc=keyring.encrypt(body, f"message:{message.message_id}:body") if body is not None else None,
+        body_enc=keyring.encrypt(body, f"message:{message.message_id}:body")
+        if body is not None
+        else None,
         body_redacted=bool(sensitive),
-        payload_enc=None if sensitive else keyring.encrypt(
-            json.dumps(_payload(message), ensure_ascii=False), f"message:{message.message_id}:payload"),
+        payload_enc=None
+        if sensitive
+        else keyring.encrypt(
+            json.dumps(_payload(message), ensure_ascii=False),
+            f"message:{message.message_id}:payload",
+        ),
         template_code=message.template_id,
         byte_count=prepared.byte_count.bytes if prepared.byte_count else None,
         api_key_id=api_key_id,
         operator_id=operator_id,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
-        warnings=[{"code": w.code, "message": w.message % dict(w.details) if w.details and "%(" in w.message else w.message}
-                  for w in prepared.warnings],
+        warnings=[
+            {
+                "code": w.code,
+                "message": w.message % dict(w.details)
+                if w.details and "%(" in w.message
+                else w.message,
+            }
+            for w in prepared.warnings
+        ],
         scheduled_at=message.scheduled_at,
         attempts=[],  # a new message has none: no lazy load when the first one is added
         attempt_count=0,  # read before the row is flushed (column defaults apply at flush)
     )
-    log.events.append(new_row(MessageEvent, kind="accepted", status=MessageStatus.UNKNOWN.value,
-                              detail="accepted for sending; outcome unknown until a provider answers"))
+    log.events.append(
+        new_row(
+            MessageEvent,
+            kind="accepted",
+            status=MessageStatus.UNKNOWN.value,
+            detail="accepted for sending; outcome unknown until a provider answers",
+        )
+    )
     return log  # written by insert_rows (send_logs/rows.py), with its first attempt at the latest
 
 
-def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, sensitive: list[str],
-           operator_id: int | None = None) -> None:
+def _route(
+    router: Router,
+    log: MessageLog,
+    message: Message,
+    *,
+    trigger: str,
+    sensitive: list[str],
+    operator_id: int | None = None,
+) -> None:
     """Run the router, persisting each attempt before and after its provider call."""
     state: dict[str, MessageAttempt] = {}
     first = [True]
@@ -379,8 +482,13 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         # The rows are built here and written by the commit, in SQLite's writer queue only
         # for the statements and the commit themselves.
         attempt = new_row(
-            MessageAttempt, trigger=trigger if first[0] else "failover",
-            provider_code=provider_code, started_at=utcnow(), outcome="in_flight", operator_id=operator_id)
+            MessageAttempt,
+            trigger=trigger if first[0] else "failover",
+            provider_code=provider_code,
+            started_at=utcnow(),
+            outcome="in_flight",
+            operator_id=operator_id,
+        )
         first[0] = False
         if sa.inspect(log).transient:  # a new message: its row goes in with its first attempt
             log.attempt_count = attempt.number = 1
@@ -390,7 +498,11 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
         else:
             attempt.number = log.attempt_count + 1
             attempt.message_id = log.id
-            update_row(log, {"attempt_count": attempt.number, "provider_code": provider_code}, at_commit=True)
+            update_row(
+                log,
+                {"attempt_count": attempt.number, "provider_code": provider_code},
+                at_commit=True,
+            )
             insert_rows(attempt, at_commit=True)
             add_to_loaded(log, "attempts", [attempt])
         # The attempt (and, the first time, the row) is on disk before the call.
@@ -411,7 +523,9 @@ def _route(router: Router, log: MessageLog, message: Message, *, trigger: str, s
     outcome = router.send(message, on_attempt_start=on_start, on_attempt_done=on_done)
     _finish(log, outcome.outcome)
     commit_kept(in_writer_queue=True)
-    metrics.MESSAGES.labels(log.provider_code or "", log.type, log.status, log.error_code or "").inc()
+    metrics.MESSAGES.labels(
+        log.provider_code or "", log.type, log.status, log.error_code or ""
+    ).inc()
 
 
 def _vendor_of(router: Router, provider_code: str) -> str | None:
@@ -424,24 +538,40 @@ def _record_attempt(attempt: MessageAttempt, result: Attempt) -> None:
     outcome = result.outcome
     if outcome.ok:
         value = outcome.value
-        values.update(outcome="accepted", provider_message_id=value.provider_message_id,
-                      http_status=value.http_status, raw=value.raw)
+        values.update(
+            outcome="accepted",
+            provider_message_id=value.provider_message_id,
+            http_status=value.http_status,
+            raw=value.raw,
+        )
     else:
         error = outcome.error
         values.update(
             outcome="failed" if error.accepted is Acceptance.NOT_ACCEPTED else "unknown",
-            error_code=error.code.value, error_message=(error.message or "")[:500],
-            vendor_code=error.vendor_code, vendor_text=(error.vendor_text or "")[:500] or None,
-            http_status=error.http_status, raw=error.raw)
+            error_code=error.code.value,
+            error_message=(error.message or "")[:500],
+            vendor_code=error.vendor_code,
+            vendor_text=(error.vendor_text or "")[:500] or None,
+            http_status=error.http_status,
+            raw=error.raw,
+        )
     # Written right before the commit that follows (the final status or the next attempt).
     update_row(attempt, values, at_commit=True)
 
 
-def _status_change(log: MessageLog, status: MessageStatus, detail: str | None) -> tuple[dict[str, Any], MessageEvent]:
+def _status_change(
+    log: MessageLog, status: MessageStatus, detail: str | None
+) -> tuple[dict[str, Any], MessageEvent]:
     """The columns and the timeline event of moving ``log`` to ``status``."""
     now = utcnow()
-    event = new_row(MessageEvent, message_id=log.id, at=now, kind="status", status=status.value,
-                    detail=(detail or "")[:500] or None)
+    event = new_row(
+        MessageEvent,
+        message_id=log.id,
+        at=now,
+        kind="status",
+        status=status.value,
+        detail=(detail or "")[:500] or None,
+    )
     return {"status": status.value, "status_updated_at": now}, event
 
 
@@ -461,24 +591,38 @@ def _finish(log: MessageLog, outcome) -> None:
         provider_code = value.provider_id or log.provider_code
         status = MessageStatus.PENDING if value.status == SendStatus.PENDING else MessageStatus.SENT
         values: dict[str, Any] = {
-            "provider_code": provider_code, "provider_message_id": value.provider_message_id,
-            "error_code": None, "vendor_code": None, "vendor_text": None, "retryable": False,
-            "http_status": value.http_status, "sent_at": now,
-            "next_check_at": log.scheduled_at + SCHEDULED_GRACE if log.scheduled_at else now + FIRST_CHECK_DELAY,
+            "provider_code": provider_code,
+            "provider_message_id": value.provider_message_id,
+            "error_code": None,
+            "vendor_code": None,
+            "vendor_text": None,
+            "retryable": False,
+            "http_status": value.http_status,
+            "sent_at": now,
+            "next_check_at": log.scheduled_at + SCHEDULED_GRACE
+            if log.scheduled_at
+            else now + FIRST_CHECK_DELAY,
         }
         if value.warnings:
-            values["warnings"] = list(log.warnings or []) + [{"code": w.code, "message": w.message}
-                                                              for w in value.warnings]
+            values["warnings"] = list(log.warnings or []) + [
+                {"code": w.code, "message": w.message} for w in value.warnings
+            ]
         detail = f"accepted by {provider_code}"
     else:
         error = outcome.error
-        values = {"error_code": error.code.value, "vendor_code": error.vendor_code,
-                  "vendor_text": (error.vendor_text or error.message or "")[:500],
-                  "http_status": error.http_status}
+        values = {
+            "error_code": error.code.value,
+            "vendor_code": error.vendor_code,
+            "vendor_text": (error.vendor_text or error.message or "")[:500],
+            "http_status": error.http_status,
+        }
         if error.accepted is Acceptance.NOT_ACCEPTED:
             status = MessageStatus.FAILED
-            values.update(failed_at=now, retryable=bool(error.retryable) and not log.body_redacted,
-                          next_check_at=None)
+            values.update(
+                failed_at=now,
+                retryable=bool(error.retryable) and not log.body_redacted,
+                next_check_at=None,
+            )
             detail = f"{error.code.value}: {error.message}"
         else:
             # The request may have reached the vendor: never resend; let status polling decide.
@@ -495,13 +639,20 @@ def _finish(log: MessageLog, outcome) -> None:
 def _record_sandbox_delivery(log: MessageLog, message: Message, provider_code: str) -> None:
     keyring = current_app.config["KEYRING"]
     text = final_text(message) or ""
-    db.session.add(SandboxDelivery(
-        provider_code=provider_code, message_public_id=log.public_id, type=message.type.value,
-        to_hash=log.to_hash, to_masked=log.to_masked,
-        body_enc=keyring.encrypt(text, f"sandbox:{log.public_id}")))
+    db.session.add(
+        SandboxDelivery(
+            provider_code=provider_code,
+            message_public_id=log.public_id,
+            type=message.type.value,
+            to_hash=log.to_hash,
+            to_masked=log.to_masked,
+            body_enc=keyring.encrypt(text, f"sandbox:{log.public_id}"),
+        )
+    )
 
 
 # -- retry ----------------------------------------------------------------------------------
+
 
 def rebuild_message(log: MessageLog) -> Message:
     """The message of ``log`` as it was sent (for retries), from its encrypted columns."""
@@ -510,7 +661,9 @@ def rebuild_message(log: MessageLog) -> Message:
     failover = None
     if payload.get("failover"):
         fo = payload["failover"]
-        failover = Failover(fo["enabled"], FallbackChannel(fo["channel"]), fo.get("content"), fo.get("title"))
+        failover = Failover(
+            fo["enabled"], FallbackChannel(fo["channel"]), fo.get("content"), fo.get("title")
+        )
     return Message(
         type=MessageType(log.type),
         to=keyring.decrypt(log.to_enc, f"message:{log.public_id}:to"),
@@ -530,21 +683,41 @@ def rebuild_message(log: MessageLog) -> Message:
 def retry(log: MessageLog, *, operator) -> MessageLog:
     """Send a failed, retryable message again (same message id, a new attempt), audited."""
     if log.status != MessageStatus.FAILED.value or not log.retryable or log.payload_enc is None:
-        raise SendRefused(409, "not_retryable", "Only failed messages with a retryable error can be retried.")
+        raise SendRefused(
+            409, "not_retryable", "Only failed messages with a retryable error can be retried."
+        )
     message = rebuild_message(log)
     router = provider_services.build_router()
-    record_audit("message.retry", actor=operator, target_type="message", target_id=log.public_id,
-                 details={"before": {"status": log.status, "error_code": log.error_code}})
-    log.events.append(MessageEvent(kind="retry", status=log.status,
-                                   detail=f"retry requested by {getattr(operator, 'email', 'system')}"))
+    record_audit(
+        "message.retry",
+        actor=operator,
+        target_type="message",
+        target_id=log.public_id,
+        details={"before": {"status": log.status, "error_code": log.error_code}},
+    )
+    log.events.append(
+        MessageEvent(
+            kind="retry",
+            status=log.status,
+            detail=f"retry requested by {getattr(operator, 'email', 'system')}",
+        )
+    )
     # A plain (expiring) commit: the caller claimed this row with a Core UPDATE and holds some
     # of its columns in memory as it wants them, not as they are; the reload puts them right.
     db.session.commit()
-    _route(router, log, message, trigger="retry", sensitive=[], operator_id=getattr(operator, "id", None))
+    _route(
+        router,
+        log,
+        message,
+        trigger="retry",
+        sensitive=[],
+        operator_id=getattr(operator, "id", None),
+    )
     return log
 
 
 # -- reading --------------------------------------------------------------------------------
+
 
 def find_by_public_id(public_id: str) -> MessageLog | None:
     return db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == public_id))
@@ -574,14 +747,32 @@ def sandbox_inbox(raw_phone: str | None = None, limit: int = 20) -> list[dict[st
         if digest is None:
             return []
         query = query.where(SandboxDelivery.to_hash == digest)
-    return [{"at": d.created_at, "to": d.to_masked, "type": d.type, "message_id": d.message_public_id,
-             "text": keyring.decrypt(d.body_enc, f"sandbox:{d.message_public_id}")}
-            for d in db.session.scalars(query)]
+    return [
+        {
+            "at": d.created_at,
+            "to": d.to_masked,
+            "type": d.type,
+            "message_id": d.message_public_id,
+            "text": keyring.decrypt(d.body_enc, f"sandbox:{d.message_public_id}"),
+        }
+        for d in db.session.scalars(query)
+    ]
 
 
 def attempts_summary(log: MessageLog) -> list[Mapping[str, Any]]:
-    return [{"number": a.number, "provider": a.provider_code, "trigger": a.trigger, "outcome": a.outcome,
-             "error_code": a.error_code, "vendor_code": a.vendor_code, "vendor_text": a.vendor_text,
-             "http_status": a.http_status, "latency_ms": a.latency_ms,
-             "started_at": a.started_at.isoformat(), "finished_at": a.finished_at.isoformat() if a.finished_at else None}
-            for a in log.attempts]
+    return [
+        {
+            "number": a.number,
+            "provider": a.provider_code,
+            "trigger": a.trigger,
+            "outcome": a.outcome,
+            "error_code": a.error_code,
+            "vendor_code": a.vendor_code,
+            "vendor_text": a.vendor_text,
+            "http_status": a.http_status,
+            "latency_ms": a.latency_ms,
+            "started_at": a.started_at.isoformat(),
+            "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+        }
+        for a in log.attempts
+    ]

@@ -159,11 +159,19 @@ def _period_totals(
         # need no sort (~13 ms). With a type filter the provider index lacks the type and the
         # single grouped query is the faster one; PostgreSQL hashes, and one pass wins there.
         by_status = _in_period(
-            sa.select(sa.literal("s"), MessageLog.status, sa.func.count()).group_by(MessageLog.status),
-            spans, None)
+            sa.select(sa.literal("s"), MessageLog.status, sa.func.count()).group_by(
+                MessageLog.status
+            ),
+            spans,
+            None,
+        )
         by_provider = _in_period(
-            sa.select(sa.literal("p"), MessageLog.provider_code, sa.func.count())
-            .group_by(MessageLog.provider_code), spans, None)
+            sa.select(sa.literal("p"), MessageLog.provider_code, sa.func.count()).group_by(
+                MessageLog.provider_code
+            ),
+            spans,
+            None,
+        )
         for kind, value, n in db.session.execute(sa.union_all(by_status, by_provider)):
             if kind == "s":
                 status_counts[value] = n
@@ -222,8 +230,13 @@ def failure_report(
     ):
         row = grid.setdefault(
             (error_code, vendor_code, provider),
-            FailureRow(error_code, vendor_code, provider, [0] * len(spans),
-                       provider_total=provider_totals.get(provider, 0)),
+            FailureRow(
+                error_code,
+                vendor_code,
+                provider,
+                [0] * len(spans),
+                provider_total=provider_totals.get(provider, 0),
+            ),
         )
         row.counts[index] += n
         row.seen(first, last)
@@ -278,9 +291,13 @@ class GridLinks:
 
 def grid_links(report: FailureReport) -> GridLinks:
     def tail(start: datetime, end: datetime) -> str:
-        return urlencode({"since": services.local_input_value(start), "until": services.local_input_value(end)})
+        return urlencode(
+            {"since": services.local_input_value(start), "until": services.local_input_value(end)}
+        )
 
-    return GridLinks(tail(report.since, report.until), [tail(b.start, b.end) for b in report.buckets])
+    return GridLinks(
+        tail(report.since, report.until), [tail(b.start, b.end) for b in report.buckets]
+    )
 
 
 def failure_chart(report: FailureReport) -> BarChart:

@@ -132,7 +132,9 @@ def writing() -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    with sqlite_writers.hold(connection.engine, already_writing=sqlite_writers.session_has_written(connection)):
+    with sqlite_writers.hold(
+        connection.engine, already_writing=sqlite_writers.session_has_written(connection)
+    ):
         yield
 
 
@@ -182,8 +184,12 @@ class _Statement:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        bound = [value if process is None else process(value)
-                 for value, process in zip((values[name] for name in self.names), self.processors, strict=True)]
+        bound = [
+            value if process is None else process(value)
+            for value, process in zip(
+                (values[name] for name in self.names), self.processors, strict=True
+            )
+        ]
         return tuple(bound) if self.positional else dict(zip(self.names, bound, strict=True))
 
 
@@ -191,7 +197,9 @@ class _Statement:
 _statements: dict[tuple[str, str, str, str, tuple[str, ...]], _Statement] = {}
 
 
-def _compiled(connection: sa.Connection, table: sa.Table, kind: str, columns: tuple[str, ...]) -> _Statement:
+def _compiled(
+    connection: sa.Connection, table: sa.Table, kind: str, columns: tuple[str, ...]
+) -> _Statement:
     """The INSERT or UPDATE (by primary key, binds named ``pk_<column>``) of ``columns``.
 
     Executing a Core statement builds its cache key, looks the compiled form up and sets up
@@ -212,11 +220,23 @@ def _compiled(connection: sa.Connection, table: sa.Table, kind: str, columns: tu
         if dialect.name != "sqlite":  # SQLite reports the new id as lastrowid
             core = core.returning(*table.primary_key.columns)
     else:
-        core = sa.update(table).values(binds).where(sa.and_(*(
-            column == sa.bindparam(f"pk_{column.key}", type_=column.type) for column in table.primary_key.columns)))
+        core = (
+            sa.update(table)
+            .values(binds)
+            .where(
+                sa.and_(
+                    *(
+                        column == sa.bindparam(f"pk_{column.key}", type_=column.type)
+                        for column in table.primary_key.columns
+                    )
+                )
+            )
+        )
     compiled = core.compile(dialect=dialect)
     names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
-    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    processors = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
     statement = _statements[key] = _Statement(str(compiled), names, compiled.positional, processors)
     return statement
 
@@ -267,16 +287,33 @@ def _plan(mapper: sa.orm.Mapper) -> _InsertPlan:
     if plan is not None:
         return plan
     parents = tuple(
-        (relationship.key, tuple((local.key, mapper.get_property_by_column(local).key,
-                                  relationship.mapper.get_property_by_column(remote).key)
-                                 for local, remote in relationship.local_remote_pairs))
-        for relationship in mapper.relationships if relationship.direction is MANYTOONE)
+        (
+            relationship.key,
+            tuple(
+                (
+                    local.key,
+                    mapper.get_property_by_column(local).key,
+                    relationship.mapper.get_property_by_column(remote).key,
+                )
+                for local, remote in relationship.local_remote_pairs
+            ),
+        )
+        for relationship in mapper.relationships
+        if relationship.direction is MANYTOONE
+    )
     table = mapper.local_table
     columns = tuple(
-        (column.key, mapper.get_property_by_column(column).key,
-         bool(column.primary_key and column.autoincrement in (True, "auto")), column)
-        for column in table.columns)
-    plan = _plans[mapper] = _InsertPlan(table, parents, columns, frozenset(key for _, key, _, _ in columns))
+        (
+            column.key,
+            mapper.get_property_by_column(column).key,
+            bool(column.primary_key and column.autoincrement in (True, "auto")),
+            column,
+        )
+        for column in table.columns
+    )
+    plan = _plans[mapper] = _InsertPlan(
+        table, parents, columns, frozenset(key for _, key, _, _ in columns)
+    )
     return plan
 
 
@@ -310,9 +347,12 @@ def _prepare_insert(obj: object) -> _Insert:
     mapper = state.mapper
     plan = _plan(mapper)
     given = state.dict
-    links = [(column_key, key, parent, parent_key)
-             for relationship_key, pairs in plan.parents if (parent := given.get(relationship_key)) is not None
-             for column_key, key, parent_key in pairs]
+    links = [
+        (column_key, key, parent, parent_key)
+        for relationship_key, pairs in plan.parents
+        if (parent := given.get(relationship_key)) is not None
+        for column_key, key, parent_key in pairs
+    ]
     values: dict[str, Any] = {}
     for column_key, key, left_to_database, column in plan.columns:
         if key in given:
@@ -335,7 +375,9 @@ def _execute_inserts(inserts: list[_Insert]) -> None:
         for column_key, key, parent, parent_key in insert.links:
             value = getattr(parent, parent_key)
             if value is None:
-                raise ValueError(f"{parent!r} has no primary key yet: insert it before its children")
+                raise ValueError(
+                    f"{parent!r} has no primary key yet: insert it before its children"
+                )
             given[key] = value  # the object is still new: no history to keep
             insert.values[column_key] = value
         statement = _compiled(connection, insert.table, "insert", tuple(insert.values))
@@ -400,16 +442,23 @@ def _update_plan(mapper: sa.orm.Mapper) -> _UpdatePlan:
     plan = _update_plans.get(mapper)
     if plan is None:
         table = mapper.local_table
-        attribute_of = {column.key: mapper.get_property_by_column(column).key for column in table.columns}
+        attribute_of = {
+            column.key: mapper.get_property_by_column(column).key for column in table.columns
+        }
         plan = _update_plans[mapper] = _UpdatePlan(
             column_of={attribute: column for column, attribute in attribute_of.items()},
             attribute_of=attribute_of,
             onupdate=tuple(column for column in table.columns if column.onupdate is not None),
-            primary_key=tuple((column.key, attribute_of[column.key]) for column in table.primary_key.columns))
+            primary_key=tuple(
+                (column.key, attribute_of[column.key]) for column in table.primary_key.columns
+            ),
+        )
     return plan
 
 
-def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = False) -> Callable[[], None] | None:
+def update_row(
+    obj: object, values: Mapping[str, Any], *, at_commit: bool = False
+) -> Callable[[], None] | None:
     """UPDATE ``obj``'s row with ``values`` (attribute names) and set them on ``obj`` now.
 
     ``at_commit``: the statement runs right before the next commit (``write_at_commit``);
@@ -426,7 +475,10 @@ def update_row(obj: object, values: Mapping[str, Any], *, at_commit: bool = Fals
     for column in plan.onupdate:
         if column.key not in columns:
             columns[column.key] = _default(column, "onupdate")[1]
-    params = {**columns, **{f"pk_{column_key}": getattr(obj, key) for column_key, key in plan.primary_key}}
+    params = {
+        **columns,
+        **{f"pk_{column_key}": getattr(obj, key) for column_key, key in plan.primary_key},
+    }
 
     def write() -> None:
         connection = session.connection()

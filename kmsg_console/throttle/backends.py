@@ -61,7 +61,9 @@ def make_backend(app: Flask) -> SqlBackend | RedisBackend:
     """Redis when ``KMSG_REDIS_URL`` is set, else the app's database."""
     engine = db.engines[THROTTLE_BIND]
     if app.config.get("REDIS_URL"):
-        return RedisBackend(app.config["REDIS_URL"], app.config.get("REDIS_PREFIX") or "kmsg:", engine)
+        return RedisBackend(
+            app.config["REDIS_URL"], app.config.get("REDIS_PREFIX") or "kmsg:", engine
+        )
     return SqlBackend(engine)
 
 
@@ -163,9 +165,12 @@ class SqlBackend:
                 # round trip. Values are bound client-side by psycopg (its ClientCursor
                 # quoting); the answer read is the last statement's.
                 cursor = psycopg.ClientCursor(driver)
-                cursor.execute("; ".join(
-                    cursor.mogrify(text, values) for text, values in [*queued, (statement, params)]
-                ))
+                cursor.execute(
+                    "; ".join(
+                        cursor.mogrify(text, values)
+                        for text, values in [*queued, (statement, params)]
+                    )
+                )
                 while cursor.nextset():
                     pass
             elif params is None:
@@ -182,7 +187,9 @@ class SqlBackend:
             ) from exc
         return rows
 
-    def later(self, conn: sa.Connection, statement: str, params: dict[str, object] | None = None) -> None:
+    def later(
+        self, conn: sa.Connection, statement: str, params: dict[str, object] | None = None
+    ) -> None:
         """Run ``statement``, whose answer nobody reads, with the next statement that is run.
 
         On PostgreSQL this saves a round trip per statement: a decision is BEGIN, the locking
@@ -253,7 +260,11 @@ class SqlBackend:
         # Planned before the queue with the cached policy set (SQLite holds the database's
         # write lock for the rest); used only if the version read in the transaction agrees.
         cached = runtime.policies
-        planned = (cached, plan_request(cached, action, ctx, runtime.hasher())) if cached is not None else None
+        planned = (
+            (cached, plan_request(cached, action, ctx, runtime.hasher()))
+            if cached is not None
+            else None
+        )
         try:
             with queue, self.connection() as conn:
                 for _attempt in range(4):

@@ -91,7 +91,13 @@ def stacked_bars(
             if value:
                 segments.append(Segment(kind, round(y, 1), round(height, 1), value))
         columns.append(
-            Column(label, round(center - bar / 2, 1), round(bar, 1), round(center, 1),
-                   sum(counts.get(k, 0) for k in kinds), segments)
+            Column(
+                label,
+                round(center - bar / 2, 1),
+                round(bar, 1),
+                round(center, 1),
+                sum(counts.get(k, 0) for k in kinds),
+                segments,
+            )
         )
     return BarChart(width, HEIGHT, LEFT, TOP, baseline, scale_max, columns, kinds)

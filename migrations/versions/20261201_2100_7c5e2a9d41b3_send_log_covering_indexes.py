@@ -24,23 +24,23 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '7c5e2a9d41b3'
-down_revision = 'e6bb0e6a3d54'
+revision = "7c5e2a9d41b3"
+down_revision = "e6bb0e6a3d54"
 branch_labels = None
 depends_on = None
 
-CREATED = ['created_at', 'id']
-STATUS = ['status', 'created_at', 'id']
-CREATED_COVERING = CREATED + ['status', 'provider_code', 'type']
-STATUS_COVERING = STATUS + ['provider_code', 'type', 'error_code', 'vendor_code']
+CREATED = ["created_at", "id"]
+STATUS = ["status", "created_at", "id"]
+CREATED_COVERING = CREATED + ["status", "provider_code", "type"]
+STATUS_COVERING = STATUS + ["provider_code", "type", "error_code", "vendor_code"]
 
 
 def _replace(created: list[str], status: list[str]) -> None:
-    with op.batch_alter_table('message_log', schema=None) as batch_op:
-        batch_op.drop_index('ix_message_log_created')
-        batch_op.drop_index('ix_message_log_status_created')
-        batch_op.create_index('ix_message_log_created', created, unique=False)
-        batch_op.create_index('ix_message_log_status_created', status, unique=False)
+    with op.batch_alter_table("message_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_log_created")
+        batch_op.drop_index("ix_message_log_status_created")
+        batch_op.create_index("ix_message_log_created", created, unique=False)
+        batch_op.create_index("ix_message_log_status_created", status, unique=False)
 
 
 def upgrade() -> None:

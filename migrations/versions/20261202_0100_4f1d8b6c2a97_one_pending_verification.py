@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '4f1d8b6c2a97'
-down_revision = '7c5e2a9d41b3'
+revision = "4f1d8b6c2a97"
+down_revision = "7c5e2a9d41b3"
 branch_labels = None
 depends_on = None
 
@@ -37,11 +37,16 @@ def upgrade() -> None:
         " AND (newer.created_at > verification.created_at"
         "      OR (newer.created_at = verification.created_at AND newer.id > verification.id)))"
     )
-    with op.batch_alter_table('verification', schema=None) as batch_op:
-        batch_op.create_index('uq_verification_one_pending', ['phone_hash', 'purpose_id'], unique=True,
-                              sqlite_where=PENDING, postgresql_where=PENDING)
+    with op.batch_alter_table("verification", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_verification_one_pending",
+            ["phone_hash", "purpose_id"],
+            unique=True,
+            sqlite_where=PENDING,
+            postgresql_where=PENDING,
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('verification', schema=None) as batch_op:
-        batch_op.drop_index('uq_verification_one_pending')
+    with op.batch_alter_table("verification", schema=None) as batch_op:
+        batch_op.drop_index("uq_verification_one_pending")

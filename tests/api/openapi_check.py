@@ -9,15 +9,21 @@ from referencing import Registry, Resource
 class OpenApiChecker:
     def __init__(self, document: dict) -> None:
         self.document = document
-        resource = Resource.from_contents(document, default_specification=__import__(
-            "referencing.jsonschema", fromlist=["DRAFT202012"]).DRAFT202012)
+        resource = Resource.from_contents(
+            document,
+            default_specification=__import__(
+                "referencing.jsonschema", fromlist=["DRAFT202012"]
+            ).DRAFT202012,
+        )
         self.registry = Registry().with_resource("urn:openapi", resource)
 
     def schema_for(self, path: str, method: str, status: int) -> dict:
         operation = self.document["paths"][path][method.lower()]
         responses = operation["responses"]
         response = responses.get(str(status))
-        assert response is not None, f"{method} {path} answered {status}, which the document does not list"
+        assert response is not None, (
+            f"{method} {path} answered {status}, which the document does not list"
+        )
         return response["content"]["application/json"]["schema"]
 
     def check(self, path: str, method: str, response) -> None:

@@ -64,22 +64,41 @@ def test_last_use_is_written_at_most_once_per_resolution(app, client, protected)
         with app.app_context():
             return db.session.execute(sa.select(ApiKey.last_used_at, ApiKey.last_used_ip)).one()
 
-    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
+    assert (
+        client.get(
+            protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.1"}
+        ).status_code
+        == 200
+    )
     first_at, first_ip = last_use()
     assert first_ip == "192.0.2.1"
     # Within LAST_USED_RESOLUTION the row is not written again...
-    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.2"}).status_code == 200
+    assert (
+        client.get(
+            protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.2"}
+        ).status_code
+        == 200
+    )
     assert last_use() == (first_at, "192.0.2.1")
     # ...after it, the next request records its time and address.
     with app.app_context():
-        db.session.execute(sa.update(ApiKey).values(last_used_at=first_at - LAST_USED_RESOLUTION * 2))
+        db.session.execute(
+            sa.update(ApiKey).values(last_used_at=first_at - LAST_USED_RESOLUTION * 2)
+        )
         db.session.commit()
-    assert client.get(protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.3"}).status_code == 200
+    assert (
+        client.get(
+            protected, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.3"}
+        ).status_code
+        == 200
+    )
     at, ip = last_use()
     assert ip == "192.0.2.3" and at >= first_at
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nonsense", "Basic abc", "Bearer kmsg_000000000000_wrong"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Bearer nonsense", "Basic abc", "Bearer kmsg_000000000000_wrong"]
+)
 def test_missing_or_bad_key_is_401_json(app, client, protected, header):
     _issue(app, ["otp"])
     headers = {"Authorization": header} if header else {}
@@ -108,13 +127,19 @@ def test_console_creates_shows_once_and_revokes(app, console, protected):
     created = console.post("/api-keys", data={"name": "billing", "scopes": ["otp", "send"]})
     assert created.status_code == 200
     plaintext = re.search(r'id="issued-key">([^<]+)<', created.get_data(as_text=True)).group(1)
-    assert console.client.get(protected, headers={"Authorization": f"Bearer {plaintext}"}).status_code == 200
+    assert (
+        console.client.get(protected, headers={"Authorization": f"Bearer {plaintext}"}).status_code
+        == 200
+    )
     listing = console.client.get("/api-keys").get_data(as_text=True)
     assert plaintext not in listing and "billing" in listing
     with app.app_context():
         key_id = db.session.scalar(sa.select(ApiKey.id).where(ApiKey.name == "billing"))
     assert console.post(f"/api-keys/{key_id}/revoke").status_code == 302
-    assert console.client.get(protected, headers={"Authorization": f"Bearer {plaintext}"}).status_code == 401
+    assert (
+        console.client.get(protected, headers={"Authorization": f"Bearer {plaintext}"}).status_code
+        == 401
+    )
     with app.app_context():
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"api_key.create", "api_key.revoke"} <= actions
@@ -127,7 +152,9 @@ def test_operator_cannot_manage_keys(console):
 
 
 def test_cli_prints_the_key_once(app):
-    result = app.test_cli_runner().invoke(args=["api-keys", "create", "batch", "--scope", "otp", "--scope", "send"])
+    result = app.test_cli_runner().invoke(
+        args=["api-keys", "create", "batch", "--scope", "otp", "--scope", "send"]
+    )
     assert result.exit_code == 0, result.output
     plaintext = result.output.strip().splitlines()[-1]
     assert plaintext.startswith("kmsg_")

@@ -45,7 +45,9 @@ def api(app, client):
 
         def post(self, path, body=None, *, raw=None, headers=None, content_type="application/json"):
             data = raw if raw is not None else json.dumps(body)
-            response = client.post(path, data=data, content_type=content_type, headers={**self.auth, **(headers or {})})
+            response = client.post(
+                path, data=data, content_type=content_type, headers={**self.auth, **(headers or {})}
+            )
             self.conforms(path, "post", response)
             return response
 
@@ -56,8 +58,11 @@ def api(app, client):
 
         @staticmethod
         def conforms(path, method, response):
-            template = PATHS.get(path) or ("/messages/{id}" if path.startswith("/api/v1/messages/")
-                                           else "/verifications/{id}/check")
+            template = PATHS.get(path) or (
+                "/messages/{id}"
+                if path.startswith("/api/v1/messages/")
+                else "/verifications/{id}/check"
+            )
             checker.check(template, method, response)
             assert response.mimetype == "application/json"
 
@@ -78,15 +83,27 @@ def _error(response, status, code="invalid_request"):
 
 # -- U+0000: PostgreSQL text columns cannot hold it; the lookups failed with DataError (500) ----
 
-@pytest.mark.parametrize("path, body, field", [
-    # POST /api/v1/verifications {"phone": ..., "purpose": "\x1e]¦\U000e6653\x00..."} -> 500 (found by the fuzzer)
-    ("/api/v1/verifications", {"phone": "01012345678", "purpose": "lo\x00gin"}, "purpose"),
-    ("/api/v1/verifications", {"phone": "01012345678", "purpose": "login", "user_ref": "\x00"}, "user_ref"),
-    ("/api/v1/messages", {"to": "01012345678", "template_code": "A\x00"}, "template_code"),
-    ("/api/v1/messages", {"to": "01012345678", "text": "a\x00b"}, "text"),
-    ("/api/v1/messages", {"to": "01012345678", "text": "#{a}", "variables": {"a": "\x00"}}, "variables.a"),
-    ("/api/v1/messages", {"to": "010\x001234\x005678", "text": "x"}, "to"),
-])
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        # POST /api/v1/verifications {"phone": ..., "purpose": "\x1e]¦\U000e6653\x00..."} -> 500 (found by the fuzzer)
+        ("/api/v1/verifications", {"phone": "01012345678", "purpose": "lo\x00gin"}, "purpose"),
+        (
+            "/api/v1/verifications",
+            {"phone": "01012345678", "purpose": "login", "user_ref": "\x00"},
+            "user_ref",
+        ),
+        ("/api/v1/messages", {"to": "01012345678", "template_code": "A\x00"}, "template_code"),
+        ("/api/v1/messages", {"to": "01012345678", "text": "a\x00b"}, "text"),
+        (
+            "/api/v1/messages",
+            {"to": "01012345678", "text": "#{a}", "variables": {"a": "\x00"}},
+            "variables.a",
+        ),
+        ("/api/v1/messages", {"to": "010\x001234\x005678", "text": "x"}, "to"),
+    ],
+)
 def test_nul_characters_are_refused_with_400_on_every_backend(app, api, path, body, field):
     error = _error(api.post(path, body), 400)
     assert error["details"][0]["field"] == field
@@ -97,16 +114,25 @@ def test_nul_characters_are_refused_with_400_on_every_backend(app, api, path, bo
 def test_nul_in_the_idempotency_key_is_refused(app, api):
     # POST /api/v1/messages with "Idempotency-Key: a\x00" -> 500 on PostgreSQL
     for value in ["a\x00", "a\tb", "x" * 256]:
-        error = _error(api.post("/api/v1/messages", {"to": "01012345678", "text": "x"},
-                                headers={"Idempotency-Key": value}), 400)
+        error = _error(
+            api.post(
+                "/api/v1/messages",
+                {"to": "01012345678", "text": "x"},
+                headers={"Idempotency-Key": value},
+            ),
+            400,
+        )
         assert error["details"][0]["field"] == "Idempotency-Key"
     assert _count(app, MessageLog) == 0
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/messages/a%00b",  # GET -> 500 on PostgreSQL
-    "/api/v1/messages/" + "a" * 65,
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/messages/a%00b",  # GET -> 500 on PostgreSQL
+        "/api/v1/messages/" + "a" * 65,
+    ],
+)
 def test_impossible_message_ids_are_not_found(api, path):
     _error(api.get(path), 404, "not_found")
 
@@ -118,13 +144,23 @@ def test_impossible_verification_ids_are_not_found(api):
 
 # -- unpaired surrogates: "\ud800" is legal JSON text but no UTF-8 string (UnicodeEncodeError, 500) ---
 
-@pytest.mark.parametrize("path, raw", [
-    ("/api/v1/messages", '{"to": "01012345678", "text": "a\\ud800b"}'),
-    ("/api/v1/messages", '{"to": "01012345678", "text": "x", "template_code": "\\udc00"}'),
-    ("/api/v1/messages", '{"to": "01012345678", "text": "#{\\ud800}", "variables": {"\\ud800": "x"}}'),
-    ("/api/v1/verifications", '{"phone": "01012345678", "purpose": "\\udc00"}'),
-    ("/api/v1/verifications", '{"phone": "01012345678", "purpose": "login", "user_ref": "\\udc00"}'),
-])
+
+@pytest.mark.parametrize(
+    "path, raw",
+    [
+        ("/api/v1/messages", '{"to": "01012345678", "text": "a\\ud800b"}'),
+        ("/api/v1/messages", '{"to": "01012345678", "text": "x", "template_code": "\\udc00"}'),
+        (
+            "/api/v1/messages",
+            '{"to": "01012345678", "text": "#{\\ud800}", "variables": {"\\ud800": "x"}}',
+        ),
+        ("/api/v1/verifications", '{"phone": "01012345678", "purpose": "\\udc00"}'),
+        (
+            "/api/v1/verifications",
+            '{"phone": "01012345678", "purpose": "login", "user_ref": "\\udc00"}',
+        ),
+    ],
+)
 def test_unpaired_surrogates_are_refused_with_400(app, api, path, raw):
     error = _error(api.post(path, raw=raw), 400)
     assert "surrogate" in error["message"]
@@ -132,22 +168,31 @@ def test_unpaired_surrogates_are_refused_with_400(app, api, path, raw):
 
 
 def test_a_surrogate_pair_is_an_ordinary_character(api):
-    response = api.post("/api/v1/messages", raw='{"to": "01012345678", "text": "ok \\ud83d\\ude00"}')
+    response = api.post(
+        "/api/v1/messages", raw='{"to": "01012345678", "text": "ok \\ud83d\\ude00"}'
+    )
     assert response.status_code == 201
     assert response.get_json()["warnings"][0]["code"] == "UNENCODABLE_CHARACTERS"
 
 
 # -- malformed JSON that Python's parser accepts or crashes on -----------------------------------
 
-@pytest.mark.parametrize("raw", [
-    "[" * 100_000 + "]" * 100_000,  # RecursionError -> 500
-    '{"to": "01012345678", "text": "x", "variables": {"a": ' + "[" * 50_000 + "]" * 50_000 + "}}",
-    '{"to": "01012345678", "text": "#{a}", "variables": {"a": NaN}}',  # was sent as "nan"
-    '{"to": "01012345678", "text": "#{a}", "variables": {"a": Infinity}}',
-    '{"to": "01012345678", "text": "#{a}", "variables": {"a": 1e400}}',  # parsed as Infinity
-    "{not json",
-    "",
-])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 100_000 + "]" * 100_000,  # RecursionError -> 500
+        '{"to": "01012345678", "text": "x", "variables": {"a": '
+        + "[" * 50_000
+        + "]" * 50_000
+        + "}}",
+        '{"to": "01012345678", "text": "#{a}", "variables": {"a": NaN}}',  # was sent as "nan"
+        '{"to": "01012345678", "text": "#{a}", "variables": {"a": Infinity}}',
+        '{"to": "01012345678", "text": "#{a}", "variables": {"a": 1e400}}',  # parsed as Infinity
+        "{not json",
+        "",
+    ],
+)
 def test_invalid_json_is_refused_with_400(app, api, raw):
     error = _error(api.post("/api/v1/messages", raw=raw), 400)
     assert error["message"].startswith("The body is not valid JSON: ")
@@ -161,13 +206,19 @@ def test_validation_messages_are_short(api):
 
 # -- scheduled_at -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [
-    "0001-01-01T00:00:00+09:00",  # before year 1 in UTC: OverflowError -> 500
-    "9999-12-31T23:59:59-09:00",  # after year 9999 in UTC
-    "9999-12-31T20:00:00Z",  # after year 9999 in Korea time, where the vendors want it
-])
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+09:00",  # before year 1 in UTC: OverflowError -> 500
+        "9999-12-31T23:59:59-09:00",  # after year 9999 in UTC
+        "9999-12-31T20:00:00Z",  # after year 9999 in Korea time, where the vendors want it
+    ],
+)
 def test_scheduled_at_out_of_range_is_refused_with_400(app, api, value):
-    error = _error(api.post("/api/v1/messages", {"to": "01012345678", "text": "x", "scheduled_at": value}), 400)
+    error = _error(
+        api.post("/api/v1/messages", {"to": "01012345678", "text": "x", "scheduled_at": value}), 400
+    )
     assert error["details"] == [{"field": "scheduled_at", "message": "out of range"}]
     assert _count(app, MessageLog) == 0
 
@@ -175,23 +226,30 @@ def test_scheduled_at_out_of_range_is_refused_with_400(app, api, value):
 def test_scheduled_at_accepts_rfc3339_lower_case_separators(api):
     # RFC 3339 5.6 allows "t" and "z"; the schema's date-time format accepted them, then 400.
     soon = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dt%H:%M:%Sz")
-    response = api.post("/api/v1/messages", {"to": "01012345678", "text": "x", "scheduled_at": soon})
+    response = api.post(
+        "/api/v1/messages", {"to": "01012345678", "text": "x", "scheduled_at": soon}
+    )
     assert response.status_code == 201, response.get_json()
 
 
 # -- the document matches what the API does ---------------------------------------------------
 
+
 def test_405_lists_the_allowed_methods(client):
     # TRACE /api/v1/verifications -> 405 without the Allow header RFC 9110 requires
-    for method, path, allowed in [("TRACE", "/api/v1/verifications", {"POST", "OPTIONS"}),
-                                  ("DELETE", "/api/v1/messages/abc", {"GET", "HEAD", "OPTIONS"})]:
+    for method, path, allowed in [
+        ("TRACE", "/api/v1/verifications", {"POST", "OPTIONS"}),
+        ("DELETE", "/api/v1/messages/abc", {"GET", "HEAD", "OPTIONS"}),
+    ]:
         response = client.open(path, method=method)
         assert response.status_code == 405
         assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
         assert response.get_json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v1/verifications", "/api/v1/verifications/x/check"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/messages", "/api/v1/verifications", "/api/v1/verifications/x/check"]
+)
 def test_a_body_that_is_not_json_gets_a_documented_415(api, path):
     # POST with Content-Type: text/plain -> 415, which the document did not list
     _error(api.post(path, raw="to=01012345678", content_type="text/plain"), 415)
@@ -200,7 +258,10 @@ def test_a_body_that_is_not_json_gets_a_documented_415(api, path):
 def test_every_documented_example_is_valid_and_goes_through(api):
     """The request examples the fuzzer starts from validate against their schema and succeed."""
     schemas = api.document["components"]["schemas"]
-    for path, name in [("/messages", "SendMessageRequest"), ("/verifications", "StartVerificationRequest")]:
+    for path, name in [
+        ("/messages", "SendMessageRequest"),
+        ("/verifications", "StartVerificationRequest"),
+    ]:
         media = api.document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         validator = Draft202012Validator({**schemas[name], "$defs": schemas})
         assert media["examples"]
@@ -208,21 +269,34 @@ def test_every_documented_example_is_valid_and_goes_through(api):
             assert list(validator.iter_errors(example["value"])) == []
             response = api.post("/api/v1" + path, example["value"])
             assert response.status_code == 201, (example, response.get_json())
-        for phone in schemas[name]["properties"]["to" if name == "SendMessageRequest" else "phone"]["examples"]:
-            body = {"to": phone, "text": "x"} if name == "SendMessageRequest" else {"phone": phone, "purpose": "payment"}
+        for phone in schemas[name]["properties"]["to" if name == "SendMessageRequest" else "phone"][
+            "examples"
+        ]:
+            body = (
+                {"to": phone, "text": "x"}
+                if name == "SendMessageRequest"
+                else {"phone": phone, "purpose": "payment"}
+            )
             if name == "StartVerificationRequest":
                 continue  # one number, one purpose: the resend cooldown answers 429 after the first
             assert api.post("/api/v1" + path, body).status_code == 201
 
 
 def test_links_point_at_operations_of_the_document(api):
-    operations = {op["operationId"]: op for item in api.document["paths"].values() for op in item.values()}
-    links = [link for op in operations.values() for response in op["responses"].values()
-             for link in response.get("links", {}).values()]
+    operations = {
+        op["operationId"]: op for item in api.document["paths"].values() for op in item.values()
+    }
+    links = [
+        link
+        for op in operations.values()
+        for response in op["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
     assert {link["operationId"] for link in links} == {"getMessage", "checkVerification"}
     for link in links:
-        assert set(link["parameters"]) == {p["name"] for p in operations[link["operationId"]]["parameters"]
-                                           if p["in"] == "path"}
+        assert set(link["parameters"]) == {
+            p["name"] for p in operations[link["operationId"]]["parameters"] if p["in"] == "path"
+        }
 
 
 def test_every_429_documents_a_required_retry_after(api):
@@ -234,10 +308,18 @@ def test_every_429_documents_a_required_retry_after(api):
 
 # -- POST /messages is throttled like the document says (the api_send action was never checked) --
 
+
 def _api_send_policy(app, key_kind: KeyKind, limit: int) -> None:
     with app.test_request_context():
-        create_policy(PolicyData(f"api sends per {key_kind.value}", ThrottleMode.ENFORCE, key_kind,
-                                 ["api_send"], [WindowData(limit, 3600)]))
+        create_policy(
+            PolicyData(
+                f"api sends per {key_kind.value}",
+                ThrottleMode.ENFORCE,
+                key_kind,
+                ["api_send"],
+                [WindowData(limit, 3600)],
+            )
+        )
         db.session.commit()
 
 
@@ -255,9 +337,13 @@ def test_api_sends_are_throttled_per_phone_with_retry_after(app, api):
 def test_invalid_sends_and_idempotent_replays_spend_no_quota(app, api):
     _api_send_policy(app, KeyKind.API_KEY, 1)
     _error(api.post("/api/v1/messages", {"to": "02-123-4567", "text": "x"}), 422, "invalid_phone")
-    first = api.post("/api/v1/messages", {"to": "01012345678", "text": "x"}, headers={"Idempotency-Key": "k1"})
+    first = api.post(
+        "/api/v1/messages", {"to": "01012345678", "text": "x"}, headers={"Idempotency-Key": "k1"}
+    )
     assert first.status_code == 201
-    replay = api.post("/api/v1/messages", {"to": "01012345678", "text": "x"}, headers={"Idempotency-Key": "k1"})
+    replay = api.post(
+        "/api/v1/messages", {"to": "01012345678", "text": "x"}, headers={"Idempotency-Key": "k1"}
+    )
     assert replay.status_code == 200 and replay.get_json()["id"] == first.get_json()["id"]
     _error(api.post("/api/v1/messages", {"to": "01012345678", "text": "y"}), 429, "throttled")
 
@@ -269,8 +355,10 @@ def test_an_unreachable_throttle_store_is_a_documented_503_not_a_500(app, api, m
     with app.app_context():
         runtime = throttle_engine.runtime(app)
     monkeypatch.setattr(runtime.backend, "decide", unreachable)
-    for path, body in [("/api/v1/messages", {"to": "01012345678", "text": "x"}),
-                       ("/api/v1/verifications", {"phone": "01012345678", "purpose": "login"})]:
+    for path, body in [
+        ("/api/v1/messages", {"to": "01012345678", "text": "x"}),
+        ("/api/v1/verifications", {"phone": "01012345678", "purpose": "login"}),
+    ]:
         response = api.post(path, body)
         _error(response, 503, "throttle_unavailable")
         assert int(response.headers["Retry-After"]) >= 1

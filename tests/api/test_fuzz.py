@@ -40,19 +40,29 @@ MAX_EXAMPLES = int(os.environ.get("KMSG_FUZZ_EXAMPLES", "200"))
 MAX_STEPS = 6
 
 #: The checks that compare a response with the document: a failure of one is a schema violation.
-CONFORMANCE_CHECKS = frozenset({
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-})
+CONFORMANCE_CHECKS = frozenset(
+    {
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    }
+)
 #: What the API answers to a schema-valid request: schemathesis' defaults plus 422 (see above).
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 #: Spellings the phone module accepts; each is filled with a number's parts.
 PHONE_SPELLINGS = (
-    "{p}{a}{b}", "{p}-{a}-{b}", "{p} {a} {b}", "{p}.{a}.{b}", "({p}) {a}-{b}",
-    "+82 {q}-{a}-{b}", "+82{q}{a}{b}", "+82 {p}-{a}-{b}", "82-{q}-{a}-{b}", "82{q}{a}{b}",
+    "{p}{a}{b}",
+    "{p}-{a}-{b}",
+    "{p} {a} {b}",
+    "{p}.{a}.{b}",
+    "({p}) {a}-{b}",
+    "+82 {q}-{a}-{b}",
+    "+82{q}{a}{b}",
+    "+82 {p}-{a}-{b}",
+    "82-{q}-{a}-{b}",
+    "82{q}{a}{b}",
 )
 
 
@@ -62,9 +72,14 @@ def valid_phone_numbers(count: int = 400, seed: int = 82) -> list[str]:
     numbers = []
     for _ in range(count):
         prefix = rng.choice(["010"] * 8 + ["011", "016", "017", "018", "019"])
-        middle = f"{rng.randrange(10_000):04d}" if prefix == "010" else f"{rng.randrange(200, 1000):03d}"
-        numbers.append(rng.choice(PHONE_SPELLINGS).format(
-            p=prefix, q=prefix[1:], a=middle, b=f"{rng.randrange(10_000):04d}"))
+        middle = (
+            f"{rng.randrange(10_000):04d}" if prefix == "010" else f"{rng.randrange(200, 1000):03d}"
+        )
+        numbers.append(
+            rng.choice(PHONE_SPELLINGS).format(
+                p=prefix, q=prefix[1:], a=middle, b=f"{rng.randrange(10_000):04d}"
+            )
+        )
     return numbers
 
 
@@ -79,14 +94,22 @@ def provision(app) -> str:
     return key
 
 
-def fuzz_config(api_key: str, *, max_examples: int = MAX_EXAMPLES, max_steps: int = MAX_STEPS,
-                seed: int | None = None) -> schemathesis.Config:
+def fuzz_config(
+    api_key: str,
+    *,
+    max_examples: int = MAX_EXAMPLES,
+    max_steps: int = MAX_STEPS,
+    seed: int | None = None,
+) -> schemathesis.Config:
     """The schemathesis configuration shared by this test and ``bench/fuzz_api.py``."""
     phones = {"dictionary": "kr_mobile", "probability": 0.5}
     data: dict[str, Any] = {
         "auth": {"openapi": {"bearer": {"bearer": api_key}}},
         "generation": {"mode": "all", "max-examples": max_examples, "database": "none"},
-        "checks": {"enabled": True, "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}},
+        "checks": {
+            "enabled": True,
+            "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+        },
         "phases": {"stateful": {"enabled": True, "max-steps": max_steps}},
         # Half of the phone numbers the fuzzer sends are valid, so sends and starts succeed.
         "dictionaries": {"kr_mobile": {"values": valid_phone_numbers()}},
@@ -108,7 +131,9 @@ class FuzzReport:
 
     statuses: Counter = field(default_factory=Counter)  # (operation label, status) -> responses
     failed_checks: Counter = field(default_factory=Counter)  # check name -> failing responses
-    failures: dict[tuple[str, str, str], str] = field(default_factory=dict)  # first reproduction of each
+    failures: dict[tuple[str, str, str], str] = field(
+        default_factory=dict
+    )  # first reproduction of each
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -128,17 +153,24 @@ class FuzzReport:
 
     @property
     def schema_violations(self) -> int:
-        return sum(count for name, count in self.failed_checks.items() if name in CONFORMANCE_CHECKS)
+        return sum(
+            count for name, count in self.failed_checks.items() if name in CONFORMANCE_CHECKS
+        )
 
     @property
     def other_check_failures(self) -> int:
-        return sum(count for name, count in self.failed_checks.items() if name not in CONFORMANCE_CHECKS)
+        return sum(
+            count for name, count in self.failed_checks.items() if name not in CONFORMANCE_CHECKS
+        )
 
     def seen(self, label: str, status: int) -> bool:
         return self.statuses[(label, status)] > 0
 
     def problems(self) -> str:
-        lines = [f"{label}: {check}: {title}\n{repro}" for (label, check, title), repro in self.failures.items()]
+        lines = [
+            f"{label}: {check}: {title}\n{repro}"
+            for (label, check, title), repro in self.failures.items()
+        ]
         return "\n\n".join(lines + self.errors)
 
     def _record_checks(self, recorder) -> None:
@@ -151,8 +183,14 @@ class FuzzReport:
                 key = (recorder.label, check.name, failure.title)
                 if key not in self.failures:
                     response = recorder.find_response(case_id=case_id)
-                    answer = "" if response is None else f"\n-> {response.status_code} {response.content[:300]!r}"
-                    self.failures[key] = f"{failure.message}\n{check.failure_info.code_sample}{answer}"
+                    answer = (
+                        ""
+                        if response is None
+                        else f"\n-> {response.status_code} {response.content[:300]!r}"
+                    )
+                    self.failures[key] = (
+                        f"{failure.message}\n{check.failure_info.code_sample}{answer}"
+                    )
 
     def consume(self, event: events.EngineEvent) -> None:
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
@@ -210,7 +248,11 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
     app, key = fuzzed_app
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=fuzz_config(key))
     assert {operation.ok().label for operation in schema.get_all_operations()} == {
-        "POST /messages", "GET /messages/{id}", "POST /verifications", "POST /verifications/{id}/check"}
+        "POST /messages",
+        "GET /messages/{id}",
+        "POST /verifications",
+        "POST /verifications/{id}/check",
+    }
 
     report = run_fuzz(schema)
 
@@ -218,7 +260,11 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
     assert report.schema_violations == 0, report.problems()
     assert not report.failures and not report.errors, report.problems()
     # The fuzzer got through to the success paths of every operation, not only to refusals.
-    for label, status in [("POST /messages", 201), ("GET /messages/{id}", 200),
-                          ("POST /verifications", 201), ("POST /verifications/{id}/check", 200)]:
+    for label, status in [
+        ("POST /messages", 201),
+        ("GET /messages/{id}", 200),
+        ("POST /verifications", 201),
+        ("POST /verifications/{id}/check", 200),
+    ]:
         assert report.seen(label, status), (label, status, dict(report.statuses))
     assert report.requests > 300, dict(report.statuses)

@@ -38,7 +38,9 @@ def api(app, client):
             return response
 
         def get(self, message_id, key_=None):
-            response = client.get(f"/api/v1/messages/{message_id}", headers={"Authorization": f"Bearer {key_ or key}"})
+            response = client.get(
+                f"/api/v1/messages/{message_id}", headers={"Authorization": f"Bearer {key_ or key}"}
+            )
             self.checker.check("/messages/{id}", "get", response)
             return response
 
@@ -58,7 +60,13 @@ def test_openapi_document_is_valid(api):
 
 
 def test_send_sms_through_the_sandbox(app, api):
-    response = api.post({"to": "+82 10-1234-5678", "text": "[샵] 주문이 접수되었습니다. #{name}님", "variables": {"name": "김"}})
+    response = api.post(
+        {
+            "to": "+82 10-1234-5678",
+            "text": "[샵] 주문이 접수되었습니다. #{name}님",
+            "variables": {"name": "김"},
+        }
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["status"] == "SENT" and body["type"] == "SMS" and body["to"] == "010-****-5678"
@@ -72,25 +80,44 @@ def test_long_text_is_upgraded_to_lms(api):
     assert body["type"] == "LMS" and body["requested_type"] is None
 
 
-@pytest.mark.parametrize("payload, status, code", [
-    ({"text": "no recipient"}, 400, "invalid_request"),
-    ({"to": 1012345678, "text": "x"}, 400, "invalid_request"),
-    ({"to": "01012345678", "text": "x", "unknown": True}, 400, "invalid_request"),
-    ({"to": "01012345678", "text": ["x"]}, 400, "invalid_request"),
-    ({"to": "01012345678", "type": "FAX", "text": "x"}, 400, "invalid_request"),
-    ({"to": "01012345678", "text": "x", "variables": {"a": {"nested": 1}}}, 400, "invalid_request"),
-    ({"to": "01012345678", "text": "x", "scheduled_at": "tomorrow"}, 400, "invalid_request"),
-    ({"to": "01012345678", "text": "x", "scheduled_at": "2030-01-01T09:00:00"}, 400, "invalid_request"),
-    ({"to": "02-123-4567", "text": "landline recipient"}, 422, "invalid_phone"),
-    ({"to": "not a phone", "text": "x"}, 422, "invalid_phone"),
-    ({"to": "+1 415 555 0100", "text": "x"}, 422, "invalid_phone"),
-    ({"to": "01012345678", "type": "SMS", "text": "가" * 46}, 422, "invalid_request"),
-    ({"to": "01012345678", "type": "LMS", "text": "가" * 1001}, 422, "invalid_request"),
-    ({"to": "01012345678", "type": "LMS", "text": "x", "subject": "제" * 21}, 422, "invalid_request"),
-    ({"to": "01012345678", "text": "hi #{name}"}, 422, "invalid_request"),
-    ({"to": "01012345678", "type": "ALIMTALK", "template_code": "NOPE", "variables": {}}, 422, "unknown_template"),
-    ({"to": "01012345678", "text": "x", "provider": "ghost"}, 422, "no_provider"),
-])
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        ({"text": "no recipient"}, 400, "invalid_request"),
+        ({"to": 1012345678, "text": "x"}, 400, "invalid_request"),
+        ({"to": "01012345678", "text": "x", "unknown": True}, 400, "invalid_request"),
+        ({"to": "01012345678", "text": ["x"]}, 400, "invalid_request"),
+        ({"to": "01012345678", "type": "FAX", "text": "x"}, 400, "invalid_request"),
+        (
+            {"to": "01012345678", "text": "x", "variables": {"a": {"nested": 1}}},
+            400,
+            "invalid_request",
+        ),
+        ({"to": "01012345678", "text": "x", "scheduled_at": "tomorrow"}, 400, "invalid_request"),
+        (
+            {"to": "01012345678", "text": "x", "scheduled_at": "2030-01-01T09:00:00"},
+            400,
+            "invalid_request",
+        ),
+        ({"to": "02-123-4567", "text": "landline recipient"}, 422, "invalid_phone"),
+        ({"to": "not a phone", "text": "x"}, 422, "invalid_phone"),
+        ({"to": "+1 415 555 0100", "text": "x"}, 422, "invalid_phone"),
+        ({"to": "01012345678", "type": "SMS", "text": "가" * 46}, 422, "invalid_request"),
+        ({"to": "01012345678", "type": "LMS", "text": "가" * 1001}, 422, "invalid_request"),
+        (
+            {"to": "01012345678", "type": "LMS", "text": "x", "subject": "제" * 21},
+            422,
+            "invalid_request",
+        ),
+        ({"to": "01012345678", "text": "hi #{name}"}, 422, "invalid_request"),
+        (
+            {"to": "01012345678", "type": "ALIMTALK", "template_code": "NOPE", "variables": {}},
+            422,
+            "unknown_template",
+        ),
+        ({"to": "01012345678", "text": "x", "provider": "ghost"}, 422, "no_provider"),
+    ],
+)
 def test_bad_input_gets_a_json_error_and_sends_nothing(app, api, payload, status, code):
     response = api.post(payload)
     assert response.status_code == status, response.get_json()
@@ -101,11 +128,19 @@ def test_bad_input_gets_a_json_error_and_sends_nothing(app, api, payload, status
 def test_non_json_and_malformed_bodies(app, api, client):
     headers = {"Authorization": f"Bearer {api.key}"}
     assert client.post("/api/v1/messages", data="to=1", headers=headers).status_code in {400, 415}
-    bad = client.post("/api/v1/messages", data="{not json", headers={**headers, "Content-Type": "application/json"})
+    bad = client.post(
+        "/api/v1/messages",
+        data="{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_request"
     array = client.post("/api/v1/messages", json=[1, 2], headers=headers)
     assert array.status_code == 400
-    huge = client.post("/api/v1/messages", data="x" * (3 * 1024 * 1024), headers={**headers, "Content-Type": "application/json"})
+    huge = client.post(
+        "/api/v1/messages",
+        data="x" * (3 * 1024 * 1024),
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert huge.status_code == 413 and huge.get_json()["error"]["code"] == "too_large"
     assert _count(app) == 0
 
@@ -143,13 +178,17 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-@pytest.mark.parametrize("offset, code", [
-    (timedelta(seconds=-1), "schedule_passed"),
-    (timedelta(0), "schedule_passed"),
-    (pipeline.SCHEDULE_HORIZON + timedelta(seconds=1), "schedule_too_far"),
-])
+@pytest.mark.parametrize(
+    "offset, code",
+    [
+        (timedelta(seconds=-1), "schedule_passed"),
+        (timedelta(0), "schedule_passed"),
+        (pipeline.SCHEDULE_HORIZON + timedelta(seconds=1), "schedule_too_far"),
+    ],
+)
 def test_a_send_time_outside_the_schedule_window_is_refused_before_anything_is_logged(
-        app, api, monkeypatch, offset, code):
+    app, api, monkeypatch, offset, code
+):
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
     monkeypatch.setattr(pipeline, "utcnow", lambda: now)
     response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(now + offset)})
@@ -169,7 +208,9 @@ def test_a_send_time_inside_the_window_is_kept_in_korea_time_or_any_offset(app, 
         response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(moment)})
         assert response.status_code == 201, response.get_json()
     with app.app_context():
-        stored = db.session.scalars(sa.select(MessageLog.scheduled_at).order_by(MessageLog.id)).all()
+        stored = db.session.scalars(
+            sa.select(MessageLog.scheduled_at).order_by(MessageLog.id)
+        ).all()
     assert stored == [last, soon]
 
 
@@ -190,13 +231,20 @@ def test_a_replay_after_its_send_time_has_passed_still_returns_the_message(app, 
 def test_idempotency_different_body_is_409(app, api):
     api.post({"to": "01012345678", "text": "A"}, headers={"Idempotency-Key": "k"})
     conflict = api.post({"to": "01012345678", "text": "B"}, headers={"Idempotency-Key": "k"})
-    assert conflict.status_code == 409 and conflict.get_json()["error"]["code"] == "idempotency_conflict"
-    other_key = api.post({"to": "01012345678", "text": "B"}, key_=api.other, headers={"Idempotency-Key": "k"})
+    assert (
+        conflict.status_code == 409
+        and conflict.get_json()["error"]["code"] == "idempotency_conflict"
+    )
+    other_key = api.post(
+        {"to": "01012345678", "text": "B"}, key_=api.other, headers={"Idempotency-Key": "k"}
+    )
     assert other_key.status_code == 201  # keys are scoped per API key
     assert _count(app) == 2
 
 
-def test_concurrent_requests_with_one_idempotency_key_send_once(app, api, database_url, instance_dir):
+def test_concurrent_requests_with_one_idempotency_key_send_once(
+    app, api, database_url, instance_dir
+):
     from tests.conftest import make_app
 
     results = []
@@ -208,8 +256,11 @@ def test_concurrent_requests_with_one_idempotency_key_send_once(app, api, databa
     def call(worker_app):
         client = worker_app.test_client()
         barrier.wait()
-        response = client.post("/api/v1/messages", json={"to": "01012345678", "text": "once"},
-                               headers={"Authorization": f"Bearer {api.key}", "Idempotency-Key": "race"})
+        response = client.post(
+            "/api/v1/messages",
+            json={"to": "01012345678", "text": "once"},
+            headers={"Authorization": f"Bearer {api.key}", "Idempotency-Key": "race"},
+        )
         results.append((response.status_code, response.get_json().get("id")))
         with worker_app.app_context():
             dispose_engines()
@@ -236,9 +287,20 @@ def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
     with app.test_request_context():
         from kmsg_console.operators.models import Role  # noqa: F401
 
-        provider_services.save_provider(None, vendor="solapi", code="solapi", name="s", enabled=True, actor=None,
-                                        values={"api_key": "demo-api-key", "api_secret": "demo-api-secret",
-                                                "default_from": "0212345678", "base_url": simulator.url("solapi")})
+        provider_services.save_provider(
+            None,
+            vendor="solapi",
+            code="solapi",
+            name="s",
+            enabled=True,
+            actor=None,
+            values={
+                "api_key": "demo-api-key",
+                "api_secret": "demo-api-secret",
+                "default_from": "0212345678",
+                "base_url": simulator.url("solapi"),
+            },
+        )
         provider_services.save_routes({"SMS": ["solapi", "sandbox"]}, actor=None)
         db.session.commit()
     app.config["PROVIDER_READ_TIMEOUT"] = 0.5
@@ -253,15 +315,28 @@ def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
 
 def test_connection_refused_fails_over_to_the_next_provider(app, api):
     with app.test_request_context():
-        provider_services.save_provider(None, vendor="solapi", code="down", name="down", enabled=True, actor=None,
-                                        values={"api_key": "k", "api_secret": "s", "default_from": "0212345678",
-                                                "base_url": "http://127.0.0.1:9"})
+        provider_services.save_provider(
+            None,
+            vendor="solapi",
+            code="down",
+            name="down",
+            enabled=True,
+            actor=None,
+            values={
+                "api_key": "k",
+                "api_secret": "s",
+                "default_from": "0212345678",
+                "base_url": "http://127.0.0.1:9",
+            },
+        )
         provider_services.save_routes({"SMS": ["down", "sandbox"]}, actor=None)
         db.session.commit()
     body = api.post({"to": "01012345678", "type": "SMS", "text": "x"}).get_json()
     assert body["status"] == "SENT" and body["provider"] == "sandbox"
     assert [(a["provider"], a["outcome"], a["trigger"]) for a in body["attempts"]] == [
-        ("down", "failed", "initial"), ("sandbox", "accepted", "failover")]
+        ("down", "failed", "initial"),
+        ("sandbox", "accepted", "failover"),
+    ]
 
 
 def test_log_row_exists_before_the_provider_is_called(app, api, monkeypatch):

@@ -23,16 +23,23 @@ def test_dashboard_shows_todays_sends_and_failures(live_console, page):
         create_operator("viewer@example.com", PASSWORD, Role.VIEWER)
         provider_services.ensure_sandbox_provider()
         db.session.commit()
-        script_sandbox("sandbox", ["ok", "ok", "fail:INSUFFICIENT_BALANCE", "ok", "fail:NETWORK_ERROR"])
+        script_sandbox(
+            "sandbox", ["ok", "ok", "fail:INSUFFICIENT_BALANCE", "ok", "fail:NETWORK_ERROR"]
+        )
         for n in range(5):
-            pipeline.send(pipeline.SendRequest(to="010-1234-5678", text=f"[샵] 주문 {n}번 접수"),
-                          source=MessageSource.API)
+            pipeline.send(
+                pipeline.SendRequest(to="010-1234-5678", text=f"[샵] 주문 {n}번 접수"),
+                source=MessageSource.API,
+            )
     sign_in(page, live_console, "viewer@example.com")
     page.goto(live_console.url("/"))
     assert page.locator("#today [data-figure=total]").inner_text() == "5"
     assert page.locator("#today [data-figure=failed]").inner_text() == "2"
     assert page.locator("svg.bar-chart rect.seg-failed").count() == 1
-    assert page.locator("#top-errors code").all_inner_texts() == ["INSUFFICIENT_BALANCE", "NETWORK_ERROR"]
+    assert page.locator("#top-errors code").all_inner_texts() == [
+        "INSUFFICIENT_BALANCE",
+        "NETWORK_ERROR",
+    ]
     assert page.locator("#provider-health tr[data-provider=sandbox]").count() == 1
     screenshot(page, "dashboard")
     page.locator("#today [data-figure=failed]").click()

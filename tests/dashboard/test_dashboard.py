@@ -22,12 +22,19 @@ def _figure(html: str, section: str, name: str) -> str:
 def _seed_week(add_log):
     now = utcnow()
     for status in ("SENT", "DELIVERED", "DELIVERED", "FAILED", "UNKNOWN"):
-        add_log(status=status, created_at=now - timedelta(minutes=1),
-                error_code="NETWORK_ERROR" if status == "FAILED" else None)
+        add_log(
+            status=status,
+            created_at=now - timedelta(minutes=1),
+            error_code="NETWORK_ERROR" if status == "FAILED" else None,
+        )
     for _ in range(3):
-        add_log(status="FAILED", error_code="INSUFFICIENT_BALANCE", created_at=now - timedelta(days=3))
+        add_log(
+            status="FAILED", error_code="INSUFFICIENT_BALANCE", created_at=now - timedelta(days=3)
+        )
     add_log(status="SENT", created_at=now - timedelta(days=3))
-    add_log(status="FAILED", error_code="INVALID_REQUEST", created_at=now - timedelta(days=10))  # outside
+    add_log(
+        status="FAILED", error_code="INVALID_REQUEST", created_at=now - timedelta(days=10)
+    )  # outside
 
 
 def test_figures_for_today_and_the_week(console, add_log):
@@ -64,7 +71,11 @@ def test_the_chart_stacks_each_days_outcomes(console, add_log):
     totals = [int(n) for n in re.findall(r'<g data-label="[^"]+" data-total="(\d+)"', html)]
     assert len(totals) == 7 and totals[-1] == 5 and sum(totals) == 9
     today = re.findall(r'<g data-label="[^"]+" data-total="5">(.*?)</g>', html, re.S)[0]
-    assert [kind for kind in re.findall(r'class="seg-(\w+)"', today)] == ["accepted", "unknown", "failed"]
+    assert [kind for kind in re.findall(r'class="seg-(\w+)"', today)] == [
+        "accepted",
+        "unknown",
+        "failed",
+    ]
 
 
 def test_provider_latency_and_failures_over_the_last_day(console, add_log, add_provider):
@@ -72,15 +83,28 @@ def test_provider_latency_and_failures_over_the_last_day(console, add_log, add_p
     add_provider("solapi-main", "solapi")
     now = utcnow()
     for latency in (100, 200, 300, 400):
-        add_log(provider_code="solapi-main", created_at=now - timedelta(hours=1),
-                attempts=[{"outcome": "accepted", "latency_ms": latency}])
-    add_log(provider_code="solapi-main", status="FAILED", created_at=now - timedelta(hours=2),
-            attempts=[{"outcome": "failed", "latency_ms": 1000}])
-    add_log(provider_code="solapi-main", created_at=now - timedelta(days=2),  # older than 24 h
-            attempts=[{"outcome": "failed", "latency_ms": 9000}])
+        add_log(
+            provider_code="solapi-main",
+            created_at=now - timedelta(hours=1),
+            attempts=[{"outcome": "accepted", "latency_ms": latency}],
+        )
+    add_log(
+        provider_code="solapi-main",
+        status="FAILED",
+        created_at=now - timedelta(hours=2),
+        attempts=[{"outcome": "failed", "latency_ms": 1000}],
+    )
+    add_log(
+        provider_code="solapi-main",
+        created_at=now - timedelta(days=2),  # older than 24 h
+        attempts=[{"outcome": "failed", "latency_ms": 9000}],
+    )
     html = console.client.get("/").get_data(as_text=True)
     row = re.search(r'<tr data-provider="solapi-main">(.*?)</tr>', html, re.S).group(1)
-    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', row, re.S)]
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+    ]
     assert cells[0] == "5"  # attempts in the last 24 hours
     assert cells[1].startswith("1") and "20.0%" in cells[1]
     assert cells[2] == "300 ms"  # median (nearest rank of 100, 200, 300, 400, 1000)
@@ -88,10 +112,17 @@ def test_provider_latency_and_failures_over_the_last_day(console, add_log, add_p
     # The attempts link lists every message tried there, failed-over ones included.
     assert re.search(r'href="/send-logs\?attempted=solapi-main&amp;since=[^"]+">5</a>', row)
     # The failure count opens the messages whose attempt there failed or ended unknown.
-    link = re.search(r'href="([^"]+)" data-figure="not-accepted">1</a>', row).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'href="([^"]+)" data-figure="not-accepted">1</a>', row)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert "attempted=solapi-main" in link and "attempt_outcome=not_accepted" in link
     listed = console.client.get(link).get_data(as_text=True)
-    assert len(re.findall(r'id="message-[0-9a-f-]{36}"', listed)) == 1 and 'data-status="FAILED"' in listed
+    assert (
+        len(re.findall(r'id="message-[0-9a-f-]{36}"', listed)) == 1
+        and 'data-status="FAILED"' in listed
+    )
 
 
 def test_an_empty_console_says_so_and_shows_the_worker_state(console):
@@ -119,7 +150,9 @@ def test_otp_conversion_counts_started_and_approved(app, console):
         db.session.commit()
         first = otp.start(phone="010-3333-4444", purpose_code="login").public_id
         db.session.commit()
-        code = re.search(r"\[(\d+)\]", pipeline.sandbox_inbox("010-3333-4444", limit=1)[0]["text"]).group(1)
+        code = re.search(
+            r"\[(\d+)\]", pipeline.sandbox_inbox("010-3333-4444", limit=1)[0]["text"]
+        ).group(1)
         otp.start(phone="010-5555-6666", purpose_code="signup")
         db.session.commit()
         assert otp.check(first, code).status == "approved"

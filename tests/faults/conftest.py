@@ -43,10 +43,19 @@ def new_phone() -> str:
 
 def provider_values(provider: str, sim: SimulatorServer) -> dict[str, Any]:
     if provider == "solapi":
-        return {"api_key": "demo-api-key", "api_secret": "demo-api-secret", "default_from": SENDER,
-                "base_url": sim.url("solapi")}
-    return {"sms_api_key": "demo-sms-key", "sms_auth_key": "demo-sms-auth", "sender_number": SENDER,
-            "sms_base_url": sim.url("iwinv_sms"), "alimtalk_base_url": sim.url("iwinv_alimtalk")}
+        return {
+            "api_key": "demo-api-key",
+            "api_secret": "demo-api-secret",
+            "default_from": SENDER,
+            "base_url": sim.url("solapi"),
+        }
+    return {
+        "sms_api_key": "demo-sms-key",
+        "sms_auth_key": "demo-sms-auth",
+        "sender_number": SENDER,
+        "sms_base_url": sim.url("iwinv_sms"),
+        "alimtalk_base_url": sim.url("iwinv_alimtalk"),
+    }
 
 
 def configure(app, sims: dict[str, SimulatorServer], chain: list[str], *, values=None) -> str:
@@ -54,9 +63,14 @@ def configure(app, sims: dict[str, SimulatorServer], chain: list[str], *, values
     with app.test_request_context():
         for code in ("solapi", "iwinv"):
             provider_services.save_provider(
-                None, vendor="solapi" if code == "solapi" else "iwinv", code=code, name=code,
+                None,
+                vendor="solapi" if code == "solapi" else "iwinv",
+                code=code,
+                name=code,
                 values={**provider_values(code, sims[code]), **((values or {}).get(code) or {})},
-                enabled=True, actor=None)
+                enabled=True,
+                actor=None,
+            )
         provider_services.save_routes({"SMS": chain, "LMS": chain}, actor=None)
         ensure_default_purposes()
         for purpose in db.session.scalars(sa.select(VerificationPurpose)):
@@ -77,7 +91,9 @@ def solapi_server() -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture
-def sims(solapi_server: SimulatorServer, simulator: SimulatorServer) -> Iterator[dict[str, SimulatorServer]]:
+def sims(
+    solapi_server: SimulatorServer, simulator: SimulatorServer
+) -> Iterator[dict[str, SimulatorServer]]:
     """``{"solapi": ..., "iwinv": ...}``: clean simulators, both up."""
     if solapi_server.is_down:
         solapi_server.bring_up()
@@ -116,7 +132,9 @@ class Answer:
 class System:
     """The console under test, its API key and the two simulators."""
 
-    def __init__(self, app, sims: dict[str, SimulatorServer], chain: list[str], *, values=None) -> None:
+    def __init__(
+        self, app, sims: dict[str, SimulatorServer], chain: list[str], *, values=None
+    ) -> None:
         self.app = app
         self.sims = sims
         self.chain = chain
@@ -125,15 +143,23 @@ class System:
 
     # -- the API -------------------------------------------------------------------------
     def _post(self, client, path: str, body: dict) -> Answer:
-        response = (client or self.client).post(path, json=body, headers={"Authorization": f"Bearer {self.key}"})
+        response = (client or self.client).post(
+            path, json=body, headers={"Authorization": f"Bearer {self.key}"}
+        )
         assert response.is_json, (response.status_code, response.data[:300])
         return Answer(response.status_code, response.get_json(), dict(response.headers))
 
-    def send(self, phone: str | None = None, text: str = "배송이 시작되었습니다.", client=None, **fields) -> Answer:
-        return self._post(client, "/api/v1/messages", {"to": phone or new_phone(), "text": text, **fields})
+    def send(
+        self, phone: str | None = None, text: str = "배송이 시작되었습니다.", client=None, **fields
+    ) -> Answer:
+        return self._post(
+            client, "/api/v1/messages", {"to": phone or new_phone(), "text": text, **fields}
+        )
 
     def start_otp(self, phone: str | None = None, purpose: str = "login", client=None) -> Answer:
-        return self._post(client, "/api/v1/verifications", {"phone": phone or new_phone(), "purpose": purpose})
+        return self._post(
+            client, "/api/v1/verifications", {"phone": phone or new_phone(), "purpose": purpose}
+        )
 
     def check_otp(self, verification_id: str, code: str, client=None) -> Answer:
         return self._post(client, f"/api/v1/verifications/{verification_id}/check", {"code": code})
@@ -141,7 +167,9 @@ class System:
     # -- the simulators -----------------------------------------------------------------
     def inject(self, provider: str, mode: str, **kwargs) -> dict:
         vendor = VENDOR_OF[provider]
-        return self.sims[provider].control.inject(vendor, mode, path=truth.SEND_PATHS[vendor], **kwargs)
+        return self.sims[provider].control.inject(
+            vendor, mode, path=truth.SEND_PATHS[vendor], **kwargs
+        )
 
     def views(self) -> dict[str, truth.VendorView]:
         for provider, vendor in VENDOR_OF.items():
@@ -150,8 +178,12 @@ class System:
 
     def sent_text(self, phone: str) -> str:
         """The text a vendor stored for ``phone`` (exactly one vendor must have it)."""
-        texts = [m.get("text") for p, v in VENDOR_OF.items() for m in self.sims[p].control.messages(v)
-                 if str(m.get("to") or m.get("phone")) == phone]
+        texts = [
+            m.get("text")
+            for p, v in VENDOR_OF.items()
+            for m in self.sims[p].control.messages(v)
+            if str(m.get("to") or m.get("phone")) == phone
+        ]
         assert len(texts) == 1, texts
         return texts[0]
 
@@ -182,4 +214,3 @@ def chain(request) -> list[str]:
 @pytest.fixture
 def system(app, sims, chain) -> System:
     return System(app, sims, chain)
-

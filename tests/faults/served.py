@@ -54,19 +54,45 @@ def _alive(pid: int) -> bool:
 class ServedConsole:
     """``kmsg-console serve`` on ``database_url`` with the instance folder ``instance_path``."""
 
-    def __init__(self, *, database_url: str, instance_path: Path, log_path: Path,
-                 workers: int = 2, threads: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        instance_path: Path,
+        log_path: Path,
+        workers: int = 2,
+        threads: int = 8,
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("KMSG_")}
-        env.update(KMSG_DATABASE_URL=database_url, KMSG_INSTANCE_PATH=str(instance_path),
-                   KMSG_ADMIN_EMAIL=ADMIN_EMAIL, KMSG_ADMIN_PASSWORD=ADMIN_PASSWORD, KMSG_LOG_LEVEL="WARNING")
+        env.update(
+            KMSG_DATABASE_URL=database_url,
+            KMSG_INSTANCE_PATH=str(instance_path),
+            KMSG_ADMIN_EMAIL=ADMIN_EMAIL,
+            KMSG_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            KMSG_LOG_LEVEL="WARNING",
+        )
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()/crash()
         self.process = subprocess.Popen(
-            [KMSG_CONSOLE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers), "--threads", str(threads)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                KMSG_CONSOLE,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers = workers
 
     def log_tail(self, size: int = 4000) -> str:
@@ -77,7 +103,9 @@ class ServedConsole:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the console exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise AssertionError(
+                    f"the console exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 ready = requests.get(self.base_url + "/readyz", timeout=2).status_code == 200
             except requests.RequestException:

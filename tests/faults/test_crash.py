@@ -69,7 +69,9 @@ class Client:
         else:
             path, body = "/api/v1/verifications", {"phone": request.phone, "purpose": "login"}
         try:
-            response = requests.post(self.base_url + path, json=body, timeout=CLIENT_TIMEOUT, headers=headers)
+            response = requests.post(
+                self.base_url + path, json=body, timeout=CLIENT_TIMEOUT, headers=headers
+            )
             request.status, request.body = response.status_code, response.json()
         except requests.RequestException as exc:
             request.error = type(exc).__name__
@@ -84,9 +86,12 @@ class Client:
 
 def _held(sim) -> int:
     """Sends the vendor is holding right now (received, delay running, not answered)."""
-    return sum(1 for vendor in VENDOR_OF.values()
-               for r in sim.control.requests(vendor, truth.SEND_PATHS[vendor])
-               if r["fault"] == "latency" and r["response_status"] is None)
+    return sum(
+        1
+        for vendor in VENDOR_OF.values()
+        for r in sim.control.requests(vendor, truth.SEND_PATHS[vendor])
+        if r["fault"] == "latency" and r["response_status"] is None
+    )
 
 
 def _wait(condition, what: str) -> None:
@@ -101,24 +106,35 @@ def _count(model) -> int:
 
 
 def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
-        app, database_url, instance_dir, backend, simulator_factory, tmp_path):
+    app, database_url, instance_dir, backend, simulator_factory, tmp_path
+):
     sim = simulator_factory(delivery_step_seconds=None)
     sims = {"solapi": sim, "iwinv": sim}
     key = configure(app, sims, ["solapi", "iwinv"])
-    server = ServedConsole(database_url=database_url, instance_path=instance_dir, log_path=tmp_path / "serve-1.log")
+    server = ServedConsole(
+        database_url=database_url, instance_path=instance_dir, log_path=tmp_path / "serve-1.log"
+    )
     try:
         server.wait_ready()
         client = Client(server.base_url, key)
 
         # Wave A: completes normally before anything goes wrong.
         completed = [client.call(kind) for kind in ["message", "otp", "message", "otp"]]
-        assert [r.status for r in completed] == [201] * 4, [(r.status, r.body, r.error) for r in completed]
+        assert [r.status for r in completed] == [201] * 4, [
+            (r.status, r.body, r.error) for r in completed
+        ]
 
         # The vendors now hold every send; the first two SOLAPI sends are refused first (503),
         # so two messages are in flight at the secondary after a failover.
-        sim.control.inject("solapi", "status_5xx", path=truth.SEND_PATHS["solapi"], status=503, count=2)
-        sim.control.inject("solapi", "latency", path=truth.SEND_PATHS["solapi"], ms=HOLD_MS, count=None)
-        sim.control.inject("iwinv_sms", "latency", path=truth.SEND_PATHS["iwinv_sms"], ms=HOLD_MS, count=None)
+        sim.control.inject(
+            "solapi", "status_5xx", path=truth.SEND_PATHS["solapi"], status=503, count=2
+        )
+        sim.control.inject(
+            "solapi", "latency", path=truth.SEND_PATHS["solapi"], ms=HOLD_MS, count=None
+        )
+        sim.control.inject(
+            "iwinv_sms", "latency", path=truth.SEND_PATHS["iwinv_sms"], ms=HOLD_MS, count=None
+        )
 
         # Wave B1: six sends, all of them held at a vendor (2 workers x 8 threads > 6).
         first = client.wave(["message", "otp"] * 3)
@@ -168,20 +184,42 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
         # in_flight; "unknown" only if the console's own 10 s read timeout fired before the kill
         assert row.status == "UNKNOWN" and row.attempts[-1].outcome in ("in_flight", "unknown"), row
         vendor = VENDOR_OF[row.attempts[-1].provider]
-        assert views[vendor].received[request.phone] == 1 and views[vendor].stored[request.phone] == 1
-    routes = sorted([(a.provider, a.outcome if a.outcome == "failed" else "held") for a in by_phone[r.phone].attempts]
-                    for r in b1)
-    assert routes == sorted([[("solapi", "failed"), ("iwinv", "held")]] * 2 + [[("solapi", "held")]] * 4)
+        assert (
+            views[vendor].received[request.phone] == 1 and views[vendor].stored[request.phone] == 1
+        )
+    routes = sorted(
+        [
+            (a.provider, a.outcome if a.outcome == "failed" else "held")
+            for a in by_phone[r.phone].attempts
+        ]
+        for r in b1
+    )
+    assert routes == sorted(
+        [[("solapi", "failed"), ("iwinv", "held")]] * 2 + [[("solapi", "held")]] * 4
+    )
     assert any(by_phone[r.phone].attempts[-1].outcome == "in_flight" for r in b1)
 
     # Nothing is half-written.
     with app.app_context():
-        orphans = db.session.scalar(sa.select(sa.func.count()).select_from(MessageAttempt).where(
-            ~sa.exists().where(MessageLog.id == MessageAttempt.message_id)))
-        orphan_events = db.session.scalar(sa.select(sa.func.count()).select_from(MessageEvent).where(
-            ~sa.exists().where(MessageLog.id == MessageEvent.message_id)))
-        without_accepted = db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog).where(
-            ~sa.exists().where(MessageEvent.message_id == MessageLog.id, MessageEvent.kind == "accepted")))
+        orphans = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MessageAttempt)
+            .where(~sa.exists().where(MessageLog.id == MessageAttempt.message_id))
+        )
+        orphan_events = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MessageEvent)
+            .where(~sa.exists().where(MessageLog.id == MessageEvent.message_id))
+        )
+        without_accepted = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MessageLog)
+            .where(
+                ~sa.exists().where(
+                    MessageEvent.message_id == MessageLog.id, MessageEvent.kind == "accepted"
+                )
+            )
+        )
         assert (orphans, orphan_events, without_accepted) == (0, 0, 0)
         linked = [m for m in db.session.scalars(sa.select(Verification.message_public_id)) if m]
         assert set(linked) <= {row.public_id for row in rows}
@@ -191,20 +229,28 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
         db.session.rollback()
 
     # A new server starts on the crashed database and serves it.
-    again = ServedConsole(database_url=database_url, instance_path=instance_dir, log_path=tmp_path / "serve-2.log")
+    again = ServedConsole(
+        database_url=database_url, instance_path=instance_dir, log_path=tmp_path / "serve-2.log"
+    )
     try:
         again.wait_ready()
         assert requests.get(again.base_url + "/readyz", timeout=10).json()["status"] == "ok"
         auth = {"Authorization": f"Bearer {key}"}
         for row in rows:
-            answer = requests.get(f"{again.base_url}/api/v1/messages/{row.public_id}", headers=auth, timeout=10)
+            answer = requests.get(
+                f"{again.base_url}/api/v1/messages/{row.public_id}", headers=auth, timeout=10
+            )
             assert answer.status_code == 200 and answer.json()["status"] == row.status
         session = requests.Session()
         session.headers["Accept-Language"] = "en"
         page = session.get(again.base_url + "/login", timeout=10)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-        login = session.post(again.base_url + "/login", allow_redirects=False, timeout=10,
-                             data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        login = session.post(
+            again.base_url + "/login",
+            allow_redirects=False,
+            timeout=10,
+            data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        )
         assert login.status_code == 302, login.text[:500]
         send_log = session.get(again.base_url + "/send-logs", timeout=10)
         assert send_log.status_code == 200
@@ -233,9 +279,12 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
     for request in unanswered:
         reached = sum(view.received[request.phone] for view in views_after.values())
         assert reached == sum(view.received[request.phone] for view in views.values()) + (
-            0 if request.phone in by_phone else 1), request
+            0 if request.phone in by_phone else 1
+        ), request
     with app.app_context():
-        found = truth.problems(truth.log_rows(app.config["KEYRING"]), views_after, VENDOR_OF, allow_in_flight=True)
+        found = truth.problems(
+            truth.log_rows(app.config["KEYRING"]), views_after, VENDOR_OF, allow_in_flight=True
+        )
     assert not found, "\n".join(found)
 
     # Once the abandoned rows are older than any send can take, the worker settles them: no
@@ -244,7 +293,9 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
     with app.app_context():
         settled = interrupted.settle(utcnow() + interrupted.STALE_AFTER + timedelta(minutes=1))
         final = truth.log_rows(app.config["KEYRING"])
-        notes = dict(db.session.execute(sa.select(MessageLog.public_id, MessageLog.tracking_note)).all())
+        notes = dict(
+            db.session.execute(sa.select(MessageLog.public_id, MessageLog.tracking_note)).all()
+        )
     assert settled["interrupted"] >= 1
     assert not truth.problems([r for r in final if r.attempts], views_after, VENDOR_OF), settled
     for row in final:
@@ -253,7 +304,9 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
         elif row.attempts[-1].error_code == "REQUEST_ABORTED":
             assert row.status == "UNKNOWN" and notes[row.public_id] == interrupted.INTERRUPTED, row
             vendor = VENDOR_OF[row.attempts[-1].provider]
-            assert views_after[vendor].received[row.phone] <= 1, row  # killed before or after the call
+            assert views_after[vendor].received[row.phone] <= 1, (
+                row
+            )  # killed before or after the call
 
 
 def pipeline_hash(app, phone: str) -> str:
@@ -263,7 +316,8 @@ def pipeline_hash(app, phone: str) -> str:
 
 
 def _b2_rows(hashes: set[str]) -> int:
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog).where(MessageLog.to_hash.in_(hashes)))
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(MessageLog).where(MessageLog.to_hash.in_(hashes))
+    )
     db.session.rollback()
     return count
-

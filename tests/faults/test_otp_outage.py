@@ -54,7 +54,9 @@ class Traffic:
         self.errors: list[BaseException] = []
         self.changed = threading.Condition()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._run, name=f"otp-client-{i}") for i in range(CLIENTS)]
+        self.threads = [
+            threading.Thread(target=self._run, name=f"otp-client-{i}") for i in range(CLIENTS)
+        ]
 
     def _run(self) -> None:
         client = self.app.test_client()
@@ -80,7 +82,9 @@ class Traffic:
         with self.changed:
             while self.within(phase) < count or time.monotonic() < earliest:
                 assert not self.errors, self.errors
-                assert time.monotonic() < deadline, f"phase {phase}: {self.within(phase)} of {count} calls"
+                assert time.monotonic() < deadline, (
+                    f"phase {phase}: {self.within(phase)} of {count} calls"
+                )
                 self.changed.wait(timeout=0.1)
 
     def set_phase(self, phase: int) -> None:
@@ -89,10 +93,20 @@ class Traffic:
 
 
 def test_otp_keeps_flowing_through_a_primary_outage(system, database_url, instance_dir):
-    app = make_app(database_url, instance_dir, SQLALCHEMY_ENGINE_OPTIONS={
-        "pool_size": CLIENTS + 2, "max_overflow": 4, "pool_timeout": 60, "pool_pre_ping": True})
-    app.config.update(PROVIDER_CONNECT_TIMEOUT=system.app.config["PROVIDER_CONNECT_TIMEOUT"],
-                      PROVIDER_READ_TIMEOUT=system.app.config["PROVIDER_READ_TIMEOUT"])
+    app = make_app(
+        database_url,
+        instance_dir,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": CLIENTS + 2,
+            "max_overflow": 4,
+            "pool_timeout": 60,
+            "pool_pre_ping": True,
+        },
+    )
+    app.config.update(
+        PROVIDER_CONNECT_TIMEOUT=system.app.config["PROVIDER_CONNECT_TIMEOUT"],
+        PROVIDER_READ_TIMEOUT=system.app.config["PROVIDER_READ_TIMEOUT"],
+    )
     solapi = system.sims["solapi"]
     traffic = Traffic(system, app)
     for thread in traffic.threads:
@@ -119,16 +133,24 @@ def test_otp_keeps_flowing_through_a_primary_outage(system, database_url, instan
     # Every request got a sensible answer: the console never failed with the provider.
     for call in calls:
         assert call.status == 201, (call.phone, call.status, call.body)
-        assert call.body["status"] == "pending" and call.body["channel"] == "sms" and call.body["id"]
+        assert (
+            call.body["status"] == "pending" and call.body["channel"] == "sms" and call.body["id"]
+        )
 
     # Every verification names a message, and every message has a truthful log row.
     rows = system.assert_truthful()
     by_phone = {row.phone: row for row in rows.values()}
     assert set(by_phone) == {call.phone for call in calls}, "an accepted request has no log row"
     with system.app.app_context():
-        linked = dict(db.session.execute(sa.select(Verification.public_id, Verification.message_public_id)).all())
+        linked = dict(
+            db.session.execute(
+                sa.select(Verification.public_id, Verification.message_public_id)
+            ).all()
+        )
         assert set(linked) == {call.body["id"] for call in calls}
-        assert set(linked.values()) == set(rows), "a verification without its message (or the reverse)"
+        assert set(linked.values()) == set(rows), (
+            "a verification without its message (or the reverse)"
+        )
 
     # The route of each request follows the phase it ran in.
     expected = {

@@ -71,7 +71,9 @@ def test_read_timeout_after_sending_is_unknown_and_never_sent_elsewhere(system, 
     assert views["solapi"].stored[phone] == 1 and views["iwinv_sms"].received[phone] == 0
     # The fault was one request long; the next message goes through normally.
     after = new_phone()
-    assert pattern(_row(system, _call(system, endpoint, after), endpoint, after)) == [("solapi", "accepted")]
+    assert pattern(_row(system, _call(system, endpoint, after), endpoint, after)) == [
+        ("solapi", "accepted")
+    ]
     system.assert_truthful()
 
 
@@ -102,7 +104,9 @@ def test_connection_refused_fails_over_to_the_secondary(system, endpoint):
 def test_connect_timeout_fails_over_to_the_secondary(app, sims, chain, endpoint, unaccepting_port):
     from tests.faults.conftest import System
 
-    system = System(app, sims, chain, values={"solapi": {"base_url": f"http://127.0.0.1:{unaccepting_port}"}})
+    system = System(
+        app, sims, chain, values={"solapi": {"base_url": f"http://127.0.0.1:{unaccepting_port}"}}
+    )
     phone = new_phone()
     row = _row(system, _call(system, endpoint, phone), endpoint, phone)
     assert pattern(row) == [("solapi", "failed"), ("iwinv", "accepted")]
@@ -136,15 +140,18 @@ def test_connection_reset_after_sending_is_unknown_and_never_resent(system, endp
 
 
 # -- 5xx bursts ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("status, code", [(500, "PROVIDER_ERROR"), (502, "PROVIDER_ERROR"),
-                                          (503, "NETWORK_SERVICE_UNAVAILABLE")])
+@pytest.mark.parametrize(
+    "status, code",
+    [(500, "PROVIDER_ERROR"), (502, "PROVIDER_ERROR"), (503, "NETWORK_SERVICE_UNAVAILABLE")],
+)
 def test_5xx_burst_fails_over_exactly_the_refused_messages(system, status, code):
     burst = 4
     system.inject("solapi", "status_5xx", status=status, count=burst, retry_after=5)
     phones = [new_phone() for _ in range(burst + 2)]
     rows = [_row(system, _call(system, "message", phone), "message", phone) for phone in phones]
     assert [pattern(row) for row in rows] == (
-        [[("solapi", "failed"), ("iwinv", "accepted")]] * burst + [[("solapi", "accepted")]] * 2)
+        [[("solapi", "failed"), ("iwinv", "accepted")]] * burst + [[("solapi", "accepted")]] * 2
+    )
     assert {row.attempts[0].error_code for row in rows[:burst]} == {code}
     assert {row.status for row in rows} == {"SENT"}
     system.assert_truthful()
@@ -156,9 +163,14 @@ def test_both_providers_failing_is_a_truthful_failure_not_a_console_error(system
     system.inject("iwinv", "status_5xx", status=502, count=2)
     message = system.send(new_phone())
     assert message.status == 201 and message.body["status"] == "FAILED"
-    assert message.body["error"]["code"] == "PROVIDER_ERROR" and message.body["error"]["retryable"] is True
+    assert (
+        message.body["error"]["code"] == "PROVIDER_ERROR"
+        and message.body["error"]["retryable"] is True
+    )
     assert [(a["provider"], a["outcome"]) for a in message.body["attempts"]] == [
-        ("solapi", "failed"), ("iwinv", "failed")]
+        ("solapi", "failed"),
+        ("iwinv", "failed"),
+    ]
     # OTP documents 502 for "the provider refused the code": a JSON error naming the
     # verification, which is canceled, never an unhandled 500.
     otp = system.start_otp(new_phone())
@@ -180,13 +192,17 @@ def test_malformed_success_body_is_unknown_and_never_resent(system, endpoint):
 
 
 # -- refusals about the provider's account: auth, balance, rate limit ----------------------------------
-@pytest.mark.parametrize("fault, code", [
-    ({"code": "InvalidAPIKey", "http_status": 401}, "AUTHENTICATION_FAILED"),
-    ({"code": "SignatureDoesNotMatch", "http_status": 403}, "AUTHENTICATION_FAILED"),
-    ({"code": "NotEnoughBalance", "http_status": 402}, "INSUFFICIENT_BALANCE"),
-    ({"code": "1030"}, "INSUFFICIENT_BALANCE"),  # per-message refusal inside an HTTP 200
-    ({"code": "TooManyRequests", "http_status": 429}, "RATE_LIMIT_EXCEEDED"),
-], ids=["auth-401", "signature-403", "balance-402", "balance-1030", "rate-limit-429"])
+@pytest.mark.parametrize(
+    "fault, code",
+    [
+        ({"code": "InvalidAPIKey", "http_status": 401}, "AUTHENTICATION_FAILED"),
+        ({"code": "SignatureDoesNotMatch", "http_status": 403}, "AUTHENTICATION_FAILED"),
+        ({"code": "NotEnoughBalance", "http_status": 402}, "INSUFFICIENT_BALANCE"),
+        ({"code": "1030"}, "INSUFFICIENT_BALANCE"),  # per-message refusal inside an HTTP 200
+        ({"code": "TooManyRequests", "http_status": 429}, "RATE_LIMIT_EXCEEDED"),
+    ],
+    ids=["auth-401", "signature-403", "balance-402", "balance-1030", "rate-limit-429"],
+)
 def test_account_refusals_fail_over(system, fault, code):
     system.inject("solapi", "vendor_error", **fault)
     phone = new_phone()
@@ -196,8 +212,11 @@ def test_account_refusals_fail_over(system, fault, code):
     system.assert_truthful()
 
 
-@pytest.mark.parametrize("fault", [{"code": "ValidationError"}, {"code": "1062"}],
-                         ids=["validation", "unregistered-sender"])
+@pytest.mark.parametrize(
+    "fault",
+    [{"code": "ValidationError"}, {"code": "1062"}],
+    ids=["validation", "unregistered-sender"],
+)
 def test_refusals_about_the_message_itself_do_not_fail_over(system, fault):
     system.inject("solapi", "vendor_error", **fault)
     phone = new_phone()
@@ -209,16 +228,20 @@ def test_refusals_about_the_message_itself_do_not_fail_over(system, fault):
 
 # -- the same with IWINV first -----------------------------------------------------------------------
 @pytest.mark.parametrize("chain", [["iwinv", "solapi"]], ids=["iwinv>solapi"], indirect=True)
-@pytest.mark.parametrize("fault, expected", [
-    ({"mode": "status_5xx", "status": 503}, [("iwinv", "failed"), ("solapi", "accepted")]),
-    ({"mode": "status_5xx", "status": 500}, [("iwinv", "failed"), ("solapi", "accepted")]),
-    ({"mode": "vendor_error", "code": "14"}, [("iwinv", "failed"), ("solapi", "accepted")]),
-    ({"mode": "vendor_error", "code": "50"}, [("iwinv", "failed"), ("solapi", "accepted")]),
-    ({"mode": "vendor_error", "code": "13"}, [("iwinv", "failed")]),
-    ({"mode": "malformed_json"}, [("iwinv", "unknown")]),
-    ({"mode": "timeout", "ms": SLOWER_THAN_READ_TIMEOUT_MS}, [("iwinv", "unknown")]),
-    ({"mode": "reset", "process": True}, [("iwinv", "unknown")]),
-], ids=["503", "500-html", "auth-14", "balance-50", "sender-13", "malformed", "timeout", "reset"])
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        ({"mode": "status_5xx", "status": 503}, [("iwinv", "failed"), ("solapi", "accepted")]),
+        ({"mode": "status_5xx", "status": 500}, [("iwinv", "failed"), ("solapi", "accepted")]),
+        ({"mode": "vendor_error", "code": "14"}, [("iwinv", "failed"), ("solapi", "accepted")]),
+        ({"mode": "vendor_error", "code": "50"}, [("iwinv", "failed"), ("solapi", "accepted")]),
+        ({"mode": "vendor_error", "code": "13"}, [("iwinv", "failed")]),
+        ({"mode": "malformed_json"}, [("iwinv", "unknown")]),
+        ({"mode": "timeout", "ms": SLOWER_THAN_READ_TIMEOUT_MS}, [("iwinv", "unknown")]),
+        ({"mode": "reset", "process": True}, [("iwinv", "unknown")]),
+    ],
+    ids=["503", "500-html", "auth-14", "balance-50", "sender-13", "malformed", "timeout", "reset"],
+)
 def test_iwinv_as_primary(system, fault, expected):
     fault = dict(fault)
     system.inject("iwinv", fault.pop("mode"), **fault)
@@ -238,20 +261,36 @@ def test_mixed_faults_under_concurrency_stay_truthful(system, app, database_url,
 
     rng = random.Random(20260601)
     modes = [
-        ("status_5xx", {"status": 503}), ("status_5xx", {"status": 500}), ("status_5xx", {"status": 504}),
-        ("reset", {"process": False}), ("reset", {"process": True}), ("malformed_json", {}),
-        ("latency", {"ms": 200}), ("timeout", {"ms": SLOWER_THAN_READ_TIMEOUT_MS}),
-        ("vendor_error", {"code": "TooManyRequests", "http_status": 429}), ("vendor_error", {"code": "1030"}),
+        ("status_5xx", {"status": 503}),
+        ("status_5xx", {"status": 500}),
+        ("status_5xx", {"status": 504}),
+        ("reset", {"process": False}),
+        ("reset", {"process": True}),
+        ("malformed_json", {}),
+        ("latency", {"ms": 200}),
+        ("timeout", {"ms": SLOWER_THAN_READ_TIMEOUT_MS}),
+        ("vendor_error", {"code": "TooManyRequests", "http_status": 429}),
+        ("vendor_error", {"code": "1030"}),
     ]
     for _ in range(14):
         mode, extra = rng.choice(modes)
         system.inject("solapi", mode, **extra)
     for _ in range(3):
         system.inject("iwinv", "status_5xx", status=503)
-    burst = make_app(database_url, instance_dir, SQLALCHEMY_ENGINE_OPTIONS={
-        "pool_size": 6, "max_overflow": 4, "pool_timeout": 60, "pool_pre_ping": True})
-    burst.config.update(PROVIDER_CONNECT_TIMEOUT=app.config["PROVIDER_CONNECT_TIMEOUT"],
-                        PROVIDER_READ_TIMEOUT=app.config["PROVIDER_READ_TIMEOUT"])
+    burst = make_app(
+        database_url,
+        instance_dir,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": 6,
+            "max_overflow": 4,
+            "pool_timeout": 60,
+            "pool_pre_ping": True,
+        },
+    )
+    burst.config.update(
+        PROVIDER_CONNECT_TIMEOUT=app.config["PROVIDER_CONNECT_TIMEOUT"],
+        PROVIDER_READ_TIMEOUT=app.config["PROVIDER_READ_TIMEOUT"],
+    )
     threads, per_thread = 4, 6
     answers: list = []
     lock = threading.Lock()
@@ -262,7 +301,11 @@ def test_mixed_faults_under_concurrency_stay_truthful(system, app, database_url,
         barrier.wait()
         for n in range(per_thread):
             phone = new_phone()
-            answer = system.start_otp(phone, client=client) if (index + n) % 2 else system.send(phone, client=client)
+            answer = (
+                system.start_otp(phone, client=client)
+                if (index + n) % 2
+                else system.send(phone, client=client)
+            )
             with lock:
                 answers.append((phone, answer))
 
@@ -286,12 +329,18 @@ def test_mixed_faults_under_concurrency_stay_truthful(system, app, database_url,
 # -- answers that parse but say nothing trustworthy ----------------------------------------------------
 @pytest.mark.parametrize("processed", [True, False], ids=["vendor-took-it", "vendor-never-saw-it"])
 @pytest.mark.parametrize("provider", ["solapi", "iwinv"])
-@pytest.mark.parametrize("body, content_type", [
-    ("{}", None),
-    ('{"status": "ok"}', None),  # a proxy's own JSON
-    ("<html><body>Service</body></html>", "text/html"),
-], ids=["empty-object", "foreign-json", "html-200"])
-def test_a_2xx_without_a_vendor_verdict_is_unknown_not_sent(app, sims, provider, body, content_type, processed):
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("{}", None),
+        ('{"status": "ok"}', None),  # a proxy's own JSON
+        ("<html><body>Service</body></html>", "text/html"),
+    ],
+    ids=["empty-object", "foreign-json", "html-200"],
+)
+def test_a_2xx_without_a_vendor_verdict_is_unknown_not_sent(
+    app, sims, provider, body, content_type, processed
+):
     """Regression: SOLAPI took any 2xx JSON object ({} included) for "accepted, no id" (SENT)."""
     from tests.faults.conftest import System
 
@@ -307,8 +356,10 @@ def test_a_2xx_without_a_vendor_verdict_is_unknown_not_sent(app, sims, provider,
 
 
 def test_a_solapi_group_answer_without_the_message_list_is_sent_without_an_id(system):
-    body = ('{"groupInfo": {"groupId": "G4V20260101000000ABCDEFGHIJKLMNO", "status": "SENDING",'
-            ' "count": {"total": 1, "registeredSuccess": 1, "registeredFailed": 0}}, "failedMessageList": []}')
+    body = (
+        '{"groupInfo": {"groupId": "G4V20260101000000ABCDEFGHIJKLMNO", "status": "SENDING",'
+        ' "count": {"total": 1, "registeredSuccess": 1, "registeredFailed": 0}}, "failedMessageList": []}'
+    )
     system.inject("solapi", "body", body=body, process=True)
     phone = new_phone()
     answer = _call(system, "message", phone)

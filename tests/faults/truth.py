@@ -38,7 +38,9 @@ def _recipients(vendor: str, body: Any) -> list[str]:
     if vendor == "solapi":
         return [str(m.get("to")) for m in body.get("messages") or [] if isinstance(m, dict)]
     to = body.get("to")
-    return [str(p) for p in to] if isinstance(to, list) else [p for p in str(to or "").split(",") if p]
+    return (
+        [str(p) for p in to] if isinstance(to, list) else [p for p in str(to or "").split(",") if p]
+    )
 
 
 @dataclass
@@ -102,7 +104,9 @@ def log_rows(keyring) -> list[LogRow]:
             for a in sorted(log.attempts, key=lambda a: a.number)
         )
         phone = keyring.decrypt(log.to_enc, f"message:{log.public_id}:to")
-        rows.append(LogRow(log.public_id, phone, log.status, log.attempt_count, log.error_code, attempts))
+        rows.append(
+            LogRow(log.public_id, phone, log.status, log.attempt_count, log.error_code, attempts)
+        )
     db.session.rollback()
     return rows
 
@@ -124,13 +128,17 @@ def problems(
     by_phone = Counter(row.phone for row in rows)
     for phone, count in by_phone.items():
         if count > 1:
-            found.append(f"{phone}: {count} log rows for one recipient (tests use one number per message)")
+            found.append(
+                f"{phone}: {count} log rows for one recipient (tests use one number per message)"
+            )
     for row in rows:
         found += _row_problems(row, views, vendor_of, allow_in_flight)
     logged = set(by_phone)
     for vendor, view in views.items():
         for phone in set(view.received) - logged:
-            found.append(f"{phone}: {vendor} received {view.received[phone]} send(s) with no log row")
+            found.append(
+                f"{phone}: {vendor} received {view.received[phone]} send(s) with no log row"
+            )
     return found
 
 
@@ -168,7 +176,9 @@ def _row_problems(row: LogRow, views, vendor_of, allow_in_flight: bool) -> list[
             if attempt.outcome != "failed":
                 out.append(f"{tag} and yet another provider was tried after it")
             elif attempts[index + 1].trigger != "failover":
-                out.append(f"{where}: attempt {attempts[index + 1].number} is not marked as a failover")
+                out.append(
+                    f"{where}: attempt {attempts[index + 1].number} is not marked as a failover"
+                )
     tried = {vendor_of[p] for p in providers}
     for vendor, view in views.items():
         if vendor not in tried and view.received[row.phone]:
@@ -177,7 +187,9 @@ def _row_problems(row: LogRow, views, vendor_of, allow_in_flight: bool) -> list[
         if not (allow_in_flight and row.status == "UNKNOWN"):
             out.append(f"{where}: no attempt at all")
     elif row.status not in FINAL_FOR_LAST_OUTCOME[attempts[-1].outcome]:
-        out.append(f"{where}: status does not follow from the last attempt ({attempts[-1].outcome})")
+        out.append(
+            f"{where}: status does not follow from the last attempt ({attempts[-1].outcome})"
+        )
     total_stored = sum(view.stored[row.phone] for view in views.values())
     if total_stored > 1:
         out.append(f"{where}: DOUBLE SEND, the vendors stored it {total_stored} times")

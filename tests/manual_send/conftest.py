@@ -28,10 +28,15 @@ def sandbox(app):
 def add_sandbox(app):
     """Add another sandbox provider, optionally routed for SMS after ``after``."""
 
-    def add(code: str, name: str, *, sms_route: list[str] | None = None, enabled: bool = True) -> None:
+    def add(
+        code: str, name: str, *, sms_route: list[str] | None = None, enabled: bool = True
+    ) -> None:
         with app.app_context():
-            db.session.add(Provider(code=code, name=name, vendor="sandbox", enabled=enabled,
-                                    settings={}, secrets={}))
+            db.session.add(
+                Provider(
+                    code=code, name=name, vendor="sandbox", enabled=enabled, settings={}, secrets={}
+                )
+            )
             if sms_route is not None:
                 db.session.add(RoutingRule(message_type="SMS", provider_codes=sms_route))
             db.session.commit()

@@ -109,5 +109,7 @@ def test_viewer_cannot_use_the_counter(console):
 
 def test_counter_without_csrf_token_is_refused(console):
     console.login(Role.OPERATOR)
-    response = console.client.post("/send/count", data={"text": "a"}, headers={"HX-Request": "true"})
+    response = console.client.post(
+        "/send/count", data={"text": "a"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 400

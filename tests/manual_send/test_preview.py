@@ -9,8 +9,14 @@ from tests.manual_send.conftest import message_logs
 
 
 def _form(**overrides):
-    data = {"to": "+82 10-1234-5678", "type": "", "subject": "", "text": "[kmsg] 주문이 접수되었습니다.",
-            "sender": "", "provider": ""}
+    data = {
+        "to": "+82 10-1234-5678",
+        "type": "",
+        "subject": "",
+        "text": "[kmsg] 주문이 접수되었습니다.",
+        "sender": "",
+        "provider": "",
+    }
     data.update(overrides)
     return data
 
@@ -20,7 +26,9 @@ def _hidden(html: str) -> dict[str, str]:
     return {name: html_lib.unescape(value) for name, value in fields}
 
 
-def test_preview_shows_text_type_bytes_and_the_routing_chain(app, console, sandbox, add_sandbox, operator):
+def test_preview_shows_text_type_bytes_and_the_routing_chain(
+    app, console, sandbox, add_sandbox, operator
+):
     add_sandbox("sandbox-b", "Backup sandbox", sms_route=["sandbox-b", "sandbox"])
     response = console.post("/send/preview", data=_form())
     html = response.get_data(as_text=True)
@@ -36,7 +44,7 @@ def test_preview_shows_text_type_bytes_and_the_routing_chain(app, console, sandb
 
 
 def test_preview_carries_every_value_and_the_csrf_token(console, sandbox, operator):
-    text = "첫 줄\n둘째 줄 \"따옴표\" <b>"
+    text = '첫 줄\n둘째 줄 "따옴표" <b>'
     response = console.post("/send/preview", data=_form(text=text, sender="02-1234-5678"))
     html = response.get_data(as_text=True)
     hidden = _hidden(html)
@@ -46,11 +54,16 @@ def test_preview_carries_every_value_and_the_csrf_token(console, sandbox, operat
     assert hidden["csrf_token"]
     assert 'action="/send"' in html
     assert 'formaction="/send/edit"' in html
-    assert "&lt;b&gt;" in html and "<b>" not in html.split('class="message-text">')[1].split("</pre>")[0]
+    assert (
+        "&lt;b&gt;" in html
+        and "<b>" not in html.split('class="message-text">')[1].split("</pre>")[0]
+    )
 
 
 def test_long_korean_text_is_previewed_as_lms_with_the_upgrade_warning(console, sandbox, operator):
-    html = console.post("/send/preview", data=_form(text="가" * 46, subject="공지")).get_data(as_text=True)
+    html = console.post("/send/preview", data=_form(text="가" * 46, subject="공지")).get_data(
+        as_text=True
+    )
     assert 'data-type="LMS"' in html
     assert "92 / 2000 bytes" in html
     assert "The text is 92 bytes, over the 90-byte SMS limit, so it is sent as LMS." in html
@@ -64,7 +77,9 @@ def test_preview_warns_about_characters_outside_cp949(console, sandbox, operator
 
 
 def test_preview_of_an_sms_with_a_subject_says_it_is_ignored(console, sandbox, operator):
-    html = console.post("/send/preview", data=_form(type="SMS", subject="공지")).get_data(as_text=True)
+    html = console.post("/send/preview", data=_form(type="SMS", subject="공지")).get_data(
+        as_text=True
+    )
     assert "An SMS has no subject; the subject is ignored." in html
 
 
@@ -76,7 +91,9 @@ def test_explicit_provider_is_used_alone(console, sandbox, add_sandbox, operator
 
 
 def test_invalid_recipient_is_a_field_error_and_keeps_what_was_typed(console, sandbox, operator):
-    response = console.post("/send/preview", data=_form(to="010-12", text="보존할 본문", subject="제목"))
+    response = console.post(
+        "/send/preview", data=_form(to="010-12", text="보존할 본문", subject="제목")
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "is not a valid Korean phone number" in html

@@ -18,7 +18,14 @@ TEXT = "[kmsg] 배송이 시작되었습니다."
 
 
 def _form(**overrides):
-    data = {"to": "010-1234-5678", "type": "", "subject": "", "text": TEXT, "sender": "", "provider": ""}
+    data = {
+        "to": "010-1234-5678",
+        "type": "",
+        "subject": "",
+        "text": TEXT,
+        "sender": "",
+        "provider": "",
+    }
     data.update(overrides)
     return data
 
@@ -57,8 +64,17 @@ def test_send_is_audited_without_the_number_or_the_text(app, console, sandbox, o
     [log] = message_logs(app)
     [event] = _audit_events(app)
     assert event.actor_id == operator
-    assert (event.target_type, event.target_id, event.outcome) == ("message", log.public_id, "success")
-    assert event.details == {"type": "SMS", "to": "010-****-5678", "provider": "sandbox", "status": "SENT"}
+    assert (event.target_type, event.target_id, event.outcome) == (
+        "message",
+        log.public_id,
+        "success",
+    )
+    assert event.details == {
+        "type": "SMS",
+        "to": "010-****-5678",
+        "provider": "sandbox",
+        "status": "SENT",
+    }
     stored = json.dumps(event.details, ensure_ascii=False)
     assert "01012345678" not in stored and "1234-5678" not in stored and "배송" not in stored
 
@@ -69,8 +85,14 @@ def test_a_scripted_failure_is_logged_flashed_and_audited(app, console, sandbox,
     [log] = message_logs(app)
     assert response.status_code == 303
     assert response.headers["Location"] == f"/send-logs/{log.public_id}"
-    assert (log.status, log.error_code, log.vendor_code) == ("FAILED", "INSUFFICIENT_BALANCE", "519")
-    assert flashes(console.client) == [("error", "Sending failed through sandbox: INSUFFICIENT_BALANCE.")]
+    assert (log.status, log.error_code, log.vendor_code) == (
+        "FAILED",
+        "INSUFFICIENT_BALANCE",
+        "519",
+    )
+    assert flashes(console.client) == [
+        ("error", "Sending failed through sandbox: INSUFFICIENT_BALANCE.")
+    ]
     [event] = _audit_events(app)
     assert event.outcome == "failure" and event.details["status"] == "FAILED"
     assert sandbox_outbox("sandbox") == []
@@ -83,7 +105,9 @@ def test_a_timeout_is_reported_as_an_unknown_outcome(app, console, sandbox, oper
     assert log.status == "UNKNOWN"
     [(category, message)] = flashes(console.client)
     assert category == "warning"
-    assert message.startswith("Outcome unknown: sandbox did not confirm the message (NETWORK_TIMEOUT).")
+    assert message.startswith(
+        "Outcome unknown: sandbox did not confirm the message (NETWORK_TIMEOUT)."
+    )
 
 
 def test_htmx_send_answers_with_hx_redirect(app, console, sandbox, operator):
@@ -108,8 +132,10 @@ def test_the_sent_message_can_be_opened_from_the_redirect(app, console, sandbox,
     assert "Message sent through sandbox." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/send"), ("POST", "/send/preview"),
-                                              ("POST", "/send/edit"), ("POST", "/send")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/send"), ("POST", "/send/preview"), ("POST", "/send/edit"), ("POST", "/send")],
+)
 def test_viewers_cannot_send(app, console, sandbox, method, path):
     console.login(Role.VIEWER)
     data = dict(_form(), csrf_token=csrf_token_for(app, console.client))

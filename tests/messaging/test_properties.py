@@ -58,6 +58,7 @@ MESSAGE_TEXT = st.text(alphabet=MESSAGE_CHARS, max_size=120)
 
 # -- EUC-KR / CP949 byte counting ---------------------------------------------------------------
 
+
 def _two_bytes_per_unencodable(error: UnicodeEncodeError) -> tuple[bytes, int]:
     # The documented rule: a character CP949 cannot encode is charged two bytes.
     return b"??" * (error.end - error.start), error.end
@@ -116,11 +117,14 @@ def test_every_character_counts_one_or_two_bytes(text):
 
 # -- the SMS -> LMS decision --------------------------------------------------------------------
 
+
 @given(MESSAGE_TEXT, st.integers(min_value=0, max_value=300))
 def test_sms_exactly_when_the_text_fits_the_threshold(text, threshold):
     expected = MessageType.SMS if cp949_oracle(text) <= threshold else MessageType.LMS
     assert decide_sms_or_lms(text, threshold) is expected
-    assert decide_sms_or_lms(text) is (MessageType.SMS if cp949_oracle(text) <= SMS_MAX_BYTES else MessageType.LMS)
+    assert decide_sms_or_lms(text) is (
+        MessageType.SMS if cp949_oracle(text) <= SMS_MAX_BYTES else MessageType.LMS
+    )
 
 
 @given(MESSAGE_TEXT.filter(bool))
@@ -137,8 +141,10 @@ def test_longer_text_never_goes_back_to_sms(text, more):
         assert decide_sms_or_lms(more + text) is MessageType.LMS
 
 
-SAFE_TEXT = st.text(alphabet=st.one_of(HANGUL, st.sampled_from(string.ascii_letters + string.digits + " .,!")),
-                    max_size=60)
+SAFE_TEXT = st.text(
+    alphabet=st.one_of(HANGUL, st.sampled_from(string.ascii_letters + string.digits + " .,!")),
+    max_size=60,
+)
 
 
 @given(template_text=SAFE_TEXT, value=SAFE_TEXT, tail=SAFE_TEXT)
@@ -191,14 +197,22 @@ def spellings(draw, digits: str) -> str:
     """One of the accepted ways to write ``digits``."""
     prefix, middle, last = digits[:3], digits[3:-4], digits[-4:]
     sep = draw(separator)
-    national = draw(st.sampled_from([f"{prefix}{sep}{middle}{sep}{last}", f"({prefix}){sep or ' '}{middle}{sep}{last}"]))
+    national = draw(
+        st.sampled_from(
+            [f"{prefix}{sep}{middle}{sep}{last}", f"({prefix}){sep or ' '}{middle}{sep}{last}"]
+        )
+    )
     international = f"{prefix[1:]}{sep}{middle}{sep}{last}"
-    spelled = draw(st.sampled_from([
-        national,
-        f"+82{draw(st.sampled_from(['', ' ', '-']))}{international}",
-        f"+82 {prefix}{sep}{middle}{sep}{last}",  # a stray trunk zero after the country code
-        f"82{sep}{international}",  # the country code without "+"
-    ]))
+    spelled = draw(
+        st.sampled_from(
+            [
+                national,
+                f"+82{draw(st.sampled_from(['', ' ', '-']))}{international}",
+                f"+82 {prefix}{sep}{middle}{sep}{last}",  # a stray trunk zero after the country code
+                f"82{sep}{international}",  # the country code without "+"
+            ]
+        )
+    )
     return draw(st.sampled_from(["", " ", "\t"])) + spelled + draw(st.sampled_from(["", " ", "\n"]))
 
 
@@ -212,7 +226,11 @@ def test_every_spelling_of_a_mobile_number_normalizes_to_its_digits(data):
     assert normalize_recipient(data.draw(spellings(digits))) == normalize_recipient(spelled)
 
 
-@given(mobile_numbers() | st.text(DIGITS, min_size=8, max_size=13) | st.text(DIGITS + "١٢", max_size=12))
+@given(
+    mobile_numbers()
+    | st.text(DIGITS, min_size=8, max_size=13)
+    | st.text(DIGITS + "١٢", max_size=12)
+)
 @example("01012345678")
 @example("0101234567")  # 010 wants eight more digits
 @example("010١٢٣٤٥٦٧٨")  # digits of another script are refused, not read as 0-9
@@ -258,13 +276,18 @@ def test_anything_else_is_refused_with_a_reason_never_a_crash(raw):
 def test_stray_leading_digits_are_refused_not_dropped(digits, junk, data):
     # phonenumbers alone strips prefixes such as "0" + "82..." and would send to another number.
     with pytest.raises(InvalidPhoneNumber):
-        normalize_recipient(junk + data.draw(st.sampled_from([digits, "82" + digits[1:], f"{digits[:3]}-{digits[3:]}"])))
+        normalize_recipient(
+            junk
+            + data.draw(st.sampled_from([digits, "82" + digits[1:], f"{digits[:3]}-{digits[3:]}"]))
+        )
 
 
 @given(st.data())
 def test_a_letter_or_symbol_anywhere_spoils_a_valid_number(data):
     spelled = data.draw(spellings(data.draw(mobile_numbers()))).strip()
-    junk = data.draw(st.characters().filter(lambda c: c not in DIGITS + " ()-.+" and not c.isspace()))
+    junk = data.draw(
+        st.characters().filter(lambda c: c not in DIGITS + " ()-.+" and not c.isspace())
+    )
     at = data.draw(st.integers(min_value=0, max_value=len(spelled)))
     with pytest.raises(InvalidPhoneNumber):
         normalize_recipient(spelled[:at] + junk + spelled[at:])
@@ -273,17 +296,26 @@ def test_a_letter_or_symbol_anywhere_spoils_a_valid_number(data):
 @given(mobile_numbers(), st.integers(min_value=-4, max_value=4).filter(bool), st.data())
 def test_a_number_of_the_wrong_length_is_refused(digits, change, data):
     # Mobile numbers have 10 or 11 digits (010, 011, 016-019 and 7 or 8 more).
-    changed = digits[:change] if change < 0 else digits + data.draw(st.text(DIGITS, min_size=change, max_size=change))
+    changed = (
+        digits[:change]
+        if change < 0
+        else digits + data.draw(st.text(DIGITS, min_size=change, max_size=change))
+    )
     assume(len(changed) not in (10, 11))
     with pytest.raises(InvalidPhoneNumber):
         normalize_recipient(data.draw(spellings(changed)) if len(changed) >= 8 else changed)
 
 
-@given(st.sampled_from(["02", "031", "032", "051", "064", "070", "080", "012"]),
-       st.text(DIGITS, min_size=7, max_size=8), st.data())
+@given(
+    st.sampled_from(["02", "031", "032", "051", "064", "070", "080", "012"]),
+    st.text(DIGITS, min_size=7, max_size=8),
+    st.data(),
+)
 def test_landlines_and_other_services_are_never_recipients(prefix, rest, data):
     with pytest.raises(InvalidPhoneNumber):
-        normalize_recipient(data.draw(spellings(prefix + rest)) if len(prefix) == 3 else prefix + rest)
+        normalize_recipient(
+            data.draw(spellings(prefix + rest)) if len(prefix) == 3 else prefix + rest
+        )
 
 
 @given(st.sampled_from(["1", "44", "81", "86", "855"]), st.text(DIGITS, min_size=8, max_size=10))
@@ -305,6 +337,7 @@ def test_mask_never_raises_and_never_shows_more_than_eight_digits(raw):
 
 # -- #{var} templates ---------------------------------------------------------------------------
 
+
 def scan_placeholders(text: str) -> list[str]:
     """An independent reading of K-Message's syntax: "#{", then anything up to the first "}"."""
     names, i = [], 0
@@ -315,21 +348,30 @@ def scan_placeholders(text: str) -> list[str]:
         end = text.find("}", start + 2)
         if end < 0:
             return names
-        names.append(text[start + 2:end].strip())
+        names.append(text[start + 2 : end].strip())
         i = end + 1
 
 
 TEMPLATE_CHARS = st.sampled_from("ab가 #{}\\$1\n")
 #: Literal text between placeholders: anything, as long as it starts no placeholder itself.
 literals = st.text(alphabet=st.one_of(TEMPLATE_CHARS, st.characters()), max_size=12).filter(
-    lambda s: "#{" not in s and not s.endswith("#"))
+    lambda s: "#{" not in s and not s.endswith("#")
+)
 #: Placeholder names as written: any characters but "}", padded with spaces or not.
-raw_names = st.builds(lambda pad, core, tail: pad + core + tail, st.sampled_from(["", " ", "  "]),
-                      st.text(alphabet=st.characters(exclude_characters="}"), max_size=8),
-                      st.sampled_from(["", " ", "\t"]))
+raw_names = st.builds(
+    lambda pad, core, tail: pad + core + tail,
+    st.sampled_from(["", " ", "  "]),
+    st.text(alphabet=st.characters(exclude_characters="}"), max_size=8),
+    st.sampled_from(["", " ", "\t"]),
+)
 #: Values as sent by the API: text that may itself look like a placeholder, numbers, flags, null.
-values = st.one_of(st.text(alphabet=st.one_of(TEMPLATE_CHARS, st.characters()), max_size=12),
-                   st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False))
+values = st.one_of(
+    st.text(alphabet=st.one_of(TEMPLATE_CHARS, st.characters()), max_size=12),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
 
 
 @given(st.text(alphabet=st.one_of(TEMPLATE_CHARS, st.characters()), max_size=60))
@@ -345,23 +387,35 @@ def templates(draw):
     pieces = draw(st.lists(st.tuples(literals, raw_names), max_size=6))
     last = draw(literals)
     template = "".join(literal + "#{" + name + "}" for literal, name in pieces) + last
-    return template, [name.strip() for _, name in pieces], [literal for literal, _ in pieces] + [last]
+    return (
+        template,
+        [name.strip() for _, name in pieces],
+        [literal for literal, _ in pieces] + [last],
+    )
 
 
 @given(templates(), st.data())
 def test_render_fills_each_placeholder_with_its_value_and_nothing_else(built, data):
     template, names, literals_ = built
-    variables = {name: data.draw(values, label=f"value of {name!r}") for name in dict.fromkeys(names)}
+    variables = {
+        name: data.draw(values, label=f"value of {name!r}") for name in dict.fromkeys(names)
+    }
     assert placeholder_names(template) == names
 
     rendered = render_template(template, variables)
 
-    expected = "".join(lit + stringify_variable(variables[n]) for lit, n in zip(literals_, names, strict=False))
+    expected = "".join(
+        lit + stringify_variable(variables[n]) for lit, n in zip(literals_, names, strict=False)
+    )
     assert rendered == expected + literals_[-1]
     # Values are inserted as they are: a value that reads "#{x}" is never expanded again.
-    assert count_bytes(rendered).bytes == (sum(count_bytes(lit).bytes for lit in literals_)
-                                           + sum(count_bytes(stringify_variable(variables[n])).bytes for n in names))
-    assert ordered_values(template, variables) == [stringify_variable(variables[n]) for n in dict.fromkeys(names)]
+    assert count_bytes(rendered).bytes == (
+        sum(count_bytes(lit).bytes for lit in literals_)
+        + sum(count_bytes(stringify_variable(variables[n])).bytes for n in names)
+    )
+    assert ordered_values(template, variables) == [
+        stringify_variable(variables[n]) for n in dict.fromkeys(names)
+    ]
 
 
 @given(templates(), st.data())
@@ -379,11 +433,20 @@ def test_a_missing_variable_is_an_error_naming_every_missing_one_once(built, dat
         ordered_values(template, variables)
 
 
-@given(st.lists(st.text(alphabet=string.ascii_letters + "가나_", min_size=1, max_size=6), min_size=2,
-                max_size=6, unique=True))
+@given(
+    st.lists(
+        st.text(alphabet=string.ascii_letters + "가나_", min_size=1, max_size=6),
+        min_size=2,
+        max_size=6,
+        unique=True,
+    )
+)
 def test_values_that_look_like_placeholders_are_inserted_literally(names):
     # Each variable's value names the next variable; a second pass would expand it.
-    variables = {name: f"#{{{following}}}" for name, following in zip(names, names[1:] + names[:1], strict=True)}
+    variables = {
+        name: f"#{{{following}}}"
+        for name, following in zip(names, names[1:] + names[:1], strict=True)
+    }
     template = "/".join(f"#{{{name}}}" for name in names)
     assert render_template(template, variables) == "/".join(variables[name] for name in names)
 
@@ -395,11 +458,18 @@ def test_text_without_placeholders_renders_to_itself(text, variables):
     assert ordered_values(text, variables) == []
 
 
-@given(st.text(alphabet=st.characters(exclude_characters="}"), max_size=8), values,
-       st.sampled_from(["", " ", "  "]), st.sampled_from(["", " ", "\t"]))
+@given(
+    st.text(alphabet=st.characters(exclude_characters="}"), max_size=8),
+    values,
+    st.sampled_from(["", " ", "  "]),
+    st.sampled_from(["", " ", "\t"]),
+)
 def test_names_are_trimmed(name, value, before, after):
     assume(name == name.strip())
-    assert render_template(f"<#{{{before}{name}{after}}}>", {name: value}) == f"<{stringify_variable(value)}>"
+    assert (
+        render_template(f"<#{{{before}{name}{after}}}>", {name: value})
+        == f"<{stringify_variable(value)}>"
+    )
 
 
 @given(values)

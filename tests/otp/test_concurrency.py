@@ -36,9 +36,16 @@ def _setup(app) -> str:
 
 def _burst_app(request, database_url, instance_dir, store_kind: str):
     """An app whose connection pool can hold every parallel request at once."""
-    burst = make_app(database_url, instance_dir,
-                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 20, "pool_timeout": 120,
-                                                "pool_pre_ping": True})
+    burst = make_app(
+        database_url,
+        instance_dir,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": 10,
+            "max_overflow": 20,
+            "pool_timeout": 120,
+            "pool_pre_ping": True,
+        },
+    )
     if store_kind == "redis":
         use_redis(burst, request.getfixturevalue("redis_prefix"))
     return burst
@@ -51,7 +58,9 @@ def _burst(app, key: str, bodies: list[dict]) -> list[int]:
     def start(body: dict) -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post("/api/v1/verifications", json=body, headers={"Authorization": f"Bearer {key}"})
+        response = client.post(
+            "/api/v1/verifications", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=start, args=(body,)) for body in bodies]
@@ -70,17 +79,28 @@ def _counts(app) -> tuple[int, int, int]:
         return count(Verification), count(MessageLog), count(SandboxDelivery)
 
 
-def test_parallel_starts_for_one_phone_admit_exactly_three(request, app, store, database_url, instance_dir):  # noqa: F811
+def test_parallel_starts_for_one_phone_admit_exactly_three(
+    request, app, store, database_url, instance_dir
+):  # noqa: F811
     key = _setup(app)
-    statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, [{"phone": "010-4444-5555", "purpose": "login"}] * PARALLEL)
+    statuses = _burst(
+        _burst_app(request, database_url, instance_dir, store),
+        key,
+        [{"phone": "010-4444-5555", "purpose": "login"}] * PARALLEL,
+    )
     assert statuses.count(201) == 3, statuses
     assert statuses.count(429) == PARALLEL - 3
     assert _counts(app) == (3, 3, 3)
 
 
-def test_parallel_starts_from_one_ip_admit_exactly_ten(request, app, store, database_url, instance_dir):  # noqa: F811
+def test_parallel_starts_from_one_ip_admit_exactly_ten(
+    request, app, store, database_url, instance_dir
+):  # noqa: F811
     key = _setup(app)
-    bodies = [{"phone": f"0107000{i:04d}", "purpose": "signup", "client_ip": "203.0.113.7"} for i in range(PARALLEL)]
+    bodies = [
+        {"phone": f"0107000{i:04d}", "purpose": "signup", "client_ip": "203.0.113.7"}
+        for i in range(PARALLEL)
+    ]
     statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, bodies)
     assert statuses.count(201) == 10, statuses
     assert _counts(app) == (10, 10, 10)
@@ -121,7 +141,9 @@ def test_racing_starts_leave_one_live_code(request, app, database_url, instance_
     assert _counts(app)[1:] == (2, 2)
 
 
-def test_racing_starts_within_the_cooldown_send_one_code(request, app, database_url, instance_dir, monkeypatch):
+def test_racing_starts_within_the_cooldown_send_one_code(
+    request, app, database_url, instance_dir, monkeypatch
+):
     key = _setup(app)
     with app.app_context():
         for purpose in db.session.scalars(sa.select(VerificationPurpose)):

@@ -46,7 +46,9 @@ def operator(console, otp_ready):
 
 def _set_purpose(app, code="login", **values):
     with app.app_context():
-        purpose = db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == code))
+        purpose = db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == code)
+        )
         for name, value in values.items():
             setattr(purpose, name, value)
         db.session.commit()
@@ -73,15 +75,18 @@ def _delivered_code(app, phone=PHONE) -> str:
 
 def _verification(app, public_id) -> Verification:
     with app.app_context():
-        found = db.session.scalar(sa.select(Verification).where(Verification.public_id == public_id))
+        found = db.session.scalar(
+            sa.select(Verification).where(Verification.public_id == public_id)
+        )
         db.session.expunge(found)
         return found
 
 
 def _audit(app, action):
     with app.app_context():
-        return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                  .order_by(AuditEvent.id)).all()
+        return db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
 
 
 def _wrong(code: str) -> str:
@@ -89,6 +94,7 @@ def _wrong(code: str) -> str:
 
 
 # -- access and headers ---------------------------------------------------------------------
+
 
 def test_viewer_is_refused_everywhere_under_otp(app, console, otp_ready):
     console.login(Role.VIEWER)
@@ -105,9 +111,11 @@ def test_otp_pages_are_never_cached_nor_kept_in_htmx_history(app, console, opera
     assert page.headers["Cache-Control"] == "no-store"
     assert 'hx-history="false"' in page.get_data(as_text=True)
     public_id = _issued(console)
-    for response in (console.client.get(f"/otp/verifications/{public_id}"),
-                     console.client.get(f"/otp/verifications/{public_id}", headers={"HX-Request": "true"}),
-                     console.client.get("/otp/purposes")):
+    for response in (
+        console.client.get(f"/otp/verifications/{public_id}"),
+        console.client.get(f"/otp/verifications/{public_id}", headers={"HX-Request": "true"}),
+        console.client.get("/otp/purposes"),
+    ):
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-store"
         assert 'hx-history="false"' in response.get_data(as_text=True)
@@ -121,8 +129,10 @@ def test_navigation_leads_to_the_console(console, operator):
 
 # -- issuing ----------------------------------------------------------------------------------
 
+
 def test_issuing_creates_a_verification_by_the_operator_and_an_audit_row_without_the_code(
-        app, console, operator):
+    app, console, operator
+):
     public_id = _issued(console)
     verification = _verification(app, public_id)
     assert verification.operator_id == operator
@@ -149,7 +159,9 @@ def test_disabled_purpose_cannot_be_chosen(app, console, operator):
     _set_purpose(app, enabled=False)
     response = _issue(console)
     assert response.status_code == 422
-    start_select = re.search(r'<select id="purpose".*?</select>', response.get_data(as_text=True), re.S).group(0)
+    start_select = re.search(
+        r'<select id="purpose".*?</select>', response.get_data(as_text=True), re.S
+    ).group(0)
     assert 'value="login"' not in start_select and 'value="signup"' in start_select
 
 
@@ -193,6 +205,7 @@ def test_send_failure_shows_502_and_links_the_canceled_verification(app, console
 
 # -- following it live ----------------------------------------------------------------------
 
+
 def test_verification_page_polls_and_shows_the_sandbox_delivery(app, console, operator):
     public_id = _issued(console)
     code = _delivered_code(app)
@@ -212,23 +225,28 @@ def test_status_fragment_polls_while_pending_and_stops_afterwards(app, console, 
     assert 'data-status="pending"' in html and "hx-swap-oob" not in html
 
     console.post(f"/otp/verifications/{public_id}/check", data={"code": _delivered_code(app)})
-    html = console.client.get(f"/otp/verifications/{public_id}",
-                              headers={"HX-Request": "true"}).get_data(as_text=True)
+    html = console.client.get(
+        f"/otp/verifications/{public_id}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
     assert 'data-status="approved"' in html and "hx-trigger" not in html
     # The check form next to the panel is replaced too: a finished verification takes no codes.
     assert 'id="otp-actions" hx-swap-oob="true"' in html and 'name="code"' not in html
 
 
-def test_a_pending_verification_past_its_lifetime_shows_as_expired(app, console, operator, monkeypatch):
+def test_a_pending_verification_past_its_lifetime_shows_as_expired(
+    app, console, operator, monkeypatch
+):
     public_id = _issued(console)
     monkeypatch.setattr(otp, "clock", lambda: otp.utcnow() + timedelta(seconds=181))
-    html = console.client.get(f"/otp/verifications/{public_id}",
-                              headers={"HX-Request": "true"}).get_data(as_text=True)
+    html = console.client.get(
+        f"/otp/verifications/{public_id}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
     assert 'data-status="expired"' in html and "hx-trigger" not in html
     assert _verification(app, public_id).status == "pending"  # reading never writes
 
 
 # -- checking and canceling -----------------------------------------------------------------
+
 
 def test_right_code_approves_and_a_second_check_answers_409(app, console, operator):
     public_id = _issued(console)
@@ -301,6 +319,7 @@ def test_unknown_verification_is_404(console, operator):
 
 # -- the code stays in the sandbox panel ----------------------------------------------------
 
+
 def test_the_code_appears_in_no_page_but_the_sandbox_panel(app, console, operator):
     _set_purpose(app, code_length=8)
     public_id = _issued(console)
@@ -311,7 +330,13 @@ def test_the_code_appears_in_no_page_but_the_sandbox_panel(app, console, operato
     detail = console.client.get(f"/otp/verifications/{public_id}").get_data(as_text=True)
     assert code in SANDBOX_PANEL.search(detail).group(0)
     assert code not in SANDBOX_PANEL.sub("", detail)
-    pages = ["/otp", "/otp?status=approved", "/otp/purposes", f"/send-logs/{message_id}", "/send-logs"]
+    pages = [
+        "/otp",
+        "/otp?status=approved",
+        "/otp/purposes",
+        f"/send-logs/{message_id}",
+        "/send-logs",
+    ]
     for path in pages:
         response = console.client.get(path)
         assert response.status_code == 200, path
@@ -325,6 +350,7 @@ def test_the_code_appears_in_no_page_but_the_sandbox_panel(app, console, operato
 
 # -- recent verifications and conversion ------------------------------------------------------
 
+
 def test_recent_list_pages_with_a_cursor_and_filters(app, console, operator):
     app.config["PAGE_SIZE"] = 2
     ids = [_issued(console, phone=f"010-5555-000{n}") for n in range(3)]
@@ -333,25 +359,36 @@ def test_recent_list_pages_with_a_cursor_and_filters(app, console, operator):
     assert "<html" not in html and html.count('id="verification-') == 2
     assert ids[2] in html and ids[0] not in html and "010-****-0002" in html and "5555" not in html
     cursor = re.search(r'hx-get="/otp\?cursor=([^"]+)"', html).group(1)
-    older = console.client.get(f"/otp?cursor={cursor}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    older = console.client.get(f"/otp?cursor={cursor}", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert older.count('id="verification-') == 1 and ids[0] in older
     assert console.client.get("/otp?cursor=garbage").status_code == 400
     console.post(f"/otp/verifications/{ids[1]}/cancel")
-    canceled = console.client.get("/otp?status=canceled", headers={"HX-Request": "true"}).get_data(as_text=True)
+    canceled = console.client.get("/otp?status=canceled", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert canceled.count('id="verification-') == 1 and ids[1] in canceled
-    signup = console.client.get("/otp?purpose=signup", headers={"HX-Request": "true"}).get_data(as_text=True)
+    signup = console.client.get("/otp?purpose=signup", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert "No verifications yet." in signup
 
 
 def test_conversion_per_purpose_and_day(app, console, operator):
     approved_id = _issued(console, phone="010-5555-1001")
-    console.post(f"/otp/verifications/{approved_id}/check", data={"code": _delivered_code(app, "010-5555-1001")})
+    console.post(
+        f"/otp/verifications/{approved_id}/check",
+        data={"code": _delivered_code(app, "010-5555-1001")},
+    )
     _issued(console, phone="010-5555-1002")
     old_id = _issued(console, phone="010-5555-1003", purpose="signup")
     with app.test_request_context():
         old = db.session.scalar(sa.select(Verification).where(Verification.public_id == old_id))
         old.created_at -= timedelta(days=2)
-        ancient = db.session.scalar(sa.select(Verification).where(Verification.public_id == approved_id))
+        ancient = db.session.scalar(
+            sa.select(Verification).where(Verification.public_id == approved_id)
+        )
         db.session.commit()
         result = queries.conversion()
         rows = {row.code: row for row in result.purposes}
@@ -369,10 +406,21 @@ def test_conversion_per_purpose_and_day(app, console, operator):
 
 # -- purposes -------------------------------------------------------------------------------
 
-VALID = {"code": "withdrawal", "name": "Withdrawal", "enabled": "y", "code_length": "6",
-         "lifetime_seconds": "180", "max_checks": "5", "resend_cooldown_seconds": "30", "channel": "sms",
-         "alimtalk_template_code": "", "sms_fallback": "y", "brand": "Bank",
-         "sender_number": "1588-1234", "message_template": "[#{brand}] 인증번호 [#{code}] (#{minutes}분)"}
+VALID = {
+    "code": "withdrawal",
+    "name": "Withdrawal",
+    "enabled": "y",
+    "code_length": "6",
+    "lifetime_seconds": "180",
+    "max_checks": "5",
+    "resend_cooldown_seconds": "30",
+    "channel": "sms",
+    "alimtalk_template_code": "",
+    "sms_fallback": "y",
+    "brand": "Bank",
+    "sender_number": "1588-1234",
+    "message_template": "[#{brand}] 인증번호 [#{code}] (#{minutes}분)",
+}
 
 
 def test_admin_creates_a_purpose_and_it_is_audited(app, console, otp_ready):
@@ -380,35 +428,64 @@ def test_admin_creates_a_purpose_and_it_is_audited(app, console, otp_ready):
     response = console.post("/otp/purposes/new", data=VALID)
     assert response.status_code == 303 and response.headers["Location"] == "/otp/purposes"
     with app.app_context():
-        purpose = db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "withdrawal"))
+        purpose = db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == "withdrawal")
+        )
         assert purpose.brand == "Bank" and purpose.sender_number == "15881234" and purpose.enabled
     event = _audit(app, "otp.purpose_create")[0]
     assert event.target_id == str(purpose.id)
-    assert event.details["after"]["purpose"] == "withdrawal" and event.details["after"]["digits"] == 6
+    assert (
+        event.details["after"]["purpose"] == "withdrawal" and event.details["after"]["digits"] == 6
+    )
     assert "Withdrawal" in console.client.get("/otp/purposes").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"code": "Bad Code"}, "code", "Use 2 to 40 lower-case letters, digits or underscores."),
-    ({"code": "x"}, "code", "Use 2 to 40 lower-case letters, digits or underscores."),
-    ({"code": "login"}, "code", "A purpose with this id already exists."),
-    ({"name": ""}, "name", "This field is required."),
-    ({"code_length": "3"}, "code_length", "Between 4 and 10 digits."),
-    ({"code_length": "11"}, "code_length", "Between 4 and 10 digits."),
-    ({"code_length": "six"}, "code_length", "Not a valid integer value."),
-    ({"lifetime_seconds": "29"}, "lifetime_seconds", "Between 30 and 600 seconds"),
-    ({"lifetime_seconds": "601"}, "lifetime_seconds", "Between 30 and 600 seconds"),
-    ({"max_checks": "0"}, "max_checks", "Between 1 and 10 checks."),
-    ({"max_checks": "11"}, "max_checks", "Between 1 and 10 checks."),
-    ({"resend_cooldown_seconds": "-1"}, "resend_cooldown_seconds", "Between 0 and 3600 seconds."),
-    ({"resend_cooldown_seconds": "3601"}, "resend_cooldown_seconds", "Between 0 and 3600 seconds."),
-    ({"message_template": "인증번호를 입력하세요"}, "message_template", "The text must contain #{code}."),
-    ({"message_template": "#{code} #{name}"}, "message_template", "Only #{code}, #{minutes} and #{brand} can be used."),
-    ({"channel": "alimtalk"}, "alimtalk_template_code", "AlimTalk needs the code of an approved template."),
-    ({"channel": "fax"}, "channel", "Not a valid choice."),
-    ({"sender_number": "12"}, "sender_number", "A sender must be a mobile, landline, 070"),
-])
-def test_purpose_rules_reject_bad_input_with_422_and_keep_it(app, console, otp_ready, changes, field, message):
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"code": "Bad Code"}, "code", "Use 2 to 40 lower-case letters, digits or underscores."),
+        ({"code": "x"}, "code", "Use 2 to 40 lower-case letters, digits or underscores."),
+        ({"code": "login"}, "code", "A purpose with this id already exists."),
+        ({"name": ""}, "name", "This field is required."),
+        ({"code_length": "3"}, "code_length", "Between 4 and 10 digits."),
+        ({"code_length": "11"}, "code_length", "Between 4 and 10 digits."),
+        ({"code_length": "six"}, "code_length", "Not a valid integer value."),
+        ({"lifetime_seconds": "29"}, "lifetime_seconds", "Between 30 and 600 seconds"),
+        ({"lifetime_seconds": "601"}, "lifetime_seconds", "Between 30 and 600 seconds"),
+        ({"max_checks": "0"}, "max_checks", "Between 1 and 10 checks."),
+        ({"max_checks": "11"}, "max_checks", "Between 1 and 10 checks."),
+        (
+            {"resend_cooldown_seconds": "-1"},
+            "resend_cooldown_seconds",
+            "Between 0 and 3600 seconds.",
+        ),
+        (
+            {"resend_cooldown_seconds": "3601"},
+            "resend_cooldown_seconds",
+            "Between 0 and 3600 seconds.",
+        ),
+        (
+            {"message_template": "인증번호를 입력하세요"},
+            "message_template",
+            "The text must contain #{code}.",
+        ),
+        (
+            {"message_template": "#{code} #{name}"},
+            "message_template",
+            "Only #{code}, #{minutes} and #{brand} can be used.",
+        ),
+        (
+            {"channel": "alimtalk"},
+            "alimtalk_template_code",
+            "AlimTalk needs the code of an approved template.",
+        ),
+        ({"channel": "fax"}, "channel", "Not a valid choice."),
+        ({"sender_number": "12"}, "sender_number", "A sender must be a mobile, landline, 070"),
+    ],
+)
+def test_purpose_rules_reject_bad_input_with_422_and_keep_it(
+    app, console, otp_ready, changes, field, message
+):
     console.login(Role.ADMIN)
     response = console.post("/otp/purposes/new", data={**VALID, **changes})
     html = response.get_data(as_text=True)
@@ -426,13 +503,21 @@ def test_admin_edits_a_purpose_and_the_diff_is_audited(app, console, otp_ready):
     purpose_id = _set_purpose(app)
     form = console.client.get(f"/otp/purposes/{purpose_id}/edit").get_data(as_text=True)
     assert 'value="180"' in form and 'name="code"' not in form.replace('name="code_length"', "")
-    data = {**{k: v for k, v in VALID.items() if k != "code"}, "name": "Login", "lifetime_seconds": "300", "code_length": "8",
-            "brand": "kmsg", "sender_number": ""}
+    data = {
+        **{k: v for k, v in VALID.items() if k != "code"},
+        "name": "Login",
+        "lifetime_seconds": "300",
+        "code_length": "8",
+        "brand": "kmsg",
+        "sender_number": "",
+    }
     response = console.post(f"/otp/purposes/{purpose_id}/edit", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     with app.app_context():
         purpose = db.session.get(VerificationPurpose, purpose_id)
-        assert purpose.code == "login" and purpose.lifetime_seconds == 300 and purpose.code_length == 8
+        assert (
+            purpose.code == "login" and purpose.lifetime_seconds == 300 and purpose.code_length == 8
+        )
     diff = _audit(app, "otp.purpose_update")[0].details["diff"]
     assert diff["before"]["lifetime_seconds"] == 180 and diff["after"]["lifetime_seconds"] == 300
     assert diff["before"]["digits"] == 6 and diff["after"]["digits"] == 8
@@ -443,7 +528,9 @@ def test_edit_with_a_bad_value_keeps_the_input_and_changes_nothing(app, console,
     console.login(Role.ADMIN)
     purpose_id = _set_purpose(app)
     data = {k: v for k, v in VALID.items() if k != "code"}
-    response = console.post(f"/otp/purposes/{purpose_id}/edit", data={**data, "lifetime_seconds": "900"})
+    response = console.post(
+        f"/otp/purposes/{purpose_id}/edit", data={**data, "lifetime_seconds": "900"}
+    )
     assert response.status_code == 422 and 'value="900"' in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(VerificationPurpose, purpose_id).lifetime_seconds == 180
@@ -456,7 +543,10 @@ def test_operator_reads_purposes_but_cannot_change_them(app, console, operator):
     assert "password_reset" in listing and "/otp/purposes/new" not in listing
     form = console.client.get(f"/otp/purposes/{purpose_id}/edit")
     assert form.status_code == 200 and "disabled" in form.get_data(as_text=True)
-    assert console.post(f"/otp/purposes/{purpose_id}/edit", data={**VALID, "name": "x"}).status_code == 403
+    assert (
+        console.post(f"/otp/purposes/{purpose_id}/edit", data={**VALID, "name": "x"}).status_code
+        == 403
+    )
     assert console.post("/otp/purposes/new", data=VALID).status_code == 403
     assert console.htmx_post("/otp/purposes/preview", data=VALID).status_code == 403
     with app.app_context():
@@ -468,8 +558,14 @@ def test_preview_renders_the_sms_with_a_sample_code_and_counts_bytes(console, ot
     short = console.htmx_post("/otp/purposes/preview", data=VALID).get_data(as_text=True)
     assert "[Bank] 인증번호 [123456] (3분)" in short and "SMS" in short and "LMS" not in short
     assert f"{len('[Bank] 인증번호 [123456] (3분)'.encode('cp949'))} bytes" in short
-    long_text = {**VALID, "code_length": "8", "message_template": "[#{brand}] " + "가" * 40 + " #{code}"}
+    long_text = {
+        **VALID,
+        "code_length": "8",
+        "message_template": "[#{brand}] " + "가" * 40 + " #{code}",
+    }
     long = console.htmx_post("/otp/purposes/preview", data=long_text).get_data(as_text=True)
     assert "12345678" in long and "goes out as LMS" in long
-    unknown = console.htmx_post("/otp/purposes/preview", data={**VALID, "message_template": "#{nope}"})
+    unknown = console.htmx_post(
+        "/otp/purposes/preview", data={**VALID, "message_template": "#{nope}"}
+    )
     assert "Only #{code}, #{minutes} and #{brand} can be used." in unknown.get_data(as_text=True)

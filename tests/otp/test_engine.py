@@ -40,14 +40,20 @@ def otp_api(app, client):
 
     class Api:
         def start(self, phone=PHONE, purpose="login", key_=None, **extra):
-            response = client.post("/api/v1/verifications", json={"phone": phone, "purpose": purpose, **extra},
-                                   headers={"Authorization": f"Bearer {key_ or key}"})
+            response = client.post(
+                "/api/v1/verifications",
+                json={"phone": phone, "purpose": purpose, **extra},
+                headers={"Authorization": f"Bearer {key_ or key}"},
+            )
             checker.check("/verifications", "post", response)
             return response
 
         def check(self, verification_id, code, key_=None, **extra):
-            response = client.post(f"/api/v1/verifications/{verification_id}/check", json={"code": code, **extra},
-                                   headers={"Authorization": f"Bearer {key_ or key}"})
+            response = client.post(
+                f"/api/v1/verifications/{verification_id}/check",
+                json={"code": code, **extra},
+                headers={"Authorization": f"Bearer {key_ or key}"},
+            )
             checker.check("/verifications/{id}/check", "post", response)
             return response
 
@@ -103,7 +109,12 @@ def test_stored_message_body_has_the_code_masked(app, otp_api):
     with app.test_request_context():
         log = db.session.scalar(sa.select(MessageLog))
         body = pipeline.decrypt_body(log)
-        assert code not in body and pipeline.REDACTION in body and log.body_redacted and not log.retryable
+        assert (
+            code not in body
+            and pipeline.REDACTION in body
+            and log.body_redacted
+            and not log.retryable
+        )
 
 
 def test_code_expires_with_a_controllable_clock(otp_api, monkeypatch):
@@ -175,8 +186,11 @@ def test_concurrent_correct_checks_approve_exactly_once(app, otp_api, database_u
     def check(worker):
         client = worker.test_client()
         barrier.wait()
-        response = client.post(f"/api/v1/verifications/{verification_id}/check", json={"code": code},
-                               headers={"Authorization": f"Bearer {key}"})
+        response = client.post(
+            f"/api/v1/verifications/{verification_id}/check",
+            json={"code": code},
+            headers={"Authorization": f"Bearer {key}"},
+        )
         outcomes.append(response.get_json().get("status") or response.get_json()["error"]["code"])
         with worker.app_context():
             dispose_engines()
@@ -202,7 +216,9 @@ def test_resend_replaces_the_code(otp_api):
 
 def test_resend_cooldown_refuses_with_retry_after_and_sends_nothing(app, otp_api):
     with app.app_context():
-        db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")).resend_cooldown_seconds = 30
+        db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
+        ).resend_cooldown_seconds = 30
         db.session.commit()
     otp_api.start()
     again = otp_api.start()
@@ -213,8 +229,9 @@ def test_resend_cooldown_refuses_with_retry_after_and_sends_nothing(app, otp_api
 
 def _set_cooldown(app, seconds):
     with app.app_context():
-        db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
-                          ).resend_cooldown_seconds = seconds
+        db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
+        ).resend_cooldown_seconds = seconds
         db.session.commit()
 
 
@@ -238,7 +255,9 @@ def test_after_the_cooldown_a_new_start_cancels_the_pending_code(app, otp_api, m
     assert second.get_json()["purpose"] == "login"
     assert otp_api.check(first, first_code).get_json()["status"] == "canceled"
     with app.app_context():
-        statuses = dict(db.session.execute(sa.select(Verification.public_id, Verification.status)).all())
+        statuses = dict(
+            db.session.execute(sa.select(Verification.public_id, Verification.status)).all()
+        )
     assert statuses == {first: "canceled", second.get_json()["id"]: "pending"}
 
 
@@ -258,7 +277,9 @@ def test_a_code_approved_while_a_new_start_runs_stays_approved(app, otp_api, mon
     second = otp_api.start()
     assert second.status_code == 201
     with app.app_context():
-        statuses = dict(db.session.execute(sa.select(Verification.public_id, Verification.status)).all())
+        statuses = dict(
+            db.session.execute(sa.select(Verification.public_id, Verification.status)).all()
+        )
     # Replacing cancels only codes still pending: the approval is not undone.
     assert statuses == {first: "approved", second.get_json()["id"]: "pending"}
 
@@ -309,7 +330,9 @@ def test_a_send_refused_before_anything_was_written_still_records_both_cancellat
     _set_cooldown(app, 0)
     first = otp_api.start().get_json()["id"]
     with app.app_context():
-        purpose = db.session.scalar(sa.select(VerificationPurpose).where(VerificationPurpose.code == "login"))
+        purpose = db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
+        )
         purpose.channel, purpose.alimtalk_template_code = "alimtalk", "NO_SUCH_TEMPLATE"
         db.session.commit()
     response = otp_api.start()  # refused by the send path (unknown template) before any commit
@@ -317,20 +340,33 @@ def test_a_send_refused_before_anything_was_written_still_records_both_cancellat
     refused = response.get_json()["error"]["details"]["verification_id"]
     with app.app_context():
         rows = {v.public_id: v for v in db.session.scalars(sa.select(Verification))}
-        assert {key: v.status for key, v in rows.items()} == {first: "canceled", refused: "canceled"}
+        assert {key: v.status for key, v in rows.items()} == {
+            first: "canceled",
+            refused: "canceled",
+        }
         assert [(e.kind, e.detail) for e in rows[refused].events] == [
-            ("pending", "code sent by alimtalk"), ("canceled", "send refused: unknown_template")]
+            ("pending", "code sent by alimtalk"),
+            ("canceled", "send refused: unknown_template"),
+        ]
         assert [(e.kind, e.detail) for e in rows[first].events][1:] == [
-            ("canceled", "replaced by a new verification")]  # once: the rows computed first were dropped
+            ("canceled", "replaced by a new verification")
+        ]  # once: the rows computed first were dropped
         assert rows[refused].message_public_id is None
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1  # the first start's
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1
+        )  # the first start's
 
 
 def test_purpose_settings_are_validated():
     assert otp.validate_purpose_settings(6, 180, 5, 30, "[x] #{code}") == []
     problems = dict(otp.validate_purpose_settings(3, 601, 0, -1, "no code"))
-    assert set(problems) == {"code_length", "lifetime_seconds", "max_checks", "resend_cooldown_seconds",
-                             "message_template"}
+    assert set(problems) == {
+        "code_length",
+        "lifetime_seconds",
+        "max_checks",
+        "resend_cooldown_seconds",
+        "message_template",
+    }
 
 
 def test_codes_are_uniform_and_the_right_length():

@@ -155,7 +155,11 @@ def test_retry_after_seconds_and_http_date():
             Acceptance.NOT_ACCEPTED,
         ),
         (requests.exceptions.InvalidURL("x"), ErrorCode.NETWORK_ERROR, Acceptance.NOT_ACCEPTED),
-        (requests.exceptions.InvalidJSONError("x"), ErrorCode.NETWORK_ERROR, Acceptance.NOT_ACCEPTED),
+        (
+            requests.exceptions.InvalidJSONError("x"),
+            ErrorCode.NETWORK_ERROR,
+            Acceptance.NOT_ACCEPTED,
+        ),
         (requests.exceptions.ProxyError("x"), ErrorCode.NETWORK_ERROR, Acceptance.NOT_ACCEPTED),
         (RuntimeError("who knows"), ErrorCode.NETWORK_ERROR, Acceptance.UNKNOWN),
     ],

@@ -146,7 +146,6 @@ def test_connection_refused_is_not_accepted(case, adapters):
     assert outcome.error.retryable and outcome.error.failover_eligible
 
 
-
 def test_connect_timeout_is_not_accepted(case, adapters, unaccepting_port):
     started = time.monotonic()
     outcome = send(case, f"http://127.0.0.1:{unaccepting_port}", adapters, SHORT)
@@ -234,7 +233,9 @@ def clean_sandbox() -> Iterator[None]:
     sandbox_clear()
 
 
-def _router(case: Case, url: str, adapters: list[BaseAdapter], timeouts: Timeouts = PROMPT) -> Router:
+def _router(
+    case: Case, url: str, adapters: list[BaseAdapter], timeouts: Timeouts = PROMPT
+) -> Router:
     primary = case.build(url, timeouts)
     adapters.append(primary)
     return Router(

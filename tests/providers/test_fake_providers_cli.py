@@ -16,7 +16,9 @@ LAUNCH = "import sys; from kmsg_console.cli import main; sys.argv[0] = 'kmsg-con
 def _start(instance, *options: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, "fake-providers", "--port", "0", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "KMSG_INSTANCE_PATH": str(instance)},
     )
     lines = []
@@ -32,8 +34,11 @@ def _start(instance, *options: str) -> tuple[subprocess.Popen, str]:
 
 
 def _balance(base: str, key: str, secret: str):
-    adapter = SolapiAdapter("solapi-cli", {"api_key": key, "api_secret": secret, "base_url": base + "/solapi"},
-                            timeouts=Timeouts(2, 5))
+    adapter = SolapiAdapter(
+        "solapi-cli",
+        {"api_key": key, "api_secret": secret, "base_url": base + "/solapi"},
+        timeouts=Timeouts(2, 5),
+    )
     try:
         return adapter.get_balance()
     finally:
@@ -50,7 +55,9 @@ def test_demo_credentials_work_out_of_the_box(tmp_path):
 
 
 def test_other_credentials_replace_the_demo_ones(tmp_path):
-    process, base = _start(tmp_path, "--solapi-key", "shop-key", "--solapi-secret", "shop-secret-0123456789")
+    process, base = _start(
+        tmp_path, "--solapi-key", "shop-key", "--solapi-secret", "shop-secret-0123456789"
+    )
     try:
         assert _balance(base, "shop-key", "shop-secret-0123456789").ok
         refused = _balance(base, "demo-api-key", "demo-api-secret")

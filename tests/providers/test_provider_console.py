@@ -17,11 +17,18 @@ SECRET = "demo-api-secret"
 
 
 def _create_solapi(console, simulator, secret=SECRET, code="solapi-main"):
-    return console.post("/providers/new?vendor=solapi", data={
-        "code": code, "name": "SOLAPI main", "enabled": "y",
-        "cfg_api_key": "demo-api-key", "cfg_api_secret": secret,
-        "cfg_default_from": "0212345678", "cfg_base_url": simulator.url("solapi"),
-    })
+    return console.post(
+        "/providers/new?vendor=solapi",
+        data={
+            "code": code,
+            "name": "SOLAPI main",
+            "enabled": "y",
+            "cfg_api_key": "demo-api-key",
+            "cfg_api_secret": secret,
+            "cfg_default_from": "0212345678",
+            "cfg_base_url": simulator.url("solapi"),
+        },
+    )
 
 
 def _provider(app, code="solapi-main") -> Provider:
@@ -41,8 +48,10 @@ def test_secret_is_encrypted_at_rest_and_never_shown(app, console, simulator, ca
     assert SECRET not in str(raw_rows) and SECRET not in str(audit_rows)
     provider = _provider(app)
     assert provider.secrets["api_secret"].startswith("v1.k1.")
-    pages = [console.client.get("/providers").get_data(as_text=True),
-             console.client.get(f"/providers/{provider.id}/edit").get_data(as_text=True)]
+    pages = [
+        console.client.get("/providers").get_data(as_text=True),
+        console.client.get(f"/providers/{provider.id}/edit").get_data(as_text=True),
+    ]
     tested = console.htmx_post(f"/providers/{provider.id}/test")
     pages.append(tested.get_data(as_text=True))
     assert all(SECRET not in page for page in pages)
@@ -54,8 +63,13 @@ def test_untouched_mask_keeps_the_secret_and_a_new_value_replaces_it(app, consol
     console.login(Role.ADMIN)
     _create_solapi(console, simulator)
     provider = _provider(app)
-    form = {"name": "renamed", "enabled": "y", "cfg_api_key": "demo-api-key", "cfg_api_secret": services.MASK,
-            "cfg_base_url": simulator.url("solapi")}
+    form = {
+        "name": "renamed",
+        "enabled": "y",
+        "cfg_api_key": "demo-api-key",
+        "cfg_api_secret": services.MASK,
+        "cfg_base_url": simulator.url("solapi"),
+    }
     assert console.post(f"/providers/{provider.id}/edit", data=form).status_code == 302
     with app.app_context():
         stored = db.session.get(Provider, provider.id)
@@ -64,9 +78,15 @@ def test_untouched_mask_keeps_the_secret_and_a_new_value_replaces_it(app, consol
     form["cfg_api_secret"] = "rotated-secret"
     console.post(f"/providers/{provider.id}/edit", data=form)
     with app.app_context():
-        assert services.decrypted_config(db.session.get(Provider, provider.id))["api_secret"] == "rotated-secret"
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "provider.update")
-                                  .order_by(AuditEvent.id.desc()))
+        assert (
+            services.decrypted_config(db.session.get(Provider, provider.id))["api_secret"]
+            == "rotated-secret"
+        )
+        event = db.session.scalar(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "provider.update")
+            .order_by(AuditEvent.id.desc())
+        )
         assert event.details["credentials_replaced"] == ["api_secret"]
         assert "rotated-secret" not in str(event.details)
 
@@ -90,9 +110,16 @@ def test_ciphertext_is_bound_to_its_provider(app, console, simulator):
 
 def test_bad_input_re_renders_with_field_errors(app, console, simulator):
     console.login(Role.ADMIN)
-    response = console.post("/providers/new?vendor=solapi", data={
-        "code": "Bad Id!", "name": "x", "cfg_api_key": "", "cfg_api_secret": SECRET,
-        "cfg_base_url": "ftp://nope"})
+    response = console.post(
+        "/providers/new?vendor=solapi",
+        data={
+            "code": "Bad Id!",
+            "name": "x",
+            "cfg_api_key": "",
+            "cfg_api_secret": SECRET,
+            "cfg_base_url": "ftp://nope",
+        },
+    )
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "lower-case" in text and "http://" in text
@@ -129,9 +156,17 @@ def test_test_connection_shows_the_normalized_error(app, console, simulator):
 
 def test_connection_refused_is_a_network_error(app, console):
     console.login(Role.ADMIN)
-    console.post("/providers/new?vendor=solapi", data={
-        "code": "down", "name": "down", "enabled": "y", "cfg_api_key": "k", "cfg_api_secret": "s",
-        "cfg_base_url": "http://127.0.0.1:9"})
+    console.post(
+        "/providers/new?vendor=solapi",
+        data={
+            "code": "down",
+            "name": "down",
+            "enabled": "y",
+            "cfg_api_key": "k",
+            "cfg_api_secret": "s",
+            "cfg_base_url": "http://127.0.0.1:9",
+        },
+    )
     provider = _provider(app, "down")
     text = console.htmx_post(f"/providers/{provider.id}/test").get_data(as_text=True)
     assert "NETWORK_ERROR" in text or "NETWORK_TIMEOUT" in text
@@ -143,9 +178,14 @@ def test_routing_and_failover_order(app, console, simulator):
         services.ensure_sandbox_provider()
         db.session.commit()
     _create_solapi(console, simulator)
-    response = console.post("/providers/routing", data={
-        "route_DEFAULT": ["sandbox", "", ""], "route_SMS": ["solapi-main", "sandbox", ""],
-        "route_LMS": ["", "", ""]})
+    response = console.post(
+        "/providers/routing",
+        data={
+            "route_DEFAULT": ["sandbox", "", ""],
+            "route_SMS": ["solapi-main", "sandbox", ""],
+            "route_LMS": ["", "", ""],
+        },
+    )
     assert response.status_code == 302
     with app.test_request_context():
         assert services.routes()["SMS"] == ["solapi-main", "sandbox"]

@@ -12,9 +12,19 @@ from kmsg_console.providers import services
 
 def _solapi(simulator, code="solapi-main"):
     return services.save_provider(
-        None, vendor="solapi", code=code, name=code, enabled=True, actor=None,
-        values={"api_key": "demo-api-key", "api_secret": "demo-api-secret",
-                "default_from": "0212345678", "base_url": simulator.url("solapi")})
+        None,
+        vendor="solapi",
+        code=code,
+        name=code,
+        enabled=True,
+        actor=None,
+        values={
+            "api_key": "demo-api-key",
+            "api_secret": "demo-api-secret",
+            "default_from": "0212345678",
+            "base_url": simulator.url("solapi"),
+        },
+    )
 
 
 def _setup(app, simulator):
@@ -60,8 +70,11 @@ def test_a_routing_change_from_another_process_is_seen_by_the_next_send(app, sim
     assert _router(app).by_type[MessageType.SMS] == ["solapi-main", "sandbox"]
     # Another process writes the table directly: nothing in this process is told.
     with app.app_context():
-        db.session.execute(sa.update(services.RoutingRule).where(services.RoutingRule.message_type == "SMS")
-                           .values(provider_codes=["sandbox"], updated_at=utcnow()))
+        db.session.execute(
+            sa.update(services.RoutingRule)
+            .where(services.RoutingRule.message_type == "SMS")
+            .values(provider_codes=["sandbox"], updated_at=utcnow())
+        )
         db.session.commit()
     assert _router(app).by_type[MessageType.SMS] == ["sandbox"]
 
@@ -70,8 +83,11 @@ def test_a_provider_disabled_or_added_elsewhere_is_seen_by_the_next_send(app, si
     _setup(app, simulator)
     assert "solapi-main" in _router(app).providers
     with app.app_context():
-        db.session.execute(sa.update(services.Provider).where(services.Provider.code == "solapi-main")
-                           .values(enabled=False, updated_at=utcnow()))
+        db.session.execute(
+            sa.update(services.Provider)
+            .where(services.Provider.code == "solapi-main")
+            .values(enabled=False, updated_at=utcnow())
+        )
         db.session.commit()
     assert "solapi-main" not in _router(app).providers
     with app.app_context():
@@ -87,8 +103,11 @@ def test_a_change_stamped_by_a_clock_running_behind_is_still_seen(app, simulator
     assert "solapi-main" in _router(app).providers
     with app.app_context():
         # An older stamp than any present: a "latest change" check would miss it.
-        db.session.execute(sa.update(services.Provider).where(services.Provider.code == "solapi-main")
-                           .values(enabled=False, updated_at=newest.replace(year=newest.year - 1)))
+        db.session.execute(
+            sa.update(services.Provider)
+            .where(services.Provider.code == "solapi-main")
+            .values(enabled=False, updated_at=newest.replace(year=newest.year - 1))
+        )
         db.session.commit()
     assert "solapi-main" not in _router(app).providers
 

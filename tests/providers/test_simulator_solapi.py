@@ -138,7 +138,9 @@ def test_a_salt_is_forgotten_once_its_window_has_passed_and_not_before(simulator
 
     def call(salt: str) -> int:
         date = datetime.now(UTC).isoformat(timespec="microseconds")  # whole seconds could skew
-        return requests.get(url, headers=solapi_headers(salt=salt, date=date), timeout=5).status_code
+        return requests.get(
+            url, headers=solapi_headers(salt=salt, date=date), timeout=5
+        ).status_code
 
     old, recent = secrets.token_hex(16), secrets.token_hex(16)
     assert call(old) == 200

@@ -49,7 +49,9 @@ def recording_server() -> Iterator[Callable[[], tuple[str, list[bytes]]]]:
                             break
                         data += chunk
                     received.append(data)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                    )
 
         threading.Thread(target=serve, daemon=True).start()
         return f"http://127.0.0.1:{server.getsockname()[1]}", received

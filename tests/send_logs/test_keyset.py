@@ -24,7 +24,8 @@ def _insert_order(app, public_ids: list[str]) -> list[str]:
     """The ids newest first as the table orders them: created_at, then id, descending."""
     with app.app_context():
         rows = db.session.execute(
-            MessageLog.__table__.select().where(MessageLog.public_id.in_(public_ids))
+            MessageLog.__table__.select()
+            .where(MessageLog.public_id.in_(public_ids))
             .order_by(MessageLog.created_at.desc(), MessageLog.id.desc())
         ).all()
     return [row.public_id for row in rows]
@@ -50,7 +51,9 @@ def test_equal_timestamps_page_in_a_stable_order_without_gaps(app, console, add_
 def test_new_messages_between_pages_neither_shift_nor_repeat_rows(app, console, add_log):
     app.config["PAGE_SIZE"] = 2
     start = datetime.now(UTC) - timedelta(hours=1)
-    old = [add_log(created_at=start + timedelta(minutes=i // 2)) for i in range(7)]  # pairs share a time
+    old = [
+        add_log(created_at=start + timedelta(minutes=i // 2)) for i in range(7)
+    ]  # pairs share a time
     console.login(Role.VIEWER)
     first = console.client.get("/send-logs")
     seen = _ids(first)

@@ -64,34 +64,61 @@ def _failed_over_from_solapi_to_iwinv(add_log, add_provider) -> str:
     """Both providers set up, and a message SOLAPI failed that IWINV then accepted."""
     add_provider("solapi-main", "solapi")
     add_provider("iwinv-main", "iwinv")
-    return add_log(provider_code="iwinv-main", attempts=[
-        {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
-        {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"}])
+    return add_log(
+        provider_code="iwinv-main",
+        attempts=[
+            {"provider_code": "solapi-main", "outcome": "failed", "error_code": "NETWORK_ERROR"},
+            {"provider_code": "iwinv-main", "trigger": "failover", "outcome": "accepted"},
+        ],
+    )
 
 
-def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(console, add_log, add_provider):
+def test_tried_at_provider_finds_messages_that_failed_over_elsewhere(
+    console, add_log, add_provider
+):
     failed_over = _failed_over_from_solapi_to_iwinv(add_log, add_provider)
-    stayed = add_log(provider_code="solapi-main", attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}])
-    add_log(provider_code="iwinv-main", attempts=[{"provider_code": "iwinv-main", "outcome": "accepted"}])
+    stayed = add_log(
+        provider_code="solapi-main",
+        attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}],
+    )
+    add_log(
+        provider_code="iwinv-main",
+        attempts=[{"provider_code": "iwinv-main", "outcome": "accepted"}],
+    )
     console.login(Role.VIEWER)
 
     # "Provider" is where a message ended; "tried at" is every provider it went through.
-    assert _ids(console.client.get("/send-logs", query_string={"provider": "solapi-main"})) == [stayed]
+    assert _ids(console.client.get("/send-logs", query_string={"provider": "solapi-main"})) == [
+        stayed
+    ]
     tried = console.client.get("/send-logs", query_string={"attempted": "solapi-main"})
     assert tried.status_code == 200 and _ids(tried) == [stayed, failed_over]
-    both = console.client.get("/send-logs", query_string={"attempted": "solapi-main", "provider": "iwinv-main"})
+    both = console.client.get(
+        "/send-logs", query_string={"attempted": "solapi-main", "provider": "iwinv-main"}
+    )
     assert _ids(both) == [failed_over]
     # The filter survives in the page's links (the export and the next page use them).
     assert "attempted=solapi-main" in tried.get_data(as_text=True)
 
 
-def test_attempt_outcome_is_matched_on_the_same_attempt_as_the_provider(console, add_log, add_provider):
+def test_attempt_outcome_is_matched_on_the_same_attempt_as_the_provider(
+    console, add_log, add_provider
+):
     failed_over = _failed_over_from_solapi_to_iwinv(add_log, add_provider)
-    unknown = add_log(provider_code="solapi-main", status="UNKNOWN",
-                      attempts=[{"provider_code": "solapi-main", "outcome": "unknown"}])
-    in_flight = add_log(provider_code="solapi-main", status="PENDING",
-                        attempts=[{"provider_code": "solapi-main", "outcome": "in_flight"}])
-    accepted = add_log(provider_code="solapi-main", attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}])
+    unknown = add_log(
+        provider_code="solapi-main",
+        status="UNKNOWN",
+        attempts=[{"provider_code": "solapi-main", "outcome": "unknown"}],
+    )
+    in_flight = add_log(
+        provider_code="solapi-main",
+        status="PENDING",
+        attempts=[{"provider_code": "solapi-main", "outcome": "in_flight"}],
+    )
+    accepted = add_log(
+        provider_code="solapi-main",
+        attempts=[{"provider_code": "solapi-main", "outcome": "accepted"}],
+    )
     console.login(Role.VIEWER)
 
     def listed(**query):
@@ -109,7 +136,9 @@ def test_attempt_outcome_is_matched_on_the_same_attempt_as_the_provider(console,
     assert listed(attempted="solapi-main", attempt_outcome="unknown") == [in_flight, unknown]
     # Without a provider: an attempt anywhere that ended so.
     assert listed(attempt_outcome="accepted") == [accepted, failed_over]
-    page = console.client.get("/send-logs", query_string={"attempt_outcome": "failed"}).get_data(as_text=True)
+    page = console.client.get("/send-logs", query_string={"attempt_outcome": "failed"}).get_data(
+        as_text=True
+    )
     assert "attempt_outcome=failed" in re.search(r'href="([^"]*export\.csv[^"]*)"', page).group(1)
 
 
@@ -118,8 +147,10 @@ def test_tried_at_a_deleted_provider_stays_selectable(console, add_log):
     console.login(Role.VIEWER)
     response = console.client.get("/send-logs", query_string={"attempted": "old-vendor"})
     assert response.status_code == 200 and _ids(response) == [gone]
-    assert re.search(r'<option selected value="old-vendor">|<option value="old-vendor" selected>',
-                     response.get_data(as_text=True))
+    assert re.search(
+        r'<option selected value="old-vendor">|<option value="old-vendor" selected>',
+        response.get_data(as_text=True),
+    )
 
 
 def test_api_key_filter(app, console, add_log):

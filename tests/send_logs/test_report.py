@@ -90,7 +90,10 @@ def test_report_counts_failed_messages_per_code_provider_and_hour(app, failures)
     with app.test_request_context():
         result = report.failure_report("24h", now=failures)
     grid = {(r.error_code, r.vendor_code, r.provider): r.counts for r in result.rows}
-    assert set(grid) == {("AUTHENTICATION_FAILED", "15", "iwinv-main"), ("NETWORK_ERROR", None, "sandbox")}
+    assert set(grid) == {
+        ("AUTHENTICATION_FAILED", "15", "iwinv-main"),
+        ("NETWORK_ERROR", None, "sandbox"),
+    }
     auth = grid[("AUTHENTICATION_FAILED", "15", "iwinv-main")]
     assert auth[-1] == 3 and auth[-3] == 1 and sum(auth) == 4
     network = grid[("NETWORK_ERROR", None, "sandbox")]
@@ -121,7 +124,9 @@ def test_groups_carry_their_share_of_the_providers_traffic_and_first_and_last_se
 def test_report_page_lists_groups_with_share_and_a_chart(console, failures):
     console.login(Role.VIEWER)
     text = console.client.get("/send-logs/failures?period=24h").get_data(as_text=True)
-    row = re.search(r'<tr data-group="AUTHENTICATION_FAILED/15/iwinv-main">(.*?)</tr>', text, re.S).group(1)
+    row = re.search(
+        r'<tr data-group="AUTHENTICATION_FAILED/15/iwinv-main">(.*?)</tr>', text, re.S
+    ).group(1)
     assert "100.0%" in row
     link = re.search(r'href="([^"]+)"', row).group(1).replace("&amp;", "&")
     assert "vendor_code=15" in link and "provider=iwinv-main" in link

@@ -24,8 +24,16 @@ from kmsg_console.send_logs.rows import (
 
 
 def _new_log() -> MessageLog:
-    log = MessageLog(public_id=str(uuid.uuid4()), status="UNKNOWN", source="api", type="SMS",
-                     to_hash="h" * 64, to_enc="enc", to_masked="010-****-5678", attempts=[])
+    log = MessageLog(
+        public_id=str(uuid.uuid4()),
+        status="UNKNOWN",
+        source="api",
+        type="SMS",
+        to_hash="h" * 64,
+        to_enc="enc",
+        to_masked="010-****-5678",
+        attempts=[],
+    )
     log.events.append(MessageEvent(kind="accepted", status="UNKNOWN", detail="accepted"))
     return log
 
@@ -57,7 +65,9 @@ def test_insert_writes_defaults_and_children_and_leaves_nothing_to_flush(app):
         with Statements() as seen:
             commit_kept()
             assert (log.status, log.created_at, len(log.events)) == ("UNKNOWN", log.created_at, 1)
-        assert [s for s in seen if s in {"INSERT", "UPDATE", "SELECT"}] == []  # no second write, no reload
+        assert [
+            s for s in seen if s in {"INSERT", "UPDATE", "SELECT"}
+        ] == []  # no second write, no reload
 
     with app.app_context():
         row = db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == log.public_id))
@@ -67,8 +77,16 @@ def test_insert_writes_defaults_and_children_and_leaves_nothing_to_flush(app):
 
 
 def _log_row(**overrides) -> MessageLog:
-    values = dict(public_id=str(uuid.uuid4()), status="UNKNOWN", source="api", type="SMS",
-                  to_hash="h" * 64, to_enc="enc", to_masked="010-****-5678", attempts=[])
+    values = dict(
+        public_id=str(uuid.uuid4()),
+        status="UNKNOWN",
+        source="api",
+        type="SMS",
+        to_hash="h" * 64,
+        to_enc="enc",
+        to_masked="010-****-5678",
+        attempts=[],
+    )
     return new_row(MessageLog, **{**values, **overrides})
 
 
@@ -85,7 +103,12 @@ def test_new_row_objects_are_written_with_every_value_and_their_children(app):
 
     with app.app_context():
         row = db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == log.public_id))
-        assert (row.subject, row.byte_count, row.to_masked, row.warnings) == ("subject", 42, "010-****-5678", [])
+        assert (row.subject, row.byte_count, row.to_masked, row.warnings) == (
+            "subject",
+            42,
+            "010-****-5678",
+            [],
+        )
         assert [(e.kind, e.detail) for e in row.events] == [("accepted", "accepted")]
 
 
@@ -94,14 +117,21 @@ def test_a_new_row_object_flushed_by_the_orm_writes_its_values_too(app):
         log = _log_row()
         insert_rows(log)
         commit_kept()
-        event = new_row(MessageEvent, message_id=log.id, kind="status", status="SENT", detail="by the ORM")
+        event = new_row(
+            MessageEvent, message_id=log.id, kind="status", status="SENT", detail="by the ORM"
+        )
         db.session.add(event)
         db.session.commit()
         log_id, event_id = log.id, event.id
 
     with app.app_context():
         stored = db.session.get(MessageEvent, event_id)
-        assert (stored.message_id, stored.kind, stored.status, stored.detail) == (log_id, "status", "SENT", "by the ORM")
+        assert (stored.message_id, stored.kind, stored.status, stored.detail) == (
+            log_id,
+            "status",
+            "SENT",
+            "by the ORM",
+        )
 
 
 def test_new_row_refuses_names_the_class_does_not_have(app):
@@ -118,8 +148,14 @@ def test_update_writes_the_values_and_the_onupdate_columns(app):
         update_row(log, {"status": "SENT", "provider_code": "solapi"})
         assert not sa.inspect(log).modified and log.status == "SENT"
         assert log.updated_at > before
-        attempt = MessageAttempt(message_id=log.id, number=1, trigger="initial", provider_code="solapi",
-                                 started_at=utcnow(), outcome="in_flight")
+        attempt = MessageAttempt(
+            message_id=log.id,
+            number=1,
+            trigger="initial",
+            provider_code="solapi",
+            started_at=utcnow(),
+            outcome="in_flight",
+        )
         insert_rows(attempt)
         add_to_loaded(log, "attempts", [attempt])
         commit_kept()
@@ -187,27 +223,49 @@ def test_queued_writes_run_at_any_commit_right_before_it(app):
         log.status = "FAILED"  # changed after queueing: the row takes what the object holds then
         db.session.commit()
         assert sa.inspect(log).persistent
-        insert_rows(attempt := MessageAttempt(message_id=log.id, number=1, trigger="initial",
-                                              provider_code="solapi", started_at=utcnow(),
-                                              outcome="in_flight"))
+        insert_rows(
+            attempt := MessageAttempt(
+                message_id=log.id,
+                number=1,
+                trigger="initial",
+                provider_code="solapi",
+                started_at=utcnow(),
+                outcome="in_flight",
+            )
+        )
         update_row(attempt, {"outcome": "accepted"}, at_commit=True)
         assert attempt.outcome == "accepted"  # in memory at once
         commit_kept()
         log_id, attempt_id = log.id, attempt.id
     with app.app_context():
-        assert db.session.scalar(sa.select(MessageLog.status).where(MessageLog.id == log_id)) == "FAILED"
-        assert db.session.scalar(sa.select(MessageAttempt.outcome).where(MessageAttempt.id == attempt_id)) == "accepted"
+        assert (
+            db.session.scalar(sa.select(MessageLog.status).where(MessageLog.id == log_id))
+            == "FAILED"
+        )
+        assert (
+            db.session.scalar(
+                sa.select(MessageAttempt.outcome).where(MessageAttempt.id == attempt_id)
+            )
+            == "accepted"
+        )
 
 
 def test_inserts_prepared_now_are_written_by_the_commit_with_their_parents_ids(app):
     with app.app_context():
         log = _new_log()
-        attempt = MessageAttempt(number=1, trigger="initial", provider_code="solapi",
-                                 started_at=utcnow(), outcome="in_flight")
+        attempt = MessageAttempt(
+            number=1,
+            trigger="initial",
+            provider_code="solapi",
+            started_at=utcnow(),
+            outcome="in_flight",
+        )
         attempt.message = log  # the parent has no id yet: it is copied when the rows are written
         with Statements() as seen:
             insert_rows(log, *log.events, attempt, at_commit=True)
-        assert seen == [] and sa.inspect(log).transient and log.created_at is not None  # values computed now
+        assert (
+            seen == [] and sa.inspect(log).transient and log.created_at is not None
+        )  # values computed now
         with Statements() as seen:
             commit_kept()
         assert seen.count("INSERT") == 3
@@ -216,7 +274,12 @@ def test_inserts_prepared_now_are_written_by_the_commit_with_their_parents_ids(a
         assert log.attempts == [attempt]
         log_id = log.id
     with app.app_context():
-        assert db.session.scalar(sa.select(MessageAttempt.message_id).where(MessageAttempt.id == attempt.id)) == log_id
+        assert (
+            db.session.scalar(
+                sa.select(MessageAttempt.message_id).where(MessageAttempt.id == attempt.id)
+            )
+            == log_id
+        )
 
 
 def test_prepared_inserts_are_dropped_by_a_rollback(app):
@@ -227,7 +290,10 @@ def test_prepared_inserts_are_dropped_by_a_rollback(app):
         db.session.commit()
         assert sa.inspect(log).transient
     with app.app_context():
-        assert db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == log.public_id)) is None
+        assert (
+            db.session.scalar(sa.select(MessageLog.id).where(MessageLog.public_id == log.public_id))
+            is None
+        )
 
 
 def test_a_durability_point_holds_the_writer_queue_for_the_commit_alone(app, monkeypatch):

@@ -413,10 +413,17 @@ def test_only_throttle_decisions_skip_waiting_for_the_disk(app, make_policy, t0,
     """Counters are soft state; every other commit (the send path's) still waits for the disk."""
     flushed: list[str] = []
     real_flush = sqlite_writers.flush_wal
-    monkeypatch.setattr(sqlite_writers, "flush_wal", lambda path: (flushed.append(path), real_flush(path)))
+    monkeypatch.setattr(
+        sqlite_writers, "flush_wal", lambda path: (flushed.append(path), real_flush(path))
+    )
     make_policy(windows=((3, 600),))
     flushed.clear()  # the policy's own commit
-    assert [decide(app, now=at(t0, 0), phone=PHONE).allowed for _ in range(4)] == [True, True, True, False]
+    assert [decide(app, now=at(t0, 0), phone=PHONE).allowed for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
     with app.app_context():
         throttle_engine = engine.runtime(app).backend.engine
         sqlite = db.engine.dialect.name == "sqlite"

@@ -31,12 +31,22 @@ def _settle(app, now=None):
 
 def test_an_attempt_left_in_flight_becomes_unknown_and_is_never_resent(app, add_log):
     old = utcnow() - STALE
-    message = add_log(status="UNKNOWN", created_at=old, provider_code="solapi-main",
-                      attempts=[{"outcome": "in_flight", "started_at": old, "finished_at": None, "latency_ms": None}])
+    message = add_log(
+        status="UNKNOWN",
+        created_at=old,
+        provider_code="solapi-main",
+        attempts=[
+            {"outcome": "in_flight", "started_at": old, "finished_at": None, "latency_ms": None}
+        ],
+    )
     assert _settle(app) == {"interrupted": 1, "accepted": 0, "never_sent": 0, "unknown": 0}
     log = _row(app, message)
     assert (log.status, log.tracking_note, log.error_code, log.retryable) == (
-        "UNKNOWN", interrupted.INTERRUPTED, "REQUEST_ABORTED", False)
+        "UNKNOWN",
+        interrupted.INTERRUPTED,
+        "REQUEST_ABORTED",
+        False,
+    )
     assert log.next_check_at is None  # nothing to look up: the vendor gave no id
     assert (log.attempts[0].outcome, log.attempts[0].error_code) == ("unknown", "REQUEST_ABORTED")
     assert "solapi-main" in log.events[-1].detail
@@ -45,19 +55,29 @@ def test_an_attempt_left_in_flight_becomes_unknown_and_is_never_resent(app, add_
 
 
 def test_a_message_that_never_reached_a_provider_is_failed_and_retryable(app, add_log):
-    plain = add_log(status="UNKNOWN", created_at=utcnow() - STALE, payload_enc="(encrypted payload)")
+    plain = add_log(
+        status="UNKNOWN", created_at=utcnow() - STALE, payload_enc="(encrypted payload)"
+    )
     otp = add_log(status="UNKNOWN", created_at=utcnow() - STALE, body_redacted=True)
     assert _settle(app)["never_sent"] == 2
     plain_log, otp_log = _row(app, plain), _row(app, otp)
-    assert (plain_log.status, plain_log.error_code, plain_log.retryable) == ("FAILED", "REQUEST_ABORTED", True)
+    assert (plain_log.status, plain_log.error_code, plain_log.retryable) == (
+        "FAILED",
+        "REQUEST_ABORTED",
+        True,
+    )
     assert plain_log.failed_at is not None and plain_log.events[-1].status == "FAILED"
     assert (otp_log.status, otp_log.retryable) == ("FAILED", False)  # its code is not kept
 
 
 def test_a_refused_attempt_before_a_failover_that_never_happened_is_failed(app, add_log):
     old = utcnow() - STALE
-    message = add_log(status="UNKNOWN", created_at=old, payload_enc="x",
-                      attempts=[{"outcome": "failed", "error_code": "NETWORK_ERROR", "started_at": old}])
+    message = add_log(
+        status="UNKNOWN",
+        created_at=old,
+        payload_enc="x",
+        attempts=[{"outcome": "failed", "error_code": "NETWORK_ERROR", "started_at": old}],
+    )
     assert _settle(app)["never_sent"] == 1
     log = _row(app, message)
     assert (log.status, log.error_code) == ("FAILED", "NETWORK_ERROR")
@@ -65,8 +85,12 @@ def test_a_refused_attempt_before_a_failover_that_never_happened_is_failed(app, 
 
 def test_an_accepted_attempt_without_its_final_status_becomes_sent_and_tracked(app, add_log):
     old = utcnow() - STALE
-    message = add_log(status="UNKNOWN", created_at=old, provider_code="solapi-main",
-                      attempts=[{"outcome": "accepted", "provider_message_id": "M4V2", "started_at": old}])
+    message = add_log(
+        status="UNKNOWN",
+        created_at=old,
+        provider_code="solapi-main",
+        attempts=[{"outcome": "accepted", "provider_message_id": "M4V2", "started_at": old}],
+    )
     assert _settle(app)["accepted"] == 1
     log = _row(app, message)
     assert (log.status, log.provider_message_id) == ("SENT", "M4V2")
@@ -76,9 +100,14 @@ def test_an_accepted_attempt_without_its_final_status_becomes_sent_and_tracked(a
 def test_young_rows_and_rows_already_tracked_are_left_alone(app, add_log):
     now = utcnow()
     young = add_log(status="UNKNOWN", created_at=now - timedelta(minutes=3))
-    recent_retry = add_log(status="UNKNOWN", created_at=now - STALE,
-                           attempts=[{"outcome": "in_flight", "started_at": now - timedelta(minutes=1)}])
-    polled = add_log(status="UNKNOWN", created_at=now - STALE, next_check_at=now + timedelta(minutes=1))
+    recent_retry = add_log(
+        status="UNKNOWN",
+        created_at=now - STALE,
+        attempts=[{"outcome": "in_flight", "started_at": now - timedelta(minutes=1)}],
+    )
+    polled = add_log(
+        status="UNKNOWN", created_at=now - STALE, next_check_at=now + timedelta(minutes=1)
+    )
     given_up = add_log(status="UNKNOWN", created_at=now - STALE, tracking_note="TRACKING_TIMEOUT")
     sent = add_log(status="SENT", created_at=now - STALE)
     assert sum(_settle(app).values()) == 0
@@ -90,7 +119,9 @@ def test_young_rows_and_rows_already_tracked_are_left_alone(app, add_log):
 
 def test_the_worker_runs_it_as_a_job_and_the_console_explains_it(app, console, add_log):
     old = utcnow() - STALE
-    message = add_log(status="UNKNOWN", created_at=old, attempts=[{"outcome": "in_flight", "started_at": old}])
+    message = add_log(
+        status="UNKNOWN", created_at=old, attempts=[{"outcome": "in_flight", "started_at": old}]
+    )
     with app.app_context():
         jobs.run_once(app, names=("interrupted_sends",))
     assert _row(app, message).tracking_note == interrupted.INTERRUPTED

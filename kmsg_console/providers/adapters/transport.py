@@ -221,8 +221,12 @@ class HttpClient:
         start = time.monotonic()
         try:
             response = self.session.request(
-                method, url, timeout=self.timeouts.as_tuple(), allow_redirects=False,
-                proxies=self.environment.proxies_for(url), **kwargs
+                method,
+                url,
+                timeout=self.timeouts.as_tuple(),
+                allow_redirects=False,
+                proxies=self.environment.proxies_for(url),
+                **kwargs,
             )
         except Exception as exc:  # requests raises many types; all are classified
             error = classify_transport_error(exc)
