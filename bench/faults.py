@@ -310,7 +310,7 @@ def database_side(database_url: str, instance: Path):
     from kmsg_console import create_app
     from kmsg_console.extensions import db, dispose_engines
     from kmsg_console.otp.models import Verification
-    from kmsg_console.send_logs.models import MessageLog
+    from kmsg_console.sending.models import MessageLog
 
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
     with app.app_context():

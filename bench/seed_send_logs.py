@@ -1,8 +1,8 @@
 """Seed a send log with a year of realistic messages, fast.
 
-What a row holds is what the real pipeline writes (``send_logs/pipeline.py``: ``_create_log``,
+What a row holds is what the send engine writes (``sending/engine.py``: ``_create_log``,
 ``_route``, ``_finish``): message texts go through the real ``prepare_message`` (type, SMS →
-LMS upgrade, byte count, warnings) and ``pipeline._payload``; recipients are encrypted with the
+LMS upgrade, byte count, warnings) and ``engine._payload``; recipients are encrypted with the
 real keyring, bound to the row's message id (``message:<id>:to``), hashed with the keyed
 lookup hash and masked with ``mask_phone``; OTP texts are stored with the code masked and
 without a retry payload. Every message gets its attempts (a failover attempt when the first
@@ -57,8 +57,8 @@ from kmsg_console.messaging.prepare import prepare_message
 from kmsg_console.messaging.types import Failover, FallbackChannel, KakaoOptions, MediaImage
 from kmsg_console.messaging.vendor_codes import TABLES, map_vendor_code
 from kmsg_console.providers.models import Provider, RoutingRule
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
+from kmsg_console.sending import engine, reading
+from kmsg_console.sending.models import MessageAttempt, MessageEvent, MessageLog
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DAYS = 365
@@ -223,7 +223,7 @@ def _prototype(rng: random.Random, kind: str, n: int) -> Prototype:
         )
     prepared = prepare_message(**kwargs)
     message = prepared.message
-    body = pipeline._redact(pipeline.final_text(message), sensitive)
+    body = engine._redact(engine.final_text(message), sensitive)
     warnings = [
         {
             "code": w.code,
@@ -243,7 +243,7 @@ def _prototype(rng: random.Random, kind: str, n: int) -> Prototype:
         warnings=warnings,
         payload_json=None
         if sensitive
-        else json.dumps(pipeline._payload(message), ensure_ascii=False),
+        else json.dumps(engine._payload(message), ensure_ascii=False),
         redacted=bool(sensitive),
     )
 
@@ -356,7 +356,7 @@ def seed(
     phones = sorted({f"010{rng.randrange(10**8):08d}" for _ in range(PHONE_POOL * 2)})[:PHONE_POOL]
     rng.shuffle(phones)
     phone_pool = [
-        (p, keyring.lookup_hash(p, pipeline.PHONE_HASH_PURPOSE), mask_phone(p)) for p in phones
+        (p, keyring.lookup_hash(p, reading.PHONE_HASH_PURPOSE), mask_phone(p)) for p in phones
     ]
     phone_draw = Weighted(
         list(zip(zipf(len(phone_pool), 0.9), range(len(phone_pool)), strict=True))

@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from kmsg_console.extensions import db
 from kmsg_console.send_logs import services
 from kmsg_console.send_logs.forms import SendLogFilterForm
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.web.pagination import encode_cursor
 
 TARGET_PAGE_MS = 50.0

@@ -11,7 +11,6 @@ from flask import Flask, make_response, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kmsg_console import config as config_module
-from kmsg_console import sqlite_writers
 from kmsg_console.crypto import Keyring
 from kmsg_console.db_pool import ping_when_idle
 from kmsg_console.extensions import THROTTLE_BIND, babel, csrf, db, htmx, login_manager
@@ -37,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_features(app)
     _register_hooks(app)
     _register_cli(app)
     return app
@@ -55,7 +55,14 @@ def _derive_config(app: Flask) -> None:
     config["KEYRING"] = Keyring.from_config(config["ENCRYPTION_KEYS"], config["HASH_KEY"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Connections are pinged only after sitting idle in the pool (db_pool.ping_when_idle).
+    # A pool per engine as large as the process's request threads: a request holds a
+    # session connection only while it reads or writes (not during a vendor's answer), so
+    # this is a ceiling that is seldom reached, and no thread waits for another's connection.
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    url = sa.engine.make_url(config["DATABASE_URL"])
+    if url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:"):
+        pool_size = max(1, int(config["DB_POOL_SIZE"]))
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_size", pool_size)
     # Throttle decisions run on a pool of their own: a request that already holds a session
     # connection must never wait for a second one from the same pool, or N busy threads each
     # holding one connection and waiting for another deadlock until the pool times out.
@@ -122,14 +129,6 @@ def _init_extensions(app: Flask) -> None:
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 ping_when_idle(engine)
-        if db.engine.dialect.name == "sqlite":
-            # The app's writes wait for the disk after SQLite's lock is let go (the
-            # throttle's engine keeps its commits soft and is left as it is).
-            sa.event.listen(db.engine, "do_connect", _durable_commits)
-
-
-def _durable_commits(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-    cparams.setdefault("factory", sqlite_writers.DurableCommits)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -139,9 +138,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    if isinstance(dbapi_connection, sqlite_writers.DurableCommits):
-        # It flushes the WAL itself after each commit, outside the lock (sqlite_writers).
-        cursor.execute("PRAGMA synchronous=NORMAL")
+    # Every commit is on disk before it returns (the send path relies on it: no provider is
+    # called before the message's row is durable). The throttle's engine lowers this to
+    # NORMAL on its own connections: counters are soft state.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
@@ -186,6 +186,14 @@ def _register_blueprints(app: Flask) -> None:
     from kmsg_console.web.access import public
 
     public(app.view_functions["static"])
+
+
+def _connect_features(app: Flask) -> None:
+    from kmsg_console import sending
+    from kmsg_console.message_templates.sends import resolve_template
+
+    # AlimTalk sends (API, console, OTP) find approved templates in the template registry.
+    sending.use_template_resolver(app, resolve_template)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -75,6 +76,9 @@ def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -
 
     app = current_app._get_current_object()
     prepare_database(app)
+    # Each web process builds its app after the fork and reads this: one pooled database
+    # connection per request thread (``DB_POOL_SIZE`` in the README), unless set explicitly.
+    os.environ.setdefault("KMSG_DB_POOL_SIZE", str(threads))
     child = start_child_worker() if with_worker else None
     click.echo(f"kmsg-console listening on http://{host}:{port}/")
     try:

@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL", None, str, "SQLAlchemy URL; default is a SQLite file in the instance folder"
     ),
+    Setting(
+        "DB_POOL_SIZE",
+        5,
+        int,
+        "Database connections kept per process (serve sets it to --threads unless given)",
+    ),
     Setting("REDIS_URL", None, str, "Redis URL for shared throttle counters (optional)"),
     Setting("REDIS_PREFIX", "kmsg:", str, "Prefix of every Redis key the console writes"),
     Setting("INSTANCE_PATH", None, str, "Folder for the SQLite database and generated keys"),

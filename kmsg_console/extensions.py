@@ -24,3 +24,23 @@ def dispose_engines() -> None:
     """Close every pooled connection of the current app (before forking, in test teardown)."""
     for engine in db.engines.values():
         engine.dispose()
+
+
+def end_read_transaction() -> None:
+    """End the session's transaction, which has only read, keeping what it loaded.
+
+    Called before a request waits on something that is not this session (a throttle
+    decision on its own pool, a vendor), so that the session's pooled connection goes back
+    to the pool instead of sitting idle in a transaction meanwhile. Nothing was written, so
+    nothing needs reloading: what the session read stays as it was read.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("unflushed changes: commit them where they are made")
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

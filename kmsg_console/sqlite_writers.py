@@ -13,22 +13,15 @@ Deadlock-free because the queue is always taken before SQLite's lock: a session 
 already written in its open transaction (it holds SQLite's lock) does not queue again.
 PostgreSQL needs none of this (row locks), so ``hold`` is a no-op there.
 
-Commits wait for the disk outside the lock. With ``synchronous=FULL`` SQLite flushes the WAL
-inside every commit while it still holds the write lock, so each writer's wait for the disk
-(one ``fdatasync``, about a millisecond here) is also every other writer's. The app's engine
-connects with :class:`DurableCommits`: SQLite commits with ``synchronous=NORMAL`` (the WAL
-is written but not flushed) and the connection then flushes the WAL itself before
-``commit()`` returns, after SQLite's lock and, inside :func:`hold`, after this queue are let
-go. A committed transaction is on disk before its caller goes on (the send path calls no
-provider before its row is there), as with ``FULL``; meanwhile the next writer is already
-writing, and one flush covers every frame written before it. A transaction other
-connections could read for that millisecond before it is flushed is the difference.
+Durability is SQLite's own: the app's connections commit with ``synchronous=FULL`` in WAL
+mode, so a committed row is on disk before ``commit()`` returns (the send path calls no
+provider before its row is there). The throttle's engine commits with ``NORMAL``: counters
+are soft state.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,69 +105,12 @@ def hold(engine: sa.Engine, *, already_writing: bool = False) -> Iterator[None]:
     if queue is None or already_writing or getattr(_holding, "depth", 0):
         yield
         return
-    _holding.owed = set()
-    try:
-        with queue.hold():
-            _holding.depth = 1
-            try:
-                yield
-            finally:
-                _holding.depth = 0
-    finally:
-        # Commits made inside the hold are on disk before the holder goes on, whatever
-        # happened after them; the next writer is not kept waiting for it.
-        for path in _holding.owed:
-            flush_wal(path)
-        _holding.owed = set()
-
-
-class DurableCommits(sqlite3.Connection):
-    """A SQLite connection whose commits wait for the disk after letting go of the lock.
-
-    Connect with ``PRAGMA synchronous=NORMAL`` (the app's connect hook does); see the module
-    docstring for why and for what it keeps.
-    """
-
-    _wal_path: str | None = None
-
-    def commit(self) -> None:
-        # Python's sqlite3 begins a transaction only before a write: none open, nothing to flush.
-        wrote = self.in_transaction
-        super().commit()
-        if not wrote:
-            return
-        path = self._wal()
-        if not path:
-            return  # an in-memory or temporary database: nothing on disk to wait for
-        if getattr(_holding, "depth", 0):
-            _holding.owed.add(path)  # flushed when the queue is let go (hold)
-        else:
-            flush_wal(path)
-
-    def _wal(self) -> str:
-        if self._wal_path is None:
-            # SQLite's own absolute path of the main database ("" when it has no file).
-            databases = self.execute("PRAGMA database_list")
-            main = next((path for _seq, name, path in databases if name == "main"), "")
-            self._wal_path = f"{main}-wal" if main else ""
-        return self._wal_path
-
-
-_sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
-
-
-def flush_wal(wal_path: str) -> None:
-    """Wait until every frame written to ``wal_path`` so far is on disk."""
-    try:
-        fd = os.open(wal_path, os.O_RDONLY)
-    except FileNotFoundError:
-        # The WAL was checkpointed into the database and removed: SQLite flushes the
-        # database at the end of every checkpoint, so the frames are on disk there.
-        return
-    try:
-        _sync(fd)
-    finally:
-        os.close(fd)
+    with queue.hold():
+        _holding.depth = 1
+        try:
+            yield
+        finally:
+            _holding.depth = 0
 
 
 def session_has_written(connection: sa.Connection) -> bool:

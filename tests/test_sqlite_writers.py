@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -158,131 +157,25 @@ def test_a_forked_worker_is_not_stuck_behind_a_lock_its_parent_held(engine):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-# -- commits wait for the disk after the lock is let go ---------------------------------------
+# -- durability by SQLite's own setting ------------------------------------------------------
 
 
-@pytest.fixture
-def durable(tmp_path):
-    """An engine connecting as the app's does: DurableCommits, synchronous=NORMAL, WAL."""
-    engine = sa.create_engine(
-        f"sqlite:///{tmp_path / 'durable.db'}",
-        connect_args={"factory": sqlite_writers.DurableCommits},
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record):
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-    with engine.connect() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (v INTEGER)")
-        conn.commit()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def flushes(monkeypatch):
-    """Each WAL flush, with what was true at that moment (see ``probe``)."""
-    seen: list[dict] = []
-    probe: dict = {}
-    real = sqlite_writers.flush_wal
-
-    def recording(path):
-        seen.append({"path": path, **{name: check() for name, check in probe.items()}})
-        real(path)
-
-    monkeypatch.setattr(sqlite_writers, "flush_wal", recording)
-    return seen, probe
-
-
-def _lock_is_free(path) -> bool:
-    """Whether another connection can take SQLite's write lock at once."""
-    other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("ROLLBACK")
-        return True
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        other.close()
-
-
-def test_a_commit_that_wrote_is_flushed_after_sqlite_lets_go_of_its_lock(
-    durable, flushes, tmp_path
-):
-    seen, probe = flushes
-    database = str(tmp_path / "durable.db")
-    probe["lock free"] = lambda: _lock_is_free(database)
-    probe["row in the wal"] = lambda: os.path.getsize(f"{database}-wal") > 0
-    with durable.connect() as conn:
-        conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
-        conn.commit()
-        assert seen == []  # nothing written: nothing to wait for
-        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-        conn.commit()
-        assert seen == [{"path": f"{database}-wal", "lock free": True, "row in the wal": True}]
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
-
-
-def test_inside_the_queue_the_flush_waits_until_the_queue_is_let_go(durable, flushes):
-    seen, probe = flushes
-    queue = sqlite_writers._queue_for(durable)
-
-    def queue_free():
-        taken = queue._threads.acquire(blocking=False)
-        if taken:
-            queue._threads.release()
-        return taken
-
-    probe["queue free"] = queue_free
-    with durable.connect() as conn:
-        with sqlite_writers.hold(durable):
-            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-            conn.commit()
-            assert seen == []  # owed, not yet paid: the queue is still ours
-        assert [flush["queue free"] for flush in seen] == [True]  # paid on the way out
-
-
-def test_a_commit_inside_the_queue_is_flushed_even_when_the_holder_then_fails(durable, flushes):
-    seen, _probe = flushes
-    with durable.connect() as conn, pytest.raises(RuntimeError):
-        with sqlite_writers.hold(durable):
-            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-            conn.commit()
-            raise RuntimeError("after the commit")
-    assert len(seen) == 1
-    with sqlite_writers.hold(durable):
-        pass
-    assert len(seen) == 1  # nothing is owed twice
-
-
-def test_a_missing_wal_means_its_frames_are_in_the_database_already(tmp_path):
-    sqlite_writers.flush_wal(str(tmp_path / "gone.db-wal"))  # no error
-
-
-def test_the_app_writes_through_durable_commits_and_the_throttle_does_not(tmp_path, flushes):
+def test_the_app_commits_with_synchronous_full_and_the_throttle_with_normal(tmp_path):
+    """The app's commits wait for the disk inside SQLite (FULL); counters are soft (NORMAL)."""
     from kmsg_console.extensions import THROTTLE_BIND, db
     from tests.conftest import make_app
 
-    seen, _probe = flushes
     app = make_app(f"sqlite:///{tmp_path / 'app.db'}", tmp_path / "instance")
     with app.app_context():
         try:
             with db.engine.connect() as conn:
-                driver = conn.connection.driver_connection
-                assert isinstance(driver, sqlite_writers.DurableCommits)
-                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
-            with db.engines[THROTTLE_BIND].connect() as conn:
-                assert not isinstance(
-                    conn.connection.driver_connection, sqlite_writers.DurableCommits
-                )
-            db.session.execute(sa.text("CREATE TABLE probe (v INTEGER)"))
-            db.session.execute(sa.text("INSERT INTO probe VALUES (1)"))
-            db.session.commit()
-            assert [flush["path"] for flush in seen] == [f"{tmp_path / 'app.db'}-wal"]
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            from kmsg_console.throttle import engine as throttle_engine
+
+            backend = throttle_engine.runtime(app).backend
+            with backend.connection() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         finally:
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+            db.engines[THROTTLE_BIND].dispose()
+            db.engine.dispose()

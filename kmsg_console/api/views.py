@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from jsonschema import ValidationError
 
+from kmsg_console import sending
 from kmsg_console.api import openapi
 from kmsg_console.api.auth import current_api_key, require_api_key
 from kmsg_console.api.errors import ApiError
 from kmsg_console.api_keys.models import Scope
-from kmsg_console.extensions import csrf, db
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog, MessageSource
+from kmsg_console.extensions import csrf, db, end_read_transaction
+from kmsg_console.sending.models import MessageLog, MessageSource
 from kmsg_console.throttle.engine import ThrottleContext, ThrottleUnavailable, check_and_consume
 from kmsg_console.web.access import public
 
@@ -170,7 +170,7 @@ def message_json(log: MessageLog) -> dict[str, Any]:
         "byte_count": log.byte_count,
         "error": error,
         "warnings": list(log.warnings or []),
-        "attempts": pipeline.attempts_summary(log),
+        "attempts": sending.attempts_summary(log),
         "created_at": _iso(log.created_at),
         "sent_at": _iso(log.sent_at),
         "delivered_at": _iso(log.delivered_at),
@@ -217,11 +217,11 @@ def plausible_id(value: str) -> bool:
     return len(value) <= 64 and "\x00" not in value
 
 
-def refused(exc: pipeline.SendRefused) -> ApiError:
+def refused(exc: sending.SendRefused) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, details=exc.issues or None)
 
 
-def _throttle_send(send_request: pipeline.SendRequest, idempotency_key: str | None) -> None:
+def _throttle_send(send_request: sending.SendRequest, idempotency_key: str | None) -> None:
     """Count a send on the ``api_send`` throttle policies; 429 when one refuses.
 
     Only sends that would go out are counted: a replay of an earlier Idempotency-Key sends
@@ -234,8 +234,9 @@ def _throttle_send(send_request: pipeline.SendRequest, idempotency_key: str | No
         )
         if db.session.scalar(earlier) is not None:
             return
-    recipient = pipeline.prepare(send_request).message.to
+    recipient = sending.prepare(send_request).message.to
     context = ThrottleContext(phone=recipient, api_key_id=api_key.id)
+    end_read_transaction()  # no connection idle in transaction while the throttle decides
     decision = check_and_consume("api_send", context)
     if not decision.allowed:
         raise ApiError(
@@ -264,7 +265,7 @@ def send_message():
                 }
             ],
         )
-    send_request = pipeline.SendRequest(
+    send_request = sending.SendRequest(
         to=body["to"],
         text=body.get("text"),
         type=body.get("type"),
@@ -278,13 +279,13 @@ def send_message():
     )
     try:
         _throttle_send(send_request, idempotency_key)
-        result = pipeline.send(
+        result = sending.send(
             send_request,
             source=MessageSource.API,
             api_key_id=current_api_key().id,
             idempotency_key=idempotency_key,
         )
-    except pipeline.SendRefused as exc:
+    except sending.SendRefused as exc:
         raise refused(exc) from None
     response = jsonify(message_json(result.log))
     response.status_code = 201 if result.created else 200
@@ -295,7 +296,7 @@ def send_message():
 @require_api_key(Scope.SEND)
 def get_message(message_id: str):
     """Status and attempts of a message sent with this API key."""
-    log = pipeline.find_by_public_id(message_id) if plausible_id(message_id) else None
+    log = sending.find_by_public_id(message_id) if plausible_id(message_id) else None
     if log is None or log.api_key_id != current_api_key().id:
         raise ApiError(404, "not_found", "No message with this id for this API key.")
     return jsonify(message_json(log))

@@ -19,8 +19,8 @@ from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.otp import queries as otp_queries
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageStatus
 from kmsg_console.send_logs.report import Bucket, buckets
+from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageStatus
 
 #: Statuses that mean a provider took the message (delivery may still be pending).
 ACCEPTED = (MessageStatus.PENDING.value, MessageStatus.SENT.value, MessageStatus.DELIVERED.value)

@@ -1,7 +1,7 @@
-"""Rules of the manual send console: the live counter, form ↔ pipeline mapping, outcomes.
+"""Rules of the manual send console: the live counter, form ↔ send request mapping, outcomes.
 
-Sending itself is :mod:`kmsg_console.send_logs.pipeline`; this module only turns the form into
-a :class:`~kmsg_console.send_logs.pipeline.SendRequest` and explains the answers to a person.
+Sending itself is :mod:`kmsg_console.sending`; this module only turns the form into
+a :class:`~kmsg_console.send_logs.sending.SendRequest` and explains the answers to a person.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
@@ -23,14 +24,13 @@ from kmsg_console.messaging.types import MessageType, MessageValidationError
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.sending.models import MessageLog, MessageStatus
 
 logger = logging.getLogger(__name__)
 
 #: Types the compose form offers. To add AlimTalk once approved templates exist: append
 #: ``MessageType.ALIMTALK`` here, give ``ComposeForm`` a ``template_code`` select (filled from
-#: the template registry behind ``pipeline.template_resolver``) and ``variables``;
+#: the template registry behind ``sending.use_template_resolver``) and ``variables``;
 #: :func:`send_request` already forwards both when the form has them.
 OFFERED_TYPES: tuple[MessageType, ...] = (MessageType.SMS, MessageType.LMS)
 
@@ -120,7 +120,7 @@ def requested_type(value: str | None) -> MessageType | None:
 
 
 def count(text: str | None, subject: str | None, type_value: str | None) -> Counter:
-    """Count ``text`` and ``subject`` in CP949 bytes and decide SMS or LMS as the pipeline will."""
+    """Count ``text`` and ``subject`` in CP949 bytes and decide SMS or LMS as the engine will."""
     counted = count_bytes(text or "")
     chosen = requested_type(type_value)
     kind = chosen or (MessageType.SMS if counted.bytes <= SMS_MAX_BYTES else MessageType.LMS)
@@ -136,15 +136,15 @@ def count(text: str | None, subject: str | None, type_value: str | None) -> Coun
     )
 
 
-# -- form -> pipeline -----------------------------------------------------------------------
+# -- form -> send request--------------------------------------------------------------------
 
 
-def send_request(form: Any) -> pipeline.SendRequest:
-    """The pipeline request for the compose form's data."""
+def send_request(form: Any) -> sending.SendRequest:
+    """The send request for the compose form's data."""
     kind = requested_type(form.type.data)
     template_code = getattr(form, "template_code", None)
     variables = getattr(form, "variables", None)
-    return pipeline.SendRequest(
+    return sending.SendRequest(
         to=form.to.data or "",
         text=form.text.data,
         type=kind.value if kind else None,
@@ -157,7 +157,7 @@ def send_request(form: Any) -> pipeline.SendRequest:
     )
 
 
-def apply_refusal(form: Any, exc: pipeline.SendRefused) -> None:
+def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
     """Put the reasons of a refused preview or send on the form's fields, translated."""
     cause = exc.__cause__
     if isinstance(cause, MessageValidationError):
@@ -216,7 +216,7 @@ class PreviewView:
     unencodable: tuple[str, ...]
 
 
-def describe(result: pipeline.Preview, form: Any) -> PreviewView:
+def describe(result: sending.Preview, form: Any) -> PreviewView:
     """The preview page's facts: final text, effective type, bytes, route, warnings."""
     prepared = result.prepared
     message = prepared.message

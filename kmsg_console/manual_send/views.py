@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.manual_send import services
 from kmsg_console.manual_send.forms import ComposeForm
 from kmsg_console.operators.models import Role
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageSource
+from kmsg_console.sending.models import MessageSource
 from kmsg_console.web.access import access
 
 bp = Blueprint("manual_send", __name__)
@@ -61,8 +61,8 @@ def preview():
     if not form.validate_on_submit():
         return _compose_page(form, 422)
     try:
-        result = pipeline.preview(services.send_request(form))
-    except pipeline.SendRefused as exc:
+        result = sending.preview(services.send_request(form))
+    except sending.SendRefused as exc:
         services.apply_refusal(form, exc)
         return _compose_page(form, 422)
     return render_template(
@@ -78,10 +78,10 @@ def send():
     if not form.validate_on_submit():
         return _compose_page(form, 422)
     try:
-        result = pipeline.send(
+        result = sending.send(
             services.send_request(form), source=MessageSource.CONSOLE, operator_id=current_user.id
         )
-    except pipeline.SendRefused as exc:
+    except sending.SendRefused as exc:
         services.apply_refusal(form, exc)
         return _compose_page(form, 422)
     services.record_send(result.log)

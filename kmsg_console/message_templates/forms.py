@@ -231,7 +231,7 @@ class ReviewForm(FlaskForm):
 
 
 def apply_refusal(form: Any, exc: Any) -> None:
-    """Show why the send pipeline refused a test send, translated, next to the right field."""
+    """Show why the send engine refused a test send, translated, next to the right field."""
     cause = exc.__cause__
     fields = dict(form.variable_fields)
     for issue in getattr(cause, "issues", None) or ():

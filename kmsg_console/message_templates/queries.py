@@ -12,7 +12,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.encoding import count_bytes
 from kmsg_console.messaging.variables import PLACEHOLDER_RE
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 
 from .models import MessageTemplate, ReviewStatus, TemplateKind
 from .validation import Issue, TemplateData

@@ -9,15 +9,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs import pipeline
 from kmsg_console.web.access import access
 from kmsg_console.web.forms import EmptyForm
 from kmsg_console.web.htmx import is_partial, render_page_or_fragment
 
-from . import queries, sending, services, sync
+from . import queries, sends, services, sync
 from .forms import FilterForm, ReviewForm, TemplateForm, apply_refusal, test_send_form
 from .lifecycle import Action
 from .models import EVENT_LABELS, Category, KakaoMessageType, MessageTemplate, ReviewStatus
@@ -277,7 +277,7 @@ def review(template_id: int):
 @bp.post("/<int:template_id>/test-send")
 @access(Role.VIEWER, write=Role.OPERATOR)
 def test_send(template_id: int):
-    """Send the template once through the send pipeline (recipient and variable values given)."""
+    """Send the template once through the send engine (recipient and variable values given)."""
     template = _template_or_404(template_id)
     form = test_send_form(template)
     if not form.validate_on_submit():
@@ -288,12 +288,12 @@ def test_send(template_id: int):
         if (field.data or "").strip()
     }
     try:
-        log = sending.send_test(template, form.to.data, values, actor=current_user)
+        log = sends.send_test(template, form.to.data, values, actor=current_user)
     except services.TemplateError as exc:
         db.session.rollback()
         form.to.errors = [_(exc.message, **exc.params)]
         return _detail_page(template, test_form=form, status=422, fragment=is_partial())
-    except pipeline.SendRefused as exc:
+    except sending.SendRefused as exc:
         db.session.rollback()
         apply_refusal(form, exc)
         return _detail_page(template, test_form=form, status=422, fragment=is_partial())

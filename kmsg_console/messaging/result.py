@@ -2,7 +2,7 @@
 
 Adapters never raise for an expected failure; they return ``Err(SendError)``.
 ``outcome.ok`` tells the two apart, and both sides are frozen dataclasses the
-send pipeline can log as they are.
+send engine can log as they are.
 """
 
 from __future__ import annotations

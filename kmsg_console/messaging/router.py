@@ -130,7 +130,7 @@ class Router:
         """Send ``message`` through the chain; stop at the first decisive outcome.
 
         ``on_attempt_start(provider_id)`` runs before each provider call (the
-        send pipeline writes its log row there; if it raises, that provider is
+        send engine writes its log row there; if it raises, that provider is
         not called and the exception propagates). ``on_attempt_done(attempt)``
         runs after each call.
         """

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from kmsg_console.extensions import db
 from kmsg_console.observability import metrics
 from kmsg_console.orm import utcnow
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.web.access import public
 
 bp = Blueprint("observability", __name__)

@@ -17,12 +17,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.operators.models import Operator
 from kmsg_console.otp import services
 from kmsg_console.otp.models import Verification, VerificationPurpose, VerificationStatus
-from kmsg_console.send_logs import pipeline
 from kmsg_console.web.pagination import Page, keyset_page
 from kmsg_console.web.timezones import local_day_bounds, to_local
 
@@ -115,7 +115,7 @@ def sandbox_delivery(verification: Verification) -> Mapping[str, Any] | None:
         return None
     keyring = current_app.config["KEYRING"]
     digits = keyring.decrypt(verification.phone_enc, f"verification:{verification.public_id}:phone")
-    for delivery in pipeline.sandbox_inbox(digits, limit=20):
+    for delivery in sending.sandbox_inbox(digits, limit=20):
         if delivery["message_id"] == verification.message_public_id:
             return delivery
     return None

@@ -34,8 +34,9 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
-from kmsg_console.extensions import db
+from kmsg_console.extensions import db, end_read_transaction
 from kmsg_console.messaging.phone import InvalidPhoneNumber, mask_phone, normalize_recipient
 from kmsg_console.messaging.variables import render_template
 from kmsg_console.observability import metrics
@@ -48,23 +49,14 @@ from kmsg_console.otp.models import (
     VerificationPurpose,
     VerificationStatus,
 )
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageSource, MessageStatus
-from kmsg_console.send_logs.rows import (
-    add_to_loaded,
-    commit_kept,
-    insert_rows,
-    new_row,
-    unqueue,
-    update_row,
-    write_at_commit,
-)
+from kmsg_console.sending.models import MessageSource, MessageStatus
+from kmsg_console.sending.records import RowUpdate, durability_point
 from kmsg_console.throttle.engine import ThrottleContext, check_and_consume
 
 #: The engine's clock; tests replace it to walk through expiry.
 clock = utcnow
 
-PHONE_PURPOSE = pipeline.PHONE_HASH_PURPOSE
+PHONE_PURPOSE = sending.PHONE_HASH_PURPOSE
 
 DEFAULT_PURPOSES = (
     ("login", "Login"),
@@ -114,7 +106,7 @@ def generate_code(length: int) -> str:
 
 
 def _event(verification: Verification, kind: str, detail: str | None = None) -> None:
-    verification.events.append(new_row(VerificationEvent, at=clock(), kind=kind, detail=detail))
+    verification.events.append(VerificationEvent(at=clock(), kind=kind, detail=detail))
 
 
 @dataclass(frozen=True)
@@ -288,6 +280,7 @@ def start(
 
     earlier = _earlier_starts(phone_hash, purpose, now)
     _check_cooldown(purpose, earlier, now)
+    end_read_transaction()  # no connection idle in transaction while the throttle decides
 
     decision = check_and_consume(
         "otp_start",
@@ -381,8 +374,7 @@ def _issue(
     # The message's id is fixed now and stored with the verification, so linking the two
     # needs no extra write after the send.
     message_public_id = str(uuid.uuid4())
-    verification = new_row(
-        Verification,
+    verification = Verification(
         public_id=public_id,
         purpose_id=purpose.id,
         created_at=now,
@@ -403,28 +395,27 @@ def _issue(
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
 
-    # Committed by the send with the message row and its first attempt, before the provider
-    # is called (the verification exists before the code leaves). The rows are computed now,
-    # so that commit holds SQLite's write lock for their statements only.
-    queued = _write_verification(verification, replaced, now, at_commit=True)
     send_request = _send_request(purpose, digits, code)
-
     try:
-        result = pipeline.send(
+        # The verification (and the cancellation of the one it replaces) is committed with
+        # the message row and its first attempt, before the provider is called: the
+        # verification exists before its code leaves.
+        result = sending.send(
             send_request,
             source=MessageSource.OTP,
             api_key_id=api_key_id,
             operator_id=getattr(operator, "id", None),
             sensitive_values=[code],
             message_id=message_public_id,
+            also_write=_verification_rows(verification, replaced, now),
         )
-    except pipeline.SendRefused as exc:
-        # Refused before the first commit: the verification is written by _fail's commit as
-        # it is then (canceled), in place of the rows computed above.
-        unqueue(*queued)
-        write_at_commit(lambda: _write_verification(verification, replaced, now, at_commit=False))
-        verification.message_public_id = None  # refused: no message was logged
-        _fail(verification, f"send refused: {exc.code}")
+    except sending.SendRefused as exc:
+        # Refused before anything was written: the verification is recorded, canceled.
+        verification.message_public_id = None  # no message was logged
+        verification.status = VerificationStatus.CANCELED.value
+        _event(verification, "canceled", f"send refused: {exc.code}")
+        with durability_point() as point:
+            point.apply(*_verification_rows(verification, replaced, now))
         raise OtpRefused(
             502,
             "send_failed",
@@ -449,47 +440,33 @@ def _issue(
             target_id=public_id,
             details={"purpose": purpose.code, "to": verification.phone_masked},
         )
-        commit_kept()
+        db.session.commit()
     # Otherwise the send's last commit wrote everything this start has to say.
     return verification
 
 
-def _write_verification(
-    verification: Verification, replaced: list[Verification], now: datetime, *, at_commit: bool
-) -> list:
-    """Write a new verification, canceling the pending ones it replaces; the queued writes
-    when ``at_commit``.
+def _verification_rows(
+    verification: Verification, replaced: list[Verification], now: datetime
+) -> list[Verification | VerificationEvent | RowUpdate]:
+    """The writes of a new verification: the pending ones it replaces canceled, then itself.
 
     The earlier pending verifications are canceled first: the partial unique index
     uq_verification_one_pending refuses a second pending one, which is how a concurrent
     start that got there first shows (IntegrityError).
     """
-    writes = []
+    writes: list[Verification | VerificationEvent | RowUpdate] = []
     for old in replaced:
+        canceled = {"status": VerificationStatus.CANCELED.value, "status_updated_at": now}
+        writes.append(RowUpdate(old, canceled))
         writes.append(
-            update_row(
-                old,
-                {"status": VerificationStatus.CANCELED.value, "status_updated_at": now},
-                at_commit=at_commit,
+            VerificationEvent(
+                verification_id=old.id,
+                at=now,
+                kind="canceled",
+                detail="replaced by a new verification",
             )
         )
-        canceled = new_row(
-            VerificationEvent,
-            verification_id=old.id,
-            at=now,
-            kind="canceled",
-            detail="replaced by a new verification",
-        )
-        writes.append(insert_rows(canceled, at_commit=at_commit))
-        if at_commit:  # shown once written, so that unqueue leaves no trace of it
-            writes.append(
-                write_at_commit(
-                    lambda old=old, event=canceled: add_to_loaded(old, "events", [event])
-                )
-            )
-        else:
-            add_to_loaded(old, "events", [canceled])
-    writes.append(insert_rows(verification, *verification.events, at_commit=at_commit))
+    writes.extend([verification, *verification.events])
     return writes
 
 
@@ -509,10 +486,10 @@ def _mask_ip(ip: str | None) -> str | None:
     return ".".join(parts[:2] + ["*", "*"]) if len(parts) == 4 else "…"
 
 
-def _send_request(purpose: PurposeSettings, digits: str, code: str) -> pipeline.SendRequest:
+def _send_request(purpose: PurposeSettings, digits: str, code: str) -> sending.SendRequest:
     sms_text = render_sms(purpose, code)
     if purpose.channel == OtpChannel.ALIMTALK.value and purpose.alimtalk_template_code:
-        return pipeline.SendRequest(
+        return sending.SendRequest(
             to=digits,
             type="ALIMTALK",
             template_code=purpose.alimtalk_template_code,
@@ -527,7 +504,7 @@ def _send_request(purpose: PurposeSettings, digits: str, code: str) -> pipeline.
             else None,
         )
     # No explicit type: SMS, or LMS when the filled-in text is over 90 bytes.
-    return pipeline.SendRequest(to=digits, text=sms_text, from_=purpose.sender_number)
+    return sending.SendRequest(to=digits, text=sms_text, from_=purpose.sender_number)
 
 
 def find(public_id: str) -> Verification | None:
@@ -595,6 +572,7 @@ def _check(
     throttle_ctx = ThrottleContext(
         phone=digits, ip=client_ip, api_key_id=api_key_id, purpose=verification.purpose.code
     )
+    end_read_transaction()  # no connection idle in transaction while the throttle decides
     gate = check_and_consume("otp_check_failure", throttle_ctx, now=now, dry_run=True)
     if not gate.allowed:
         raise OtpRefused(

@@ -1,1 +1,1 @@
-"""Send logs: the pipeline every message takes, and the console that explains failures."""
+"""Send logs: the console over the send log (lists, a message's page, report, export)."""

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
-from kmsg_console.send_logs.models import MessageLog
 from kmsg_console.send_logs.services import LogFilters, filtered_query
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.web.timezones import operator_zone, to_local
 
 logger = logging.getLogger(__name__)

@@ -11,14 +11,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, ValidationError
 from wtforms.validators import Length, Optional, Regexp
 
+from kmsg_console import sending
 from kmsg_console.api_keys.models import ApiKey
 from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import ErrorCode
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.explanations import SOURCE_LABELS
-from kmsg_console.send_logs.models import MessageSource, MessageStatus
 from kmsg_console.send_logs.report import DEFAULT_PERIOD
 from kmsg_console.send_logs.services import (
     ATTEMPT_OUTCOMES,
@@ -26,6 +25,7 @@ from kmsg_console.send_logs.services import (
     LogFilters,
     local_to_utc,
 )
+from kmsg_console.sending.models import MessageSource, MessageStatus
 from kmsg_console.web.forms import choices
 
 ANY = ("", _l("Any"))
@@ -118,7 +118,7 @@ class SendLogFilterForm(FlaskForm):
 
     def validate_phone(self, field) -> None:
         if field.data:
-            self.phone_digest = pipeline.phone_hash(field.data)
+            self.phone_digest = sending.phone_hash(field.data)
             if self.phone_digest is None:
                 raise ValidationError(_("Enter a valid phone number, e.g. 010-1234-5678."))
 

@@ -21,7 +21,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.vendor_codes import Explanation
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs import services
-from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.sending.models import MessageLog, MessageStatus
 from kmsg_console.web.charts import BarChart, stacked_bars
 from kmsg_console.web.timezones import operator_zone
 

@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kmsg_console import sending
 from kmsg_console.api_keys.models import ApiKey
 from kmsg_console.extensions import db
 from kmsg_console.messaging.vendor_codes import Explanation, explain
 from kmsg_console.operators.models import Operator
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
 from kmsg_console.send_logs.explanations import error_help
-from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageStatus
+from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageStatus
 from kmsg_console.web.pagination import Page, decode_cursor, keyset_page
 from kmsg_console.web.timezones import operator_zone, to_local
 
@@ -168,7 +168,7 @@ def recipient_label(recipient_hash: str) -> str | None:
 
 
 def get_log_or_404(public_id: str) -> MessageLog:
-    log = pipeline.find_by_public_id(public_id)
+    log = sending.find_by_public_id(public_id)
     if log is None:
         abort(404)
     return log
@@ -240,7 +240,7 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
             sa.select(Operator.email).where(Operator.id == log.operator_id)
         )
     if with_body:
-        detail.body = pipeline.decrypt_body(log)
+        detail.body = sending.decrypt_body(log)
     return detail
 
 
@@ -259,7 +259,7 @@ def retry_message(log: MessageLog, *, operator: Operator) -> MessageLog:
     outcome then sets ``retryable`` afresh. If the retry stops before a provider attempt was
     written, the claim is given back.
 
-    :raises pipeline.SendRefused: 409 when the message is not (or no longer) retryable.
+    :raises sending.SendRefused: 409 when the message is not (or no longer) retryable.
     """
     claim = (
         sa.update(MessageLog)
@@ -275,14 +275,14 @@ def retry_message(log: MessageLog, *, operator: Operator) -> MessageLog:
     claimed = db.session.execute(claim).rowcount
     db.session.commit()
     if claimed != 1:
-        raise pipeline.SendRefused(
+        raise sending.SendRefused(
             409, "not_retryable", "Only failed messages with a retryable error can be retried."
         )
     attempts_before = log.attempt_count  # reloads the row after the commit
-    # pipeline.retry checks the flag itself; it holds in memory while the database keeps the claim.
+    # sending.retry checks the flag itself; it holds in memory while the database keeps the claim.
     set_committed_value(log, "retryable", True)
     try:
-        return pipeline.retry(log, operator=operator)
+        return sending.retry(log, operator=operator)
     except Exception:
         db.session.rollback()
         if log.attempt_count == attempts_before:  # no provider was called: release the claim

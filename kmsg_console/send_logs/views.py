@@ -18,11 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs import export as csv_export
-from kmsg_console.send_logs import pipeline, report, services
+from kmsg_console.send_logs import report, services
 from kmsg_console.send_logs.explanations import (
     OUTCOME_BADGES,
     OUTCOME_LABELS,
@@ -30,7 +31,7 @@ from kmsg_console.send_logs.explanations import (
     TRIGGER_LABELS,
 )
 from kmsg_console.send_logs.forms import FailureReportForm, SendLogFilterForm
-from kmsg_console.send_logs.models import MessageStatus
+from kmsg_console.sending.models import MessageStatus
 from kmsg_console.web.access import access, can
 from kmsg_console.web.forms import EmptyForm
 from kmsg_console.web.htmx import is_partial, render_page_or_fragment
@@ -168,7 +169,7 @@ def retry(message_id: str):
         abort(400)
     try:
         services.retry_message(log, operator=current_user)
-    except pipeline.SendRefused:
+    except sending.SendRefused:
         flash(
             _(
                 "This message cannot be retried: it is not a failed message with a "

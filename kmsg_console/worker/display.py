@@ -6,7 +6,7 @@ from typing import Any
 
 from kmsg_console.i18n_markers import N_
 from kmsg_console.operators.models import Role
-from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.sending.models import MessageLog, MessageStatus
 from kmsg_console.web.access import can
 from kmsg_console.worker import fallback, interrupted, tracking
 

@@ -24,12 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.messaging.provider import DeliveryStatusResult
 from kmsg_console.messaging.types import FallbackChannel, MessageType
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageEvent, MessageLog, MessageSource, MessageStatus
+from kmsg_console.sending.models import MessageEvent, MessageLog, MessageSource, MessageStatus
 from kmsg_console.worker import settings
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _native_fallback_done(raw: Any) -> bool:
 def _stored_failover(log: MessageLog) -> dict[str, Any] | None:
     if log.payload_enc is None:
         return None
-    message = pipeline.rebuild_message(log)
+    message = sending.rebuild_message(log)
     if message.failover is None or not message.failover.enabled:
         return {"enabled": False}
     return {
@@ -161,9 +161,9 @@ def send_due(limit: int = 100) -> Counter[str]:
 def send_claimed(log: MessageLog) -> str:
     """Send the SMS/LMS of a claimed original and link it; returns sent, failed or duplicate."""
     failover = _stored_failover(log) or {}
-    message = pipeline.rebuild_message(log)
+    message = sending.rebuild_message(log)
     lms = failover.get("channel") is FallbackChannel.LMS
-    request = pipeline.SendRequest(
+    request = sending.SendRequest(
         to=message.to,
         text=failover.get("content"),
         type="LMS" if lms else None,
@@ -172,7 +172,7 @@ def send_claimed(log: MessageLog) -> str:
     )
     original_id = log.id
     try:
-        child = pipeline.send(
+        child = sending.send(
             request,
             source=MessageSource(log.source),
             api_key_id=log.api_key_id,
@@ -183,7 +183,7 @@ def send_claimed(log: MessageLog) -> str:
         # The unique index saw a fallback for this original already: never a second one.
         db.session.rollback()
         outcome, detail = SENT, "a fallback message already exists"
-    except pipeline.SendRefused as exc:
+    except sending.SendRefused as exc:
         db.session.rollback()
         outcome, detail = FAILED, f"fallback refused: {exc.code}: {exc.message}"
     else:

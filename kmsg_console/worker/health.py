@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kmsg_console.extensions import db
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import fallback, jobs, tracking
 from kmsg_console.worker.models import WorkerJob
 from kmsg_console.worker.outcomes import POLLABLE

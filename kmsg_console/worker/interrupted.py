@@ -33,8 +33,8 @@ from sqlalchemy.orm import selectinload
 
 from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import ErrorCode
-from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog, MessageStatus
-from kmsg_console.send_logs.pipeline import FIRST_CHECK_DELAY
+from kmsg_console.sending.engine import FIRST_CHECK_DELAY
+from kmsg_console.sending.models import MessageAttempt, MessageEvent, MessageLog, MessageStatus
 
 #: Longer than any send can take (every provider of a chain with its connect and read
 #: timeouts, plus the database writes around them).

@@ -9,7 +9,6 @@ since the last run by any worker, so two workers never do the same job twice.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -24,14 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
+from kmsg_console.message_templates.sync import sync_all_templates
 from kmsg_console.worker import interrupted, retention, tracking
 from kmsg_console.worker.models import WorkerJob
 
 logger = logging.getLogger(__name__)
-
-
-class Unavailable(Exception):
-    """An optional job whose feature is not installed (recorded, not an error)."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +52,7 @@ def _expire_otps() -> dict[str, Any]:
 
 
 def _sync_templates() -> dict[str, Any]:
-    try:
-        module = importlib.import_module("kmsg_console.message_templates.services")
-    except ImportError as exc:
-        raise Unavailable("template registry not installed") from exc
-    sync = getattr(module, "sync_all_templates", None)
-    if sync is None:
-        raise Unavailable("template registry has no sync_all_templates()")
-    result = sync()
-    db.session.commit()
-    return result if isinstance(result, dict) else {"result": str(result)[:200]}
+    return sync_all_templates().as_dict()  # commits after each provider
 
 
 def _settle_interrupted() -> dict[str, Any]:
@@ -167,10 +154,6 @@ def run_job(job: JobSpec, owner: str, *, force: bool = False) -> str:
         return "skipped"
     try:
         result = job.run()
-    except Unavailable as exc:
-        db.session.rollback()
-        _record(job, owner, "unavailable", str(exc), None)
-        return "unavailable"
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded and retried next time
         db.session.rollback()
         logger.exception("job %s failed", job.name)

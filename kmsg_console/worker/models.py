@@ -29,7 +29,7 @@ class WorkerJob(db.Model):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: ok, error or unavailable (an optional feature is not installed).
+    #: ok or error (rows written by older versions may say unavailable).
     last_outcome: Mapped[str | None] = mapped_column(sa.String(12))
     last_detail: Mapped[str | None] = mapped_column(sa.String(255))
     last_result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kmsg_console import sending
 from kmsg_console.messaging.errors import ErrorCode, SendError
 from kmsg_console.messaging.provider import DeliveryStatus, DeliveryStatusResult
 from kmsg_console.messaging.result import Err, Result
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog, MessageStatus
+from kmsg_console.sending.models import MessageLog, MessageStatus
 from kmsg_console.worker import fallback
 
 BACKOFF = (
@@ -45,7 +45,7 @@ class Note:
 def tracking_deadline(log: MessageLog) -> datetime:
     """When polling gives up: 24 h after the send, or after the scheduled time plus grace."""
     if log.scheduled_at is not None:
-        return log.scheduled_at + pipeline.SCHEDULED_GRACE + MAX_TRACKING
+        return log.scheduled_at + sending.SCHEDULED_GRACE + MAX_TRACKING
     return (log.sent_at or log.created_at) + MAX_TRACKING
 
 
@@ -115,7 +115,7 @@ def apply_result(
     )
     if changed:
         log.sent_at = log.sent_at or result.sent_at
-        pipeline.record_status(
+        sending.record_status(
             log, wanted, f"{source}: vendor reports {status.value} ({result.vendor_code or '-'})"
         )
     if not polled:
@@ -136,14 +136,14 @@ def _reschedule(log: MessageLog, now: datetime) -> str:
 def _final(log: MessageLog, status: MessageStatus, detail: str) -> str:
     log.next_check_at = None
     log.tracking_note = None
-    pipeline.record_status(log, status, detail)
+    sending.record_status(log, status, detail)
     return status.value.lower()
 
 
 def give_up(log: MessageLog, note: str, detail: str | None) -> str:
     log.next_check_at = None
     log.tracking_note = note[:40]
-    pipeline.record_status(log, MessageStatus.UNKNOWN, f"{note}: {detail or ''}".strip(": "))
+    sending.record_status(log, MessageStatus.UNKNOWN, f"{note}: {detail or ''}".strip(": "))
     return "unknown"
 
 
@@ -153,9 +153,9 @@ def _unsupported(log: MessageLog) -> str:
     log.tracking_note = UNSUPPORTED
     if log.status == MessageStatus.UNKNOWN.value:
         # An unknown send stays unknown: nothing will ever tell us more.
-        pipeline.record_status(log, MessageStatus.UNKNOWN, "provider has no delivery-status API")
+        sending.record_status(log, MessageStatus.UNKNOWN, "provider has no delivery-status API")
     elif log.status != MessageStatus.SENT.value:
-        pipeline.record_status(
+        sending.record_status(
             log, MessageStatus.SENT, "provider has no delivery-status API; tracking stopped"
         )
     return "unsupported"

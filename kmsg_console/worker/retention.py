@@ -29,7 +29,7 @@ from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.orm import utcnow
 from kmsg_console.otp.models import Verification, VerificationEvent
-from kmsg_console.send_logs.models import (
+from kmsg_console.sending.models import (
     MessageAttempt,
     MessageEvent,
     MessageLog,

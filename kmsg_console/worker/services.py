@@ -6,7 +6,7 @@ from typing import Any
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import settings, tracking
 
 

@@ -31,7 +31,7 @@ from kmsg_console.messaging.types import MessageType
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.models import MessageLog, SandboxDelivery
+from kmsg_console.sending.models import MessageLog, SandboxDelivery
 from kmsg_console.worker import fallback, outcomes
 from kmsg_console.worker.outcomes import (  # noqa: F401 - the tracking vocabulary, re-exported
     BACKOFF,

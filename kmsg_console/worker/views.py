@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from kmsg_console import sending
 from kmsg_console.extensions import csrf, db
 from kmsg_console.operators.models import Role
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
 from kmsg_console.web.access import access, public
 from kmsg_console.web.forms import EmptyForm
 from kmsg_console.worker import display, retention, services, settings, webhooks
@@ -83,7 +83,7 @@ def provider_settings(provider_id: int):
 @access(Role.OPERATOR)
 def check_now(message_id: str):
     """Ask the provider for this message's status now (audited), then show the message."""
-    log = pipeline.find_by_public_id(message_id)
+    log = sending.find_by_public_id(message_id)
     if log is None:
         abort(404)
     if not EmptyForm().validate_on_submit():

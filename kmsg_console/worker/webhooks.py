@@ -30,7 +30,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.provider import DeliveryStatus, DeliveryStatusResult
 from kmsg_console.messaging.result import Ok
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import settings, tracking
 from kmsg_console.worker.models import DeliveryWebhookReceipt
 

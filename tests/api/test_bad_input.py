@@ -18,7 +18,7 @@ from kmsg_console.extensions import db
 from kmsg_console.otp.models import Verification
 from kmsg_console.otp.services import ensure_default_purposes
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.throttle import engine as throttle_engine
 from kmsg_console.throttle.engine import ThrottleUnavailable
 from kmsg_console.throttle.models import KeyKind, ThrottleMode

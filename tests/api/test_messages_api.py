@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
 
+from kmsg_console import sending
 from kmsg_console.api_keys.services import issue_key
 from kmsg_console.extensions import db, dispose_engines
+from kmsg_console.messaging.types import SCHEDULE_HORIZON
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import script_sandbox
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageAttempt, MessageLog
+from kmsg_console.sending.models import MessageAttempt, MessageLog
 from tests.api.openapi_check import OpenApiChecker
 
 
@@ -183,14 +184,14 @@ def _iso(moment: datetime) -> str:
     [
         (timedelta(seconds=-1), "schedule_passed"),
         (timedelta(0), "schedule_passed"),
-        (pipeline.SCHEDULE_HORIZON + timedelta(seconds=1), "schedule_too_far"),
+        (SCHEDULE_HORIZON + timedelta(seconds=1), "schedule_too_far"),
     ],
 )
 def test_a_send_time_outside_the_schedule_window_is_refused_before_anything_is_logged(
     app, api, monkeypatch, offset, code
 ):
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    monkeypatch.setattr(pipeline, "utcnow", lambda: now)
+    monkeypatch.setattr(sending.request, "utcnow", lambda: now)
     response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(now + offset)})
     assert response.status_code == 422, response.get_json()
     error = response.get_json()["error"]
@@ -201,8 +202,8 @@ def test_a_send_time_outside_the_schedule_window_is_refused_before_anything_is_l
 
 def test_a_send_time_inside_the_window_is_kept_in_korea_time_or_any_offset(app, api, monkeypatch):
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    monkeypatch.setattr(pipeline, "utcnow", lambda: now)
-    last = now + pipeline.SCHEDULE_HORIZON
+    monkeypatch.setattr(sending.request, "utcnow", lambda: now)
+    last = now + SCHEDULE_HORIZON
     soon = (now + timedelta(minutes=10)).astimezone(timezone(timedelta(hours=9)))  # 17:10+09:00
     for moment in (last, soon):
         response = api.post({"to": "01012345678", "text": "x", "scheduled_at": _iso(moment)})
@@ -217,7 +218,7 @@ def test_a_send_time_inside_the_window_is_kept_in_korea_time_or_any_offset(app, 
 def test_a_replay_after_its_send_time_has_passed_still_returns_the_message(app, api, monkeypatch):
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
     clock = [now]
-    monkeypatch.setattr(pipeline, "utcnow", lambda: clock[0])
+    monkeypatch.setattr(sending.request, "utcnow", lambda: clock[0])
     body = {"to": "01012345678", "text": "x", "scheduled_at": _iso(now + timedelta(hours=1))}
     first = api.post(body, headers={"Idempotency-Key": "reminder-1"})
     clock[0] = now + timedelta(hours=2)  # the client retries after the time it asked for

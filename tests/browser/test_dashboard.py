@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.operators.services import create_operator
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageSource
+from kmsg_console.sending.models import MessageSource
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -27,8 +27,8 @@ def test_dashboard_shows_todays_sends_and_failures(live_console, page):
             "sandbox", ["ok", "ok", "fail:INSUFFICIENT_BALANCE", "ok", "fail:NETWORK_ERROR"]
         )
         for n in range(5):
-            pipeline.send(
-                pipeline.SendRequest(to="010-1234-5678", text=f"[샵] 주문 {n}번 접수"),
+            sending.send(
+                sending.SendRequest(to="010-1234-5678", text=f"[샵] 주문 {n}번 접수"),
                 source=MessageSource.API,
             )
     sign_in(page, live_console, "viewer@example.com")

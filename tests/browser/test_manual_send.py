@@ -10,7 +10,7 @@ from kmsg_console.operators.models import Role
 from kmsg_console.operators.services import create_operator
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, sandbox_outbox, script_sandbox
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 

@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.operators.services import create_operator
@@ -15,7 +16,6 @@ from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear
-from kmsg_console.send_logs import pipeline
 from kmsg_console.throttle.services import ensure_default_policies
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
@@ -96,7 +96,7 @@ def test_status_panel_follows_an_approval_made_elsewhere(otp_console, page):
     _send_test_code(page, otp_console, phone="010-3456-7890")
     with otp_console.app.test_request_context():
         verification = db.session.scalar(sa.select(Verification))
-        text = pipeline.sandbox_inbox("010-3456-7890", limit=1)[0]["text"]
+        text = sending.sandbox_inbox("010-3456-7890", limit=1)[0]["text"]
         otp.check(verification.public_id, re.search(r"\[(\d{6})\]", text).group(1))
     # No reload: the htmx poll picks the change up and swaps the check form out.
     page.wait_for_selector("#otp-live[data-status=approved]", timeout=6000)

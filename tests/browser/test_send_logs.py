@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.messaging.phone import mask_phone
 from kmsg_console.operators.models import Role
@@ -15,8 +16,7 @@ from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageSource
+from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageSource
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -42,12 +42,12 @@ def _seed(app) -> dict[str, str]:
         )
         db.session.commit()
         for text in ("[샵] 주문 접수", "[샵] 배송 시작"):
-            pipeline.send(
-                pipeline.SendRequest(to="010-1111-2222", text=text), source=MessageSource.API
+            sending.send(
+                sending.SendRequest(to="010-1111-2222", text=text), source=MessageSource.API
             )
         script_sandbox("sandbox", ["fail:PROVIDER_ERROR"])
-        ids["retryable"] = pipeline.send(
-            pipeline.SendRequest(to=PHONE, text="[샵] 결제 완료"), source=MessageSource.API
+        ids["retryable"] = sending.send(
+            sending.SendRequest(to=PHONE, text="[샵] 결제 완료"), source=MessageSource.API
         ).log.public_id
         # An IWINV refusal from an unregistered server IP, written as the pipeline stores one.
         keyring, public_id, now = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.operators.services import create_operator
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageSource
+from kmsg_console.sending.models import MessageSource
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -25,8 +25,8 @@ def test_operator_checks_a_status_and_admin_edits_settings_in_the_browser(live_c
         provider = provider_services.ensure_sandbox_provider()
         db.session.commit()
         provider_id = provider.id
-        message = pipeline.send(
-            pipeline.SendRequest(to="01012345678", text="배송 안내"), source=MessageSource.API
+        message = sending.send(
+            sending.SendRequest(to="01012345678", text="배송 안내"), source=MessageSource.API
         ).log.public_id
     sign_in(page, live_console, "admin@example.com")
 

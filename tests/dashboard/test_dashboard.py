@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
 from kmsg_console.otp import services as otp
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs import pipeline
 from kmsg_console.throttle.services import ensure_default_policies
 
 
@@ -151,7 +151,7 @@ def test_otp_conversion_counts_started_and_approved(app, console):
         first = otp.start(phone="010-3333-4444", purpose_code="login").public_id
         db.session.commit()
         code = re.search(
-            r"\[(\d+)\]", pipeline.sandbox_inbox("010-3333-4444", limit=1)[0]["text"]
+            r"\[(\d+)\]", sending.sandbox_inbox("010-3333-4444", limit=1)[0]["text"]
         ).group(1)
         otp.start(phone="010-5555-6666", purpose_code="signup")
         db.session.commit()

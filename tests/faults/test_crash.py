@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.otp.models import Verification
-from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog
+from kmsg_console.sending.models import MessageAttempt, MessageEvent, MessageLog
 from kmsg_console.worker import interrupted
 from tests.faults import truth
 from tests.faults.conftest import VENDOR_OF, configure, new_phone, settle
@@ -310,7 +310,7 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
 
 
 def pipeline_hash(app, phone: str) -> str:
-    from kmsg_console.send_logs.pipeline import PHONE_HASH_PURPOSE
+    from kmsg_console.sending.reading import PHONE_HASH_PURPOSE
 
     return app.config["KEYRING"].lookup_hash(phone, PHONE_HASH_PURPOSE)
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from kmsg_console.extensions import db
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 
 #: Vendor id -> the path its simulator records message sends under.
 SEND_PATHS = {"solapi": "/messages/v4/send-many/detail", "iwinv_sms": "/api/v2/send/"}

@@ -10,7 +10,7 @@ from kmsg_console.operators.models import Operator, Role
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear
 from kmsg_console.providers.models import Provider, RoutingRule
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 
 
 @pytest.fixture

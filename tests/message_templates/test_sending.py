@@ -8,13 +8,13 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.api_keys.services import issue_key
 from kmsg_console.extensions import db
-from kmsg_console.message_templates import sending, services, sync
+from kmsg_console.message_templates import sends, services, sync
 from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import VerificationPurpose
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageAttempt, MessageLog, MessageSource
+from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageSource
 from tests.message_templates.conftest import make_template
 
 OTP_TEXT = "[#{brand}] 인증번호 #{code} (#{minutes}분 이내)"
@@ -69,7 +69,7 @@ def test_api_sends_an_approved_template_and_refuses_the_others(
         sent.get_json()["status"] == "SENT"
         and sent.get_json()["template_code"] == approved.vendor_code
     )
-    inbox = pipeline.sandbox_inbox("01012345678", limit=1)[0]
+    inbox = sending.sandbox_inbox("01012345678", limit=1)[0]
     assert inbox["text"] == "김민수님, 주문 A-17이 접수되었습니다."
     refused = client.post(
         "/api/v1/messages", json={**body, "template_code": pending.vendor_code}, headers=headers
@@ -100,15 +100,15 @@ def test_a_missing_variable_is_refused_before_any_provider_call(
     assert error["code"] == "invalid_request" and "code" in error["message"]
     assert _count() == 0 and _count(MessageAttempt) == 0
     assert len(simulator.control.requests("iwinv_alimtalk")) == before
-    with pytest.raises(pipeline.SendRefused):
-        sending.send_test(template, "01012345678", {"brand": "KMSG", "minutes": "3"}, actor=actor)
+    with pytest.raises(sending.SendRefused):
+        sends.send_test(template, "01012345678", {"brand": "KMSG", "minutes": "3"}, actor=actor)
 
 
 def test_iwinv_gets_positional_parameters_in_placeholder_order(ctx, providers, simulator, actor):
     template = _approved(
         providers, simulator, actor, "iwinv", content=OTP_TEXT, category="AUTHENTICATION"
     )
-    log = sending.send_test(
+    log = sends.send_test(
         template, "01012345678", {"minutes": "3", "code": "482913", "brand": "KMSG"}, actor=actor
     )
     assert log.status == "SENT" and log.provider_code == "iwinv-main"
@@ -119,9 +119,7 @@ def test_iwinv_gets_positional_parameters_in_placeholder_order(ctx, providers, s
 
 def test_aligo_message_is_the_rendered_approved_text(ctx, providers, simulator, actor):
     template = _approved(providers, simulator, actor, "aligo")
-    log = sending.send_test(
-        template, "01012345678", {"order": "B-2", "name": "이서연"}, actor=actor
-    )
+    log = sends.send_test(template, "01012345678", {"order": "B-2", "name": "이서연"}, actor=actor)
     assert log.status in ("SENT", "PENDING"), log.error_code
     sent = simulator.control.last_request("aligo_kakao", "/akv10/alimtalk/send/")["body"]
     assert sent["tpl_code"] == template.vendor_code and sent["senderkey"] == "demo-sender-key"
@@ -130,7 +128,7 @@ def test_aligo_message_is_the_rendered_approved_text(ctx, providers, simulator, 
 
 def test_solapi_gets_kakao_options_with_variables(ctx, providers, simulator, actor):
     template = _approved(providers, simulator, actor, "solapi")
-    log = sending.send_test(template, "01012345678", {"name": "박", "order": "C-3"}, actor=actor)
+    log = sends.send_test(template, "01012345678", {"name": "박", "order": "C-3"}, actor=actor)
     assert log.status == "SENT", log.error_code
     message = simulator.control.last_request("solapi", "/messages/v4/send-many/detail")["body"][
         "messages"
@@ -143,14 +141,14 @@ def test_solapi_gets_kakao_options_with_variables(ctx, providers, simulator, act
 
 def test_fallback_text_comes_from_the_template(ctx, providers, simulator, actor):
     template = _approved(providers, simulator, actor, "iwinv")
-    request = pipeline.SendRequest(
+    request = sending.SendRequest(
         to="01012345678",
         type="ALIMTALK",
         template_code=template.vendor_code,
         variables={"name": "최", "order": "D-4"},
         failover={"enabled": True, "channel": "lms"},
     )
-    pipeline.send(request, source=MessageSource.CONSOLE)
+    sending.send(request, source=MessageSource.CONSOLE)
     sent = simulator.control.last_request("iwinv_alimtalk", "/api/v2/send/")["body"]
     assert sent["reSend"] == "Y" and sent["resendContent"] == "최님, 주문 D-4이 접수되었습니다."
 
@@ -159,9 +157,9 @@ def test_dormant_or_rejected_templates_cannot_be_test_sent(ctx, providers, simul
     template = _approved(providers, simulator, actor, "sandbox")
     template.status = "dormant"
     with pytest.raises(services.TemplateError) as refused:
-        sending.send_test(template, "01012345678", {"name": "a", "order": "b"}, actor=actor)
+        sends.send_test(template, "01012345678", {"name": "a", "order": "b"}, actor=actor)
     assert "dormant" in refused.value.message
-    assert sending.resolve_template(template.vendor_code) is None
+    assert sends.resolve_template(template.vendor_code) is None
 
 
 @pytest.mark.parametrize("vendor", ["sandbox", "solapi"])
@@ -199,7 +197,7 @@ def test_otp_purpose_sends_through_an_approved_template(ctx, providers, simulato
     assert log.provider_code == providers[vendor].code
     if vendor == "sandbox":
         code = re.search(
-            r"\[(\d{6})\]", pipeline.sandbox_inbox("01055556666", limit=1)[0]["text"]
+            r"\[(\d{6})\]", sending.sandbox_inbox("01055556666", limit=1)[0]["text"]
         ).group(1)
     else:
         sent = simulator.control.last_request("solapi", "/messages/v4/send-many/detail")["body"]

@@ -14,7 +14,7 @@ from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs.models import MessageLog, SandboxDelivery
+from kmsg_console.sending.models import MessageLog, SandboxDelivery
 from kmsg_console.throttle.services import ensure_default_policies
 from tests.conftest import make_app
 from tests.throttle.conftest import redis_prefix, store, use_redis  # noqa: F401  (fixtures)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Operator, Role
@@ -16,7 +17,6 @@ from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
-from kmsg_console.send_logs import pipeline
 from kmsg_console.throttle.services import ensure_default_policies
 from tests.conftest import Console
 
@@ -69,7 +69,7 @@ def _issued(console, **kwargs) -> str:
 
 def _delivered_code(app, phone=PHONE) -> str:
     with app.test_request_context():
-        text = pipeline.sandbox_inbox(phone, limit=1)[0]["text"]
+        text = sending.sandbox_inbox(phone, limit=1)[0]["text"]
     return re.search(r"\[(\d{4,10})\]", text).group(1)
 
 
@@ -175,7 +175,7 @@ def test_throttle_refusal_shows_429_with_retry_after_and_sends_nothing(app, cons
     assert int(response.headers["Retry-After"]) > 0
     assert 'data-status="429"' in html and "Refused by a throttle policy; nothing was sent." in html
     with app.test_request_context():
-        assert len(pipeline.sandbox_inbox(phone)) == 3
+        assert len(sending.sandbox_inbox(phone)) == 3
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Verification)) == 3
     refused = [e for e in _audit(app, "otp.test_start") if e.outcome == "failure"]
     assert len(refused) == 1 and refused[0].details["error"] == "throttled"

@@ -1,4 +1,4 @@
-"""One test per OTP engine rule, through the API and the real send pipeline (sandbox)."""
+"""One test per OTP engine rule, through the API and the real send engine (sandbox)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.api_keys.services import issue_key
 from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.orm import utcnow
 from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
-from kmsg_console.providers.adapters.sandbox import script_sandbox
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.providers.adapters.sandbox import SandboxAdapter, script_sandbox
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.throttle.services import ensure_default_policies
 from tests.api.openapi_check import OpenApiChecker
 
@@ -59,7 +59,7 @@ def otp_api(app, client):
 
         def delivered_code(self, phone=PHONE):
             with app.test_request_context():
-                text = pipeline.sandbox_inbox(phone, limit=1)[0]["text"]
+                text = sending.sandbox_inbox(phone, limit=1)[0]["text"]
             return re.search(r"\[(\d{4,10})\]", text).group(1)
 
     api = Api()
@@ -108,10 +108,10 @@ def test_stored_message_body_has_the_code_masked(app, otp_api):
     code = otp_api.delivered_code()
     with app.test_request_context():
         log = db.session.scalar(sa.select(MessageLog))
-        body = pipeline.decrypt_body(log)
+        body = sending.decrypt_body(log)
         assert (
             code not in body
-            and pipeline.REDACTION in body
+            and sending.REDACTION in body
             and log.body_redacted
             and not log.retryable
         )
@@ -374,3 +374,33 @@ def test_codes_are_uniform_and_the_right_length():
     assert all(len(c) == 6 and c.isdigit() for c in codes)
     assert len(set(codes)) > 1900
     assert len(otp.generate_code(10)) == 10 and len(otp.generate_code(4)) == 4
+
+
+def test_no_transaction_is_open_while_the_throttle_decides_or_the_vendor_answers(
+    otp_api, monkeypatch
+):
+    """The session's connection is back in the pool, not idle in a transaction, meanwhile."""
+    seen: list[tuple[str, bool]] = []
+    decide, vendor_send = otp.check_and_consume, SandboxAdapter.send
+
+    def watched_decide(*args, **kwargs):
+        seen.append(("throttle", db.session().in_transaction()))
+        return decide(*args, **kwargs)
+
+    def watched_send(self, message):
+        seen.append(("vendor", db.session().in_transaction()))
+        return vendor_send(self, message)
+
+    monkeypatch.setattr(otp, "check_and_consume", watched_decide)
+    monkeypatch.setattr(SandboxAdapter, "send", watched_send)
+    started = otp_api.start()
+    assert started.status_code == 201
+    wrong = otp_api.check(started.get_json()["id"], _wrong(otp_api.delivered_code()))
+    assert wrong.status_code == 200 and wrong.get_json()["status"] == "pending"
+    # start: its throttle decision, the vendor call; wrong check: the gate, then the count.
+    assert seen == [
+        ("throttle", False),
+        ("vendor", False),
+        ("throttle", False),
+        ("throttle", False),
+    ]

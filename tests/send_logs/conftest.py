@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.messaging.phone import mask_phone, normalize_recipient
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog, MessageSource
+from kmsg_console.sending.models import MessageAttempt, MessageEvent, MessageLog, MessageSource
 
 PHONE = "010-2468-1357"
 OTHER_PHONE = "010-9876-5432"
@@ -58,7 +58,7 @@ def add_log(app):
             log = MessageLog(
                 public_id=public_id,
                 created_at=created_at or utcnow(),
-                to_hash=keyring.lookup_hash(digits, pipeline.PHONE_HASH_PURPOSE),
+                to_hash=keyring.lookup_hash(digits, sending.PHONE_HASH_PURPOSE),
                 to_enc=keyring.encrypt(digits, f"message:{public_id}:to"),
                 to_masked=mask_phone(digits),
                 body_enc=keyring.encrypt(body, f"message:{public_id}:body")
@@ -108,8 +108,8 @@ class Sandbox:
 
     def send(self, text: str = "주문이 접수되었습니다.", phone: str = PHONE, **kwargs) -> str:
         with self.app.test_request_context():
-            result = pipeline.send(
-                pipeline.SendRequest(to=phone, text=text),
+            result = sending.send(
+                sending.SendRequest(to=phone, text=text),
                 source=kwargs.pop("source", MessageSource.API),
                 **kwargs,
             )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 
 
 def _ids(response) -> list[str]:

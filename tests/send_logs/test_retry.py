@@ -7,12 +7,13 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.providers.adapters.sandbox import sandbox_outbox
-from kmsg_console.send_logs import pipeline, services
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.send_logs import services
+from kmsg_console.sending.models import MessageLog
 from tests.conftest import csrf_token_for
 
 
@@ -126,7 +127,7 @@ def test_the_claim_is_released_when_the_retry_stops_before_any_provider_call(
     def broken(_log):
         raise RuntimeError("payload unreadable")
 
-    monkeypatch.setattr(pipeline, "rebuild_message", broken)
+    monkeypatch.setattr(sending.engine, "rebuild_message", broken)
     with app.test_request_context():
         log = services.get_log_or_404(public_id)
         with pytest.raises(RuntimeError):
@@ -137,13 +138,13 @@ def test_the_claim_is_released_when_the_retry_stops_before_any_provider_call(
 
 def test_the_claim_is_kept_once_a_provider_was_called(app, sandbox, monkeypatch):
     public_id = _failed_message(sandbox)
-    original = pipeline._record_attempt
+    original = sending.engine._write_answer
 
-    def crash_after_call(attempt, result):
-        original(attempt, result)
+    def crash_after_call(*args, **kwargs):
+        original(*args, **kwargs)
         raise RuntimeError("crashed after the provider answered")
 
-    monkeypatch.setattr(pipeline, "_record_attempt", crash_after_call)
+    monkeypatch.setattr(sending.engine, "_write_answer", crash_after_call)
     with app.test_request_context():
         log = services.get_log_or_404(public_id)
         with pytest.raises(RuntimeError):

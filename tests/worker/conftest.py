@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear
 from kmsg_console.providers.models import Provider, RoutingRule
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog, MessageSource
+from kmsg_console.sending.models import MessageLog, MessageSource
 from kmsg_console.worker import tracking
 
 TEMPLATE = "KMSG_OTP_001"
@@ -47,17 +47,17 @@ def clock(monkeypatch) -> Clock:
     monkeypatch.setattr(tracking, "clock", fake)
     # The pipeline schedules the first check from its own clock: the same one, so "31 s
     # later" is due however long the machine took between the fixture and the send.
-    monkeypatch.setattr(pipeline, "utcnow", fake)
+    monkeypatch.setattr(sending.engine, "utcnow", fake)
     return fake
 
 
 @pytest.fixture(autouse=True)
-def _templates(monkeypatch):
+def _templates(monkeypatch, app):
     """AlimTalk sends resolve the simulators' seeded, approved template."""
-    monkeypatch.setattr(
-        pipeline,
-        "template_resolver",
-        lambda code: pipeline.TemplateBody(code, TEMPLATE_TEXT) if code == TEMPLATE else None,
+    monkeypatch.setitem(
+        app.extensions,
+        sending.request.TEMPLATE_RESOLVER,
+        lambda code: sending.TemplateBody(code, TEMPLATE_TEXT) if code == TEMPLATE else None,
     )
     sandbox_clear()
     yield
@@ -129,7 +129,7 @@ def send(app, **fields) -> str:
     if fields.get("type") != "ALIMTALK":
         fields.setdefault("text", "배송이 시작되었습니다.")
     with app.app_context():
-        result = pipeline.send(pipeline.SendRequest(**fields), source=MessageSource.API)
+        result = sending.send(sending.SendRequest(**fields), source=MessageSource.API)
         return result.log.public_id
 
 

@@ -17,7 +17,7 @@ from flask import current_app
 
 from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.messaging.phone import mask_phone
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import tracking
 from kmsg_console.worker.health import due_backlog
 from tests.conftest import make_app

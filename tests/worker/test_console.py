@@ -54,7 +54,7 @@ def test_fallback_and_original_link_to_each_other(app, console, simulator, route
     round_(app)
     parent = load(app, message)
     with app.app_context():
-        from kmsg_console.send_logs.models import MessageLog
+        from kmsg_console.sending.models import MessageLog
 
         child = db.session.scalar(
             sa.select(MessageLog.public_id).where(MessageLog.fallback_of_id == parent.id)

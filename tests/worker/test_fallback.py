@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from kmsg_console.extensions import db
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import fallback, settings
 from tests.worker.conftest import NON_KAKAO, alimtalk, load, round_
 

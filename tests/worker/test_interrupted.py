@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import interrupted, jobs
 from tests.send_logs.conftest import add_log  # noqa: F401  (fixture)
 

@@ -13,7 +13,7 @@ from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
 from kmsg_console.otp.models import Verification, VerificationEvent, VerificationPurpose
 from kmsg_console.otp.services import ensure_default_purposes
-from kmsg_console.send_logs.models import MessageAttempt, MessageEvent, MessageLog, SandboxDelivery
+from kmsg_console.sending.models import MessageAttempt, MessageEvent, MessageLog, SandboxDelivery
 from kmsg_console.throttle.models import EventOutcome, ThrottleEvent
 from kmsg_console.worker import retention
 from kmsg_console.worker.models import DeliveryWebhookReceipt

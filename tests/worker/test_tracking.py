@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from kmsg_console.extensions import db
-from kmsg_console.send_logs.models import MessageLog
+from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import display, tracking
 from tests.worker.conftest import alimtalk, load, round_, send
 

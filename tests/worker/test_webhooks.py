@@ -11,7 +11,7 @@ from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services as provider_services
-from kmsg_console.send_logs.models import MessageEvent, MessageLog
+from kmsg_console.sending.models import MessageEvent, MessageLog
 from kmsg_console.worker import settings, webhooks
 from kmsg_console.worker.models import DeliveryProviderSetting, DeliveryWebhookReceipt
 from tests.worker.conftest import NON_KAKAO, alimtalk, load, provider_id, round_, send

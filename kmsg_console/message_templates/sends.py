@@ -1,7 +1,7 @@
-"""Sending with templates: the pipeline's resolver and the console's test send.
+"""Sending with templates: the send engine's template look-up and the console's test send.
 
 The resolver is what makes "only approved templates are sent" hold for every caller (API,
-console, OTP): the send pipeline asks it for the template body of an ALIMTALK, and it
+console, OTP): the send engine asks it for the template body of an ALIMTALK, and it
 answers only for an approved AlimTalk template. Missing variables are refused by the
 pipeline (``prepare_message``) before any provider is called.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kmsg_console import sending
 from kmsg_console.extensions import db
-from kmsg_console.send_logs import pipeline
-from kmsg_console.send_logs.models import MessageLog, MessageSource
+from kmsg_console.sending.models import MessageLog, MessageSource
 
 from .lifecycle import Action
 from .models import MessageTemplate, ReviewStatus, TemplateKind
@@ -25,8 +25,8 @@ from .services import _audit, _event, _require
 logger = logging.getLogger(__name__)
 
 
-def resolve_template(code: str) -> pipeline.TemplateBody | None:
-    """The send pipeline's resolver: only an approved AlimTalk template is ever returned."""
+def resolve_template(code: str) -> sending.TemplateBody | None:
+    """The send engine's resolver: only an approved AlimTalk template is ever returned."""
     rows = db.session.scalars(
         sa.select(MessageTemplate)
         .where(
@@ -46,7 +46,7 @@ def resolve_template(code: str) -> pipeline.TemplateBody | None:
             rows[0].provider.code if rows[0].provider else None,
         )
     row = rows[0]
-    return pipeline.TemplateBody(
+    return sending.TemplateBody(
         code=code,
         content=row.content,
         provider_code=row.provider.code if row.provider else None,
@@ -60,12 +60,12 @@ def send_test(
     """Send the template once to ``to`` through the pipeline (which commits), then audit it.
 
     :raises TemplateError: when the template may not be sent in its state.
-    :raises pipeline.SendRefused: when the pipeline refuses (missing variable, bad number...).
+    :raises sending.SendRefused: when the pipeline refuses (missing variable, bad number...).
     """
     _require(template, Action.SEND)
     provider_code = template.provider.code if template.provider else None
     if template.is_alimtalk:
-        request = pipeline.SendRequest(
+        request = sending.SendRequest(
             to=to,
             type=TemplateKind.ALIMTALK.value,
             template_code=template.vendor_code,
@@ -73,14 +73,14 @@ def send_test(
             provider=provider_code,
         )
     else:
-        request = pipeline.SendRequest(
+        request = sending.SendRequest(
             to=to,
             type=template.kind,
             text=template.content,
             variables=dict(variables),
             provider=provider_code,
         )
-    result = pipeline.send(
+    result = sending.send(
         request, source=MessageSource.CONSOLE, operator_id=getattr(actor, "id", None)
     )
     log = result.log

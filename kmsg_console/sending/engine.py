@@ -1,0 +1,504 @@
+"""The send engine: the one path every message takes (API, console, OTP, templates, worker).
+
+    prepare (request.py) → route → for each provider in the failover chain:
+        durability point: the attempt is on disk (a new message: with its row, its timeline
+            and whatever rows the caller hands over, such as an OTP verification)
+        call the provider (no database transaction is open meanwhile)
+    durability point: the last attempt's answer and the message's final status
+
+A failed attempt's answer is written by the durability point of the next attempt, before
+that provider is called. A message row therefore starts as UNKNOWN with an ``in_flight``
+attempt: a crash between the writes leaves a row that truthfully says "outcome unknown"
+instead of no row at all. An UNKNOWN outcome is never sent again automatically: status
+polling resolves it. The writes themselves are in ``records.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from kmsg_console.audit.services import record_audit
+from kmsg_console.extensions import db
+from kmsg_console.messaging.errors import Acceptance
+from kmsg_console.messaging.phone import mask_phone
+from kmsg_console.messaging.prepare import PreparedMessage
+from kmsg_console.messaging.result import SendOutcome, SendStatus
+from kmsg_console.messaging.router import Attempt, Router
+from kmsg_console.messaging.types import (
+    Failover,
+    FallbackChannel,
+    KakaoOptions,
+    Message,
+    MessageType,
+)
+from kmsg_console.observability import metrics
+from kmsg_console.orm import utcnow
+from kmsg_console.providers import services as provider_services
+from kmsg_console.sending.models import (
+    MessageAttempt,
+    MessageEvent,
+    MessageLog,
+    MessageSource,
+    MessageStatus,
+    SandboxDelivery,
+)
+from kmsg_console.sending.reading import PHONE_HASH_PURPOSE
+from kmsg_console.sending.records import (
+    DurabilityPoint,
+    RowUpdate,
+    add_to_loaded,
+    durability_point,
+)
+from kmsg_console.sending.request import SendRefused, SendRequest, final_text, prepare
+
+logger = logging.getLogger(__name__)
+
+#: K-Message's tracking defaults: first status check 30 s after the send.
+FIRST_CHECK_DELAY = timedelta(seconds=30)
+SCHEDULED_GRACE = timedelta(minutes=2)
+REDACTION = "••••••"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    log: MessageLog
+    created: bool  # False when an Idempotency-Key returned an earlier message
+
+
+def send(
+    request: SendRequest,
+    *,
+    source: MessageSource,
+    api_key_id: int | None = None,
+    operator_id: int | None = None,
+    idempotency_key: str | None = None,
+    sensitive_values: Iterable[str] = (),
+    fallback_of_id: int | None = None,
+    message_id: str | None = None,
+    also_write: Sequence[object | RowUpdate] = (),
+) -> SendResult:
+    """Send one message and return its log row (committed).
+
+    ``sensitive_values`` (an OTP code) are masked in the stored body, which also disables
+    retries for that message. ``message_id`` fixes the message's public id in advance (the
+    OTP engine records it on the verification before sending); by default a new one is made.
+    ``also_write``: the caller's rows (new objects, ``RowUpdate``s), written in order in the
+    same transaction as the message row, before any provider is called; if that transaction
+    fails (e.g. ``IntegrityError`` from one of them) nothing is sent and the error goes on.
+    """
+    sensitive = [v for v in sensitive_values if v]
+    fingerprint = request.fingerprint() if idempotency_key else None
+    if idempotency_key and api_key_id is not None:
+        existing = _find_idempotent(api_key_id, idempotency_key)
+        if existing is not None:
+            return _check_idempotent(existing, fingerprint)
+    prepared = prepare(request, message_id=message_id)
+    message = prepared.message
+    router = provider_services.build_router()
+    chain = router.candidates(message)
+    if not isinstance(chain, list):
+        raise SendRefused(422, "no_provider", chain.error.message)
+
+    log = _create_log(
+        prepared,
+        request,
+        source=source,
+        api_key_id=api_key_id,
+        operator_id=operator_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        sensitive=sensitive,
+        fallback_of_id=fallback_of_id,
+    )
+    try:
+        _route(router, log, message, trigger="initial", also_write=also_write)
+    except IntegrityError:
+        # Written with the first attempt, the unique indexes answer before anything is sent:
+        # another request with the same Idempotency-Key won the race (it does the sending),
+        # or a second fallback of one original, or a row the caller handed over.
+        existing = _find_idempotent(api_key_id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _check_idempotent(existing, fingerprint)
+    return SendResult(log, created=True)
+
+
+def _find_idempotent(api_key_id: int | None, key: str) -> MessageLog | None:
+    return db.session.scalar(
+        sa.select(MessageLog).where(
+            MessageLog.api_key_id == api_key_id, MessageLog.idempotency_key == key
+        )
+    )
+
+
+def _check_idempotent(existing: MessageLog, fingerprint: str | None) -> SendResult:
+    if existing.request_hash != fingerprint:
+        raise SendRefused(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was already used with a different request body.",
+        )
+    return SendResult(existing, created=False)
+
+
+def _create_log(
+    prepared: PreparedMessage,
+    request: SendRequest,
+    *,
+    source,
+    api_key_id,
+    operator_id,
+    idempotency_key,
+    fingerprint,
+    sensitive,
+    fallback_of_id,
+) -> MessageLog:
+    keyring = current_app.config["KEYRING"]
+    message = prepared.message
+    body = _redact(final_text(message), sensitive)
+    log = MessageLog(
+        public_id=message.message_id,
+        status=MessageStatus.UNKNOWN.value,
+        source=source.value,
+        requested_type=(request.type or None) and request.type.upper(),
+        type=message.type.value,
+        to_hash=keyring.lookup_hash(message.to, PHONE_HASH_PURPOSE),
+        to_enc=keyring.encrypt(message.to, f"message:{message.message_id}:to"),
+        to_masked=mask_phone(message.to),
+        from_number=message.from_,
+        subject=message.subject,
+        body_enc=keyring.encrypt(body, f"message:{message.message_id}:body")
+        if body is not None
+        else None,
+        body_redacted=bool(sensitive),
+        payload_enc=None
+        if sensitive
+        else keyring.encrypt(
+            json.dumps(_payload(message), ensure_ascii=False),
+            f"message:{message.message_id}:payload",
+        ),
+        template_code=message.template_id,
+        byte_count=prepared.byte_count.bytes if prepared.byte_count else None,
+        api_key_id=api_key_id,
+        operator_id=operator_id,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        warnings=[
+            {
+                "code": w.code,
+                "message": w.message % dict(w.details)
+                if w.details and "%(" in w.message
+                else w.message,
+            }
+            for w in prepared.warnings
+        ],
+        scheduled_at=message.scheduled_at,
+        attempts=[],  # a new message has none: no lazy load when the first one is added
+        attempt_count=0,
+        fallback_of_id=fallback_of_id,
+    )
+    log.events.append(
+        MessageEvent(
+            kind="accepted",
+            status=MessageStatus.UNKNOWN.value,
+            detail="accepted for sending; outcome unknown until a provider answers",
+        )
+    )
+    return log  # written with its first attempt, before that provider is called (_route)
+
+
+def _route(
+    router: Router,
+    log: MessageLog,
+    message: Message,
+    *,
+    trigger: str,
+    operator_id: int | None = None,
+    also_write: Sequence[object | RowUpdate] = (),
+) -> None:
+    """Run the router, with a durability point before each provider call and one after."""
+    #: The attempt being made and, once its provider answered, what came back.
+    current: dict[str, Any] = {}
+
+    def before_call(provider_code: str) -> None:
+        new_message = sa.inspect(log).transient
+        attempt = MessageAttempt(
+            number=log.attempt_count + 1,
+            trigger="failover" if "attempt" in current else trigger,
+            provider_code=provider_code,
+            started_at=utcnow(),
+            outcome="in_flight",
+            operator_id=operator_id,
+        )
+        with durability_point() as point:
+            if new_message:
+                point.apply(*also_write)
+                attempt.message = log
+                log.attempt_count, log.provider_code = attempt.number, provider_code
+                point.insert(log, *log.events, attempt)
+            else:
+                if "result" in current:  # failover: the failed attempt's answer first
+                    _write_answer(point, log, message, **current)
+                attempt.message_id = log.id
+                point.update(log, {"attempt_count": attempt.number, "provider_code": provider_code})
+                point.insert(attempt)
+                add_to_loaded(log, "attempts", [attempt])
+        current.clear()
+        current["attempt"] = attempt
+
+    def after_call(result: Attempt) -> None:
+        current["result"] = result
+        outcome = _attempt_outcome(result)
+        metrics.ATTEMPTS.labels(result.provider_id, outcome, _error_code(result) or "").inc()
+        metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
+        current["sandbox"] = _vendor_of(router, result.provider_id) == "sandbox"
+
+    routed = router.send(message, on_attempt_start=before_call, on_attempt_done=after_call)
+    with durability_point() as point:
+        _write_answer(point, log, message, **current)
+        _write_final_status(point, log, routed.outcome)
+    metrics.MESSAGES.labels(
+        log.provider_code or "", log.type, log.status, log.error_code or ""
+    ).inc()
+
+
+def _attempt_outcome(result: Attempt) -> str:
+    if result.outcome.ok:
+        return "accepted"
+    return "failed" if result.outcome.error.accepted is Acceptance.NOT_ACCEPTED else "unknown"
+
+
+def _error_code(result: Attempt) -> str | None:
+    return None if result.outcome.ok else result.outcome.error.code.value
+
+
+def _write_answer(
+    point: DurabilityPoint,
+    log: MessageLog,
+    message: Message,
+    *,
+    attempt: MessageAttempt,
+    result: Attempt,
+    sandbox: bool,
+) -> None:
+    """What the provider answered, on the attempt's row (and in the sandbox's inbox)."""
+    values: dict[str, Any] = {
+        "finished_at": result.finished_at,
+        "latency_ms": result.latency_ms,
+        "outcome": _attempt_outcome(result),
+    }
+    outcome = result.outcome
+    if outcome.ok:
+        value = outcome.value
+        values.update(
+            provider_message_id=value.provider_message_id,
+            http_status=value.http_status,
+            raw=value.raw,
+        )
+    else:
+        error = outcome.error
+        values.update(
+            error_code=error.code.value,
+            error_message=(error.message or "")[:500],
+            vendor_code=error.vendor_code,
+            vendor_text=(error.vendor_text or "")[:500] or None,
+            http_status=error.http_status,
+            raw=error.raw,
+        )
+    point.update(attempt, values)
+    if outcome.ok and sandbox:
+        point.insert(_sandbox_delivery(log, message, result.provider_id))
+
+
+def _vendor_of(router: Router, provider_code: str) -> str | None:
+    return getattr(router.providers.get(provider_code), "vendor", None)
+
+
+def _status_change(
+    log: MessageLog, status: MessageStatus, detail: str | None
+) -> tuple[dict[str, Any], MessageEvent]:
+    """The columns and the timeline event of moving ``log`` to ``status``."""
+    now = utcnow()
+    event = MessageEvent(
+        message_id=log.id,
+        at=now,
+        kind="status",
+        status=status.value,
+        detail=(detail or "")[:500] or None,
+    )
+    return {"status": status.value, "status_updated_at": now}, event
+
+
+def record_status(log: MessageLog, status: MessageStatus, detail: str | None = None) -> None:
+    """Move ``log`` to ``status`` with a timeline event (delivery tracking; the caller commits)."""
+    values, event = _status_change(log, status, detail)
+    for key, value in values.items():
+        setattr(log, key, value)
+    log.events.append(event)
+
+
+def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOutcome) -> None:
+    """The message's final status of this send, and its timeline event."""
+    now = utcnow()
+    if outcome.ok:
+        value = outcome.value
+        provider_code = value.provider_id or log.provider_code
+        status = MessageStatus.PENDING if value.status == SendStatus.PENDING else MessageStatus.SENT
+        values: dict[str, Any] = {
+            "provider_code": provider_code,
+            "provider_message_id": value.provider_message_id,
+            "error_code": None,
+            "vendor_code": None,
+            "vendor_text": None,
+            "retryable": False,
+            "http_status": value.http_status,
+            "sent_at": now,
+            "next_check_at": log.scheduled_at + SCHEDULED_GRACE
+            if log.scheduled_at
+            else now + FIRST_CHECK_DELAY,
+        }
+        if value.warnings:
+            values["warnings"] = list(log.warnings or []) + [
+                {"code": w.code, "message": w.message} for w in value.warnings
+            ]
+        detail = f"accepted by {provider_code}"
+    else:
+        error = outcome.error
+        values = {
+            "error_code": error.code.value,
+            "vendor_code": error.vendor_code,
+            "vendor_text": (error.vendor_text or error.message or "")[:500],
+            "http_status": error.http_status,
+        }
+        if error.accepted is Acceptance.NOT_ACCEPTED:
+            status = MessageStatus.FAILED
+            values.update(
+                failed_at=now,
+                retryable=bool(error.retryable) and not log.body_redacted,
+                next_check_at=None,
+            )
+            detail = f"{error.code.value}: {error.message}"
+        else:
+            # The request may have reached the vendor: never resend; let status polling decide.
+            status = MessageStatus.UNKNOWN
+            values.update(retryable=False, next_check_at=now + FIRST_CHECK_DELAY)
+            detail = f"{error.code.value}: outcome unknown ({error.message})"
+    status_values, event = _status_change(log, status, detail)
+    point.update(log, {**values, **status_values})
+    point.insert(event)
+    add_to_loaded(log, "events", [event])
+
+
+def _sandbox_delivery(log: MessageLog, message: Message, provider_code: str) -> SandboxDelivery:
+    keyring = current_app.config["KEYRING"]
+    text = final_text(message) or ""
+    return SandboxDelivery(
+        provider_code=provider_code,
+        message_public_id=log.public_id,
+        type=message.type.value,
+        to_hash=log.to_hash,
+        to_masked=log.to_masked,
+        body_enc=keyring.encrypt(text, f"sandbox:{log.public_id}"),
+    )
+
+
+def _redact(text: str | None, sensitive: Iterable[str]) -> str | None:
+    if text is None:
+        return None
+    for value in sensitive:
+        if value:
+            text = text.replace(value, REDACTION)
+    return text
+
+
+def _payload(message: Message) -> dict[str, Any]:
+    return {
+        "variables": {
+            k: (v if isinstance(v, str | int | float | bool) or v is None else str(v))
+            for k, v in message.variables.items()
+        },
+        "kakao": {"profile_id": message.kakao.profile_id},
+        "failover": None
+        if message.failover is None
+        else {
+            "enabled": message.failover.enabled,
+            "channel": message.failover.fallback_channel.value,
+            "content": message.failover.fallback_content,
+            "title": message.failover.fallback_title,
+        },
+        "text": message.text,
+        "template_content": message.template_content,
+    }
+
+
+# -- retry ----------------------------------------------------------------------------------
+
+
+def rebuild_message(log: MessageLog) -> Message:
+    """The message of ``log`` as it was sent (for retries), from its encrypted columns."""
+    keyring = current_app.config["KEYRING"]
+    payload = json.loads(keyring.decrypt(log.payload_enc, f"message:{log.public_id}:payload"))
+    failover = None
+    if payload.get("failover"):
+        fo = payload["failover"]
+        failover = Failover(
+            fo["enabled"], FallbackChannel(fo["channel"]), fo.get("content"), fo.get("title")
+        )
+    return Message(
+        type=MessageType(log.type),
+        to=keyring.decrypt(log.to_enc, f"message:{log.public_id}:to"),
+        text=payload.get("text"),
+        from_=log.from_number,
+        subject=log.subject,
+        template_id=log.template_code,
+        template_content=payload.get("template_content"),
+        variables=payload.get("variables") or {},
+        kakao=KakaoOptions(profile_id=(payload.get("kakao") or {}).get("profile_id")),
+        failover=failover,
+        scheduled_at=log.scheduled_at,
+        message_id=log.public_id,
+    )
+
+
+def retry(log: MessageLog, *, operator) -> MessageLog:
+    """Send a failed, retryable message again (same message id, a new attempt), audited."""
+    if log.status != MessageStatus.FAILED.value or not log.retryable or log.payload_enc is None:
+        raise SendRefused(
+            409, "not_retryable", "Only failed messages with a retryable error can be retried."
+        )
+    message = rebuild_message(log)
+    router = provider_services.build_router()
+    record_audit(
+        "message.retry",
+        actor=operator,
+        target_type="message",
+        target_id=log.public_id,
+        details={"before": {"status": log.status, "error_code": log.error_code}},
+    )
+    log.events.append(
+        MessageEvent(
+            kind="retry",
+            status=log.status,
+            detail=f"retry requested by {getattr(operator, 'email', 'system')}",
+        )
+    )
+    # A plain (expiring) commit: the caller claimed this row with a Core UPDATE and holds some
+    # of its columns in memory as it wants them, not as they are; the reload puts them right.
+    db.session.commit()
+    _route(
+        router,
+        log,
+        message,
+        trigger="retry",
+        operator_id=getattr(operator, "id", None),
+    )
+    return log
