@@ -55,9 +55,10 @@ def _derive_config(app: Flask) -> None:
     config["KEYRING"] = Keyring.from_config(config["ENCRYPTION_KEYS"], config["HASH_KEY"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Connections are pinged only after sitting idle in the pool (db_pool.ping_when_idle).
-    # A pool per engine as large as the process's request threads: a request holds a
-    # session connection only while it reads or writes (not during a vendor's answer), so
-    # this is a ceiling that is seldom reached, and no thread waits for another's connection.
+    # A request holds a connection only while it reads or writes, never while a vendor
+    # answers, so serve's 32 threads per process share far fewer: 8 or 32 per engine gave
+    # the same throughput (bench/README.md), and each process has two engines (the app's,
+    # the throttle's), so PostgreSQL needs max_connections >= processes x 2 x (pool + 10).
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     url = sa.engine.make_url(config["DATABASE_URL"])
     if url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:"):
@@ -66,7 +67,8 @@ def _derive_config(app: Flask) -> None:
     # Throttle decisions run on a pool of their own: a request that already holds a session
     # connection must never wait for a second one from the same pool, or N busy threads each
     # holding one connection and waiting for another deadlock until the pool times out.
-    config.setdefault("SQLALCHEMY_BINDS", {THROTTLE_BIND: config["DATABASE_URL"]})
+    throttle_engine = {"url": config["DATABASE_URL"], **config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    config.setdefault("SQLALCHEMY_BINDS", {THROTTLE_BIND: throttle_engine})
     config["PAGE_SIZE"] = max(1, min(int(config["PAGE_SIZE"]), 200))
     secure = bool(config["SECURE_COOKIES"])
     config.update(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -63,8 +62,17 @@ def prepare_database(app: Flask) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+# 2 x 32: a request thread waits while a vendor answers (100-300 ms), so hiding that wait at
+# the rate two cores can serve needs about 50 requests in flight; fewer threads leave the
+# CPUs idle, more add nothing (bench/README.md, latency.py).
 @click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per process.")
+@click.option(
+    "--threads",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Request threads per process (each waits out one vendor call at a time).",
+)
 @click.option(
     "--with-worker", is_flag=True, help="Also run the background worker (single-machine installs)."
 )
@@ -76,9 +84,6 @@ def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -
 
     app = current_app._get_current_object()
     prepare_database(app)
-    # Each web process builds its app after the fork and reads this: one pooled database
-    # connection per request thread (``DB_POOL_SIZE`` in the README), unless set explicitly.
-    os.environ.setdefault("KMSG_DB_POOL_SIZE", str(threads))
     child = start_child_worker() if with_worker else None
     click.echo(f"kmsg-console listening on http://{host}:{port}/")
     try:

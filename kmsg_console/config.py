@@ -37,9 +37,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "DB_POOL_SIZE",
-        5,
+        10,
         int,
-        "Database connections kept per process (serve sets it to --threads unless given)",
+        "Database connections kept per engine and process (10 more may open under bursts)",
     ),
     Setting("REDIS_URL", None, str, "Redis URL for shared throttle counters (optional)"),
     Setting("REDIS_PREFIX", "kmsg:", str, "Prefix of every Redis key the console writes"),

@@ -32,10 +32,11 @@ def end_read_transaction() -> None:
     Called before a request waits on something that is not this session (a throttle
     decision on its own pool, a vendor), so that the session's pooled connection goes back
     to the pool instead of sitting idle in a transaction meanwhile. Nothing was written, so
-    nothing needs reloading: what the session read stays as it was read.
+    nothing needs reloading: what the session read stays as it was read. On SQLite there is
+    nothing to end: Python's sqlite3 opens a transaction only before a write.
     """
     session = db.session()
-    if not session.in_transaction():
+    if not session.in_transaction() or db.engine.dialect.name == "sqlite":
         return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("unflushed changes: commit them where they are made")

@@ -68,3 +68,17 @@ def test_a_stale_connection_reused_at_once_fails_only_its_own_statement(app):
     with app.app_context(), pytest.raises(sa.exc.OperationalError):
         db.session.scalar(sa.text("SELECT 1"))  # not pinged: back in the pool a moment ago
     assert _backend_pid(app) != first  # the disconnect discarded the pool; the next one is fresh
+
+
+def test_every_engine_keeps_the_configured_number_of_connections(tmp_path):
+    from kmsg_console.extensions import THROTTLE_BIND, db
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'pool.db'}", tmp_path / "instance", DB_POOL_SIZE=3)
+    with app.app_context():
+        try:
+            assert db.engine.pool.size() == 3
+            assert db.engines[THROTTLE_BIND].pool.size() == 3
+        finally:
+            for engine in db.engines.values():
+                engine.dispose()

@@ -23,6 +23,7 @@ statements and its commit only; the rows are built before the block.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -163,13 +164,23 @@ def durability_point() -> Iterator[DurabilityPoint]:
         raise
 
 
+#: ``Session.info`` key: the objects this session's durability points wrote (a request's
+#: message, attempts, verification...): what is in memory is their row, at every later
+#: commit of the session too.
+_WRITTEN = "kmsg_written_rows"
+
+
 def _commit_keeping(session: sa.orm.Session, written: list[object]) -> None:
-    """Commit; ``written`` and what the ORM flushed stay loaded, the rest expires as usual.
+    """Commit; rows written by durability points and what the ORM flushed stay loaded, the
+    rest expires as usual.
 
     ``Session.commit()`` expires every object, so each of the send path's commits was
-    followed by SELECTs of the rows it had just written.
+    followed by SELECTs of the rows it had just written (the second point's commit, of the
+    rows the first one wrote).
     """
-    keep = {*written, *session.new, *session.dirty}
+    kept = session.info.setdefault(_WRITTEN, weakref.WeakSet())
+    kept.update(written)
+    keep = {*kept, *session.new, *session.dirty}
     session.expire_on_commit = False
     try:
         session.commit()

@@ -171,3 +171,17 @@ def test_rows_read_from_the_database_are_expired_by_the_commit_as_usual(app):
             point.insert(written, *written.events)
         assert "status" not in sa.inspect(read).dict  # expired: read again when next used
         assert "status" in sa.inspect(written).dict
+
+
+def test_rows_written_by_an_earlier_point_stay_loaded_through_later_commits(app):
+    with app.app_context():
+        first = _new_log()
+        with durability_point() as point:
+            point.insert(first, *first.events)
+        second = _new_log()
+        with durability_point() as point:
+            point.insert(second, *second.events)
+        with Statements() as seen:
+            shown = (first.status, first.public_id, len(first.events))
+        assert shown[0] == "UNKNOWN" and shown[2] == 1
+        assert seen == []  # not expired by the second point's commit

@@ -74,7 +74,13 @@ def parse_retry_after(value: str | None) -> int | None:
     return max(0, int((when - datetime.now(UTC)).total_seconds() * 1000))
 
 
-def make_session(pool_maxsize: int = 10) -> requests.Session:
+#: Idle connections kept per vendor host: at least ``serve``'s request threads per process,
+#: so that concurrent sends to one vendor reuse their connections (a TLS handshake each,
+#: otherwise) instead of opening ones beyond the pool and dropping them after one call.
+CONNECTIONS_PER_HOST = 64
+
+
+def make_session(pool_maxsize: int = CONNECTIONS_PER_HOST) -> requests.Session:
     """A session with a connection pool and **no automatic retries**.
 
     Retrying is the router's decision, taken with knowledge of whether the
