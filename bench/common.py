@@ -392,3 +392,284 @@ def child_pids(pid: int) -> list[int]:
         return [int(p) for p in path.read_text().split()]
     except OSError:
         return []
+
+
+def thread_count(pid: int) -> int:
+    """Threads of a process right now (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def host_cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+# -- the OTP benchmarks: simulator, bare sender, configured console ----------------------------
+#
+# Shared by otp_throughput.py and latency.py (and, through otp_throughput, the scripts that
+# build on it).
+
+BENCH = Path(__file__).resolve().parent
+CONSOLE = str(Path(sys.executable).with_name("kmsg-console"))
+CODE_RE = re.compile(r"\[(\d{4,10})\]")
+#: The SOLAPI send endpoints on the simulator (relative to its ``/solapi`` prefix).
+SOLAPI_SEND_PATH = "/messages/v4/send*"
+#: The benchmark configurations: the embedded default, PostgreSQL, PostgreSQL + Redis.
+OTP_CONFIGS = ("sqlite", "postgresql", "postgresql+redis")
+
+
+@dataclass(frozen=True)
+class ServerShape:
+    """gunicorn workers x threads per worker; ``None`` = what ``kmsg-console serve`` uses
+    when it is not given that option (its defaults)."""
+
+    workers: int | None = None
+    threads: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ServerShape:
+        """``"default"``, ``"2x4"`` (workers x threads)."""
+        if text.strip().lower() == "default":
+            return cls()
+        workers, sep, threads = text.strip().lower().partition("x")
+        if not sep or not workers.isdigit() or not threads.isdigit():
+            raise ValueError(f"not a server shape (WORKERSxTHREADS or default): {text!r}")
+        if int(workers) < 1 or int(threads) < 1:
+            raise ValueError(f"workers and threads must be at least 1: {text!r}")
+        return cls(int(workers), int(threads))
+
+    @property
+    def label(self) -> str:
+        if self.workers is None and self.threads is None:
+            return "default"
+        workers = "d" if self.workers is None else str(self.workers)
+        threads = "d" if self.threads is None else str(self.threads)
+        return f"{workers}x{threads}"
+
+    def flags(self) -> list[str]:
+        """The options of ``kmsg-console serve`` / ``bare_server.py`` for this shape."""
+        flags = []
+        if self.workers is not None:
+            flags += ["--workers", str(self.workers)]
+        if self.threads is not None:
+            flags += ["--threads", str(self.threads)]
+        return flags
+
+
+class Simulator:
+    """``kmsg-console fake-providers`` (the vendor simulators) on a free port."""
+
+    def __init__(self, procs: Processes, workdir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://{LOOPBACK}:{self.port}"
+        self.process = procs.start(
+            [CONSOLE, "fake-providers", "--host", LOOPBACK, "--port", str(self.port)],
+            log=workdir / "simulator.log",
+        )
+        wait_http(self.base + "/_control/", process=self.process)
+
+    def clear(self) -> None:
+        """Empty state (recorded requests, messages, salts, faults) and a balance that never
+        runs out."""
+        import requests
+
+        requests.post(self.base + "/_control/clear", timeout=30).raise_for_status()
+        requests.post(
+            self.base + "/_control/balances/solapi", json={"amount": 1e12}, timeout=30
+        ).raise_for_status()
+
+    def set_latency(self, ms: int) -> None:
+        """Every SOLAPI send answers ``ms`` later (a latency fault through the control API,
+        armed until the next :meth:`clear`); 0 arms nothing."""
+        import requests
+
+        if ms <= 0:
+            return
+        requests.post(
+            self.base + "/_control/faults",
+            json={
+                "vendor": "solapi",
+                "mode": "latency",
+                "path": SOLAPI_SEND_PATH,
+                "method": "POST",
+                "ms": int(ms),
+                "count": None,  # until cleared
+            },
+            timeout=30,
+        ).raise_for_status()
+
+    def fault_hits(self) -> int:
+        """SOLAPI sends delayed by the armed faults since the last :meth:`clear`."""
+        import requests
+
+        faults = requests.get(self.base + "/_control/faults", timeout=30).json()["faults"]
+        return sum(int(f.get("hits") or 0) for f in faults)
+
+    def codes_by_phone(self) -> dict[str, str]:
+        import requests
+
+        messages = requests.get(self.base + "/_control/messages/solapi", timeout=60).json()[
+            "messages"
+        ]
+        found = {}
+        for message in messages:
+            match = CODE_RE.search(str(message.get("text") or ""))
+            if match:
+                found[str(message.get("to"))] = match.group(1)
+        return found
+
+
+class BareServer:
+    """``bare_server.py`` (the bare sender under ``kmsg-console serve``'s gunicorn settings)
+    on a free port, in the given server shape."""
+
+    def __init__(
+        self,
+        procs: Processes,
+        sim: Simulator,
+        workdir: Path,
+        shape: ServerShape = ServerShape(),  # noqa: B008 - frozen, never changed
+        log: Path | None = None,
+    ) -> None:
+        port = free_port()
+        self.url = f"http://{LOOPBACK}:{port}"
+        self.log = log or workdir / "bare.log"
+        self.process = procs.start(
+            [sys.executable, str(BENCH / "bare_server.py"), "--port", str(port), *shape.flags()],
+            env={"KMSG_BENCH_SOLAPI_URL": sim.base + "/solapi"},
+            log=self.log,
+        )
+        wait_http(self.url + "/", process=self.process)
+
+
+@dataclass
+class PreparedConsole:
+    """A console database configured for OTP load, and how to serve it."""
+
+    config: str
+    kind: str  # sqlite or postgresql
+    folder: Path
+    url: str  # the database
+    app: Any  # the app the benchmark configured it with (for reading back what was written)
+    env: dict[str, str]  # the environment ``kmsg-console serve`` runs with
+    key: str  # API key with the otp scope
+
+
+@contextlib.contextmanager
+def prepared_console(config: str, workdir: Path, sim: Simulator) -> Iterator[PreparedConsole]:
+    """A fresh database for ``config`` (one of :data:`OTP_CONFIGS`), migrated and configured
+    the way an operator would (:func:`configure_console`); dropped on exit."""
+    if config not in OTP_CONFIGS:
+        raise ValueError(config)
+    kind = "sqlite" if config == "sqlite" else "postgresql"
+    folder = workdir / config.replace("+", "-")
+    folder.mkdir()
+    with database(kind, folder) as url, redis_prefix() as prefix:
+        env = {
+            "KMSG_INSTANCE_PATH": str(folder / "instance"),
+            "KMSG_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        }
+        overrides: dict[str, str] = {"INSTANCE_PATH": env["KMSG_INSTANCE_PATH"]}
+        if kind == "postgresql":  # production: database URL and keys from the environment
+            keys = fresh_keys()
+            env.update(keys_env(keys), KMSG_DATABASE_URL=url)
+            overrides.update(keys, DATABASE_URL=url)
+        if config.endswith("+redis"):
+            env.update(KMSG_REDIS_URL=REDIS_URL, KMSG_REDIS_PREFIX=prefix)
+            overrides.update(REDIS_URL=REDIS_URL, REDIS_PREFIX=prefix)
+        from kmsg_console import create_app
+
+        app = create_app(overrides)  # the embedded default generates its keys here, once
+        migrate(app)
+        key = configure_console(app, sim)
+        yield PreparedConsole(config, kind, folder, url, app, env, key)
+
+
+class ConsoleServer:
+    """``kmsg-console serve`` of a prepared console on a free port, in the given shape."""
+
+    def __init__(
+        self,
+        procs: Processes,
+        prepared: PreparedConsole,
+        shape: ServerShape = ServerShape(),  # noqa: B008 - frozen, never changed
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``env``: more environment for the server (``KMSG_*`` settings to try)."""
+        port = free_port()
+        self.url = f"http://{LOOPBACK}:{port}"
+        self.api = self.url + "/api/v1"
+        self.log = log or prepared.folder / "console.log"
+        self.process = procs.start(
+            [CONSOLE, "serve", "--host", LOOPBACK, "--port", str(port), *shape.flags()],
+            env={**prepared.env, **(env or {})},
+            log=self.log,
+        )
+        wait_http(self.url + "/healthz", process=self.process)
+
+
+def configure_console(app, sim: Simulator) -> str:
+    """What an operator does before going live; returns the API key."""
+    from kmsg_console.api_keys.services import issue_key
+    from kmsg_console.extensions import db, dispose_engines
+    from kmsg_console.providers import services as providers
+    from kmsg_console.throttle import services as throttle
+    from kmsg_console.throttle.models import ThrottlePolicy
+
+    with app.app_context():
+        providers.save_provider(
+            None,
+            vendor="solapi",
+            code="solapi-main",
+            name="SOLAPI (simulator)",
+            values={
+                "api_key": "demo-api-key",
+                "api_secret": "demo-api-secret",
+                "default_from": "0212345678",
+                "base_url": sim.base + "/solapi",
+            },
+            enabled=True,
+            actor=None,
+        )
+        db.session.flush()
+        providers.save_routes(
+            {"SMS": ["solapi-main"], "LMS": ["solapi-main"], "DEFAULT": ["solapi-main"]}, actor=None
+        )
+        throttle.ensure_default_policies()
+        db.session.flush()
+        for policy in db.session.scalars(sa.select(ThrottlePolicy)):
+            # Raise every window as far as it goes: each decision is still made and counted.
+            windows = [
+                throttle.WindowData(
+                    min(throttle.MAX_REQUESTS, w.window_seconds * 1000), w.window_seconds, w.id
+                )
+                for w in policy.windows
+            ]
+            throttle.update_policy(
+                policy,
+                throttle.PolicyData(
+                    policy.name,
+                    policy.mode,
+                    policy.key_kind,
+                    list(policy.actions),
+                    windows,
+                    policy.description,
+                    policy.purpose,
+                    policy.prefix,
+                    policy.enabled,
+                ),
+                actor=None,
+            )
+        key = issue_key("bench-load", ["otp"], actor_label="bench").plaintext
+        db.session.commit()
+        dispose_engines()
+    return key

@@ -22,7 +22,9 @@ Configurations: ``sqlite`` (the embedded default: no ``KMSG_DATABASE_URL``, keys
 into the instance folder), ``postgresql`` (SQL throttle counters) and ``postgresql+redis``
 (production: PostgreSQL and Redis for throttle counters).
 
-Targets: console OTP starts ≥ 0.5 × the bare app's requests/s; worker peak RSS ≤ 150 MB.
+Target: worker peak RSS ≤ 150 MB. The console/bare ratio is reported without a target: the
+old ≥ 0.5 at zero vendor latency is retired; ``latency.py`` measures what integrators feel
+(throughput and tail latency while the vendor answers in 100-300 ms).
 
     .venv/bin/python bench/otp_throughput.py
     .venv/bin/python bench/otp_throughput.py --config sqlite --duration 10
@@ -32,23 +34,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import common
-import requests
 import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
-CONSOLE = str(Path(sys.executable).with_name("kmsg-console"))
-CONFIGS = ("sqlite", "postgresql", "postgresql+redis")
-TARGET_RATIO = 0.5
+CONSOLE = common.CONSOLE
+CONFIGS = common.OTP_CONFIGS
 TARGET_RSS_MB = 150
-CODE_RE = re.compile(r"\[(\d{4,10})\]")
+CODE_RE = common.CODE_RE
 
 
 def loadgen(
@@ -110,56 +108,10 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return [common.proc_status(pid)["VmHWM"] / 1024 for pid in common.child_pids(master_pid)]
 
 
-class Simulator:
-    def __init__(self, procs: common.Processes, workdir: Path) -> None:
-        self.port = common.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process = procs.start(
-            [CONSOLE, "fake-providers", "--host", "127.0.0.1", "--port", str(self.port)],
-            log=workdir / "simulator.log",
-        )
-        common.wait_http(self.base + "/_control/", process=self.process)
-
-    def clear(self) -> None:
-        """Empty state (recorded requests, messages, salts) and a balance that never runs out."""
-        requests.post(self.base + "/_control/clear", timeout=30).raise_for_status()
-        requests.post(
-            self.base + "/_control/balances/solapi", json={"amount": 1e12}, timeout=30
-        ).raise_for_status()
-
-    def codes_by_phone(self) -> dict[str, str]:
-        messages = requests.get(self.base + "/_control/messages/solapi", timeout=60).json()[
-            "messages"
-        ]
-        found = {}
-        for message in messages:
-            match = CODE_RE.search(str(message.get("text") or ""))
-            if match:
-                found[str(message.get("to"))] = match.group(1)
-        return found
-
-
-class BareServer:
-    """``bare_server.py`` on a free port (one for every configuration)."""
-
-    def __init__(self, procs: common.Processes, sim: Simulator, workdir: Path, args) -> None:
-        port = common.free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = procs.start(
-            [
-                sys.executable,
-                str(HERE / "bare_server.py"),
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-            ],
-            env={"KMSG_BENCH_SOLAPI_URL": sim.base + "/solapi"},
-            log=workdir / "bare.log",
-        )
-        common.wait_http(self.url + "/", process=self.process)
+# Moved to common.py (latency.py shares them); the names stay here for the scripts that use them.
+Simulator = common.Simulator
+BareServer = common.BareServer
+configure_console = common.configure_console
 
 
 def postgres_backends(url: str) -> list[int]:
@@ -181,69 +133,11 @@ def postgres_backends(url: str) -> list[int]:
         engine.dispose()
 
 
-def configure_console(app, sim: Simulator) -> str:
-    """What an operator does before going live; returns the API key."""
-    from kmsg_console.api_keys.services import issue_key
-    from kmsg_console.extensions import db, dispose_engines
-    from kmsg_console.providers import services as providers
-    from kmsg_console.throttle import services as throttle
-    from kmsg_console.throttle.models import ThrottlePolicy
-
-    with app.app_context():
-        providers.save_provider(
-            None,
-            vendor="solapi",
-            code="solapi-main",
-            name="SOLAPI (simulator)",
-            values={
-                "api_key": "demo-api-key",
-                "api_secret": "demo-api-secret",
-                "default_from": "0212345678",
-                "base_url": sim.base + "/solapi",
-            },
-            enabled=True,
-            actor=None,
-        )
-        db.session.flush()
-        providers.save_routes(
-            {"SMS": ["solapi-main"], "LMS": ["solapi-main"], "DEFAULT": ["solapi-main"]}, actor=None
-        )
-        throttle.ensure_default_policies()
-        db.session.flush()
-        for policy in db.session.scalars(sa.select(ThrottlePolicy)):
-            # Raise every window as far as it goes: each decision is still made and counted.
-            windows = [
-                throttle.WindowData(
-                    min(throttle.MAX_REQUESTS, w.window_seconds * 1000), w.window_seconds, w.id
-                )
-                for w in policy.windows
-            ]
-            throttle.update_policy(
-                policy,
-                throttle.PolicyData(
-                    policy.name,
-                    policy.mode,
-                    policy.key_kind,
-                    list(policy.actions),
-                    windows,
-                    policy.description,
-                    policy.purpose,
-                    policy.prefix,
-                    policy.enabled,
-                ),
-                actor=None,
-            )
-        key = issue_key("bench-load", ["otp"], actor_label="bench").plaintext
-        db.session.commit()
-        dispose_engines()
-    return key
-
-
 def check_database(app) -> dict[str, int]:
     """What the console wrote: log rows, attempts, verifications by status."""
     from kmsg_console.extensions import db, dispose_engines
     from kmsg_console.otp.models import Verification
-    from kmsg_console.send_logs.models import MessageAttempt, MessageLog
+    from kmsg_console.sending.models import MessageAttempt, MessageLog
 
     with app.app_context():
         counts = {
@@ -261,47 +155,14 @@ def check_database(app) -> dict[str, int]:
 
 def run_config(config: str, procs, sim: Simulator, bare: BareServer, workdir: Path, args) -> dict:
     """Rounds of bare / console OTP starts back to back, then the console's checks."""
-    kind = "sqlite" if config == "sqlite" else "postgresql"
-    folder = workdir / config.replace("+", "-")
-    folder.mkdir()
-    with common.database(kind, folder) as url, common.redis_prefix() as prefix:
-        env = {
-            "KMSG_INSTANCE_PATH": str(folder / "instance"),
-            "KMSG_ADMIN_PASSWORD": secrets.token_urlsafe(16),
-        }
-        overrides: dict[str, str] = {"INSTANCE_PATH": env["KMSG_INSTANCE_PATH"]}
-        if kind == "postgresql":  # production: database URL and keys from the environment
-            keys = common.fresh_keys()
-            env.update(common.keys_env(keys), KMSG_DATABASE_URL=url)
-            overrides.update(keys, DATABASE_URL=url)
-        if config.endswith("+redis"):
-            env.update(KMSG_REDIS_URL=common.REDIS_URL, KMSG_REDIS_PREFIX=prefix)
-            overrides.update(REDIS_URL=common.REDIS_URL, REDIS_PREFIX=prefix)
-        from kmsg_console import create_app
-
-        app = create_app(overrides)  # the embedded default generates its keys here, once
-        common.migrate(app)
-        key = configure_console(app, sim)
-        port = common.free_port()
-        server = procs.start(
-            [
-                CONSOLE,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-            ],
-            env=env,
-            log=folder / "console.log",
-        )
+    with common.prepared_console(config, workdir, sim) as prepared:
+        kind, url, key, folder = prepared.kind, prepared.url, prepared.key, prepared.folder
+        app = prepared.app
+        shape = common.ServerShape(args.workers, args.threads)
+        console = common.ConsoleServer(procs, prepared, shape)
+        server = console.process
         try:
-            common.wait_http(f"http://127.0.0.1:{port}/healthz", process=server)
-            api = f"http://127.0.0.1:{port}/api/v1"
+            api = console.api
 
             def console_cpu() -> dict[str, list[int]]:
                 groups = {
@@ -421,13 +282,13 @@ def main() -> None:
     table = common.Table(headers, [])
     with common.temp_dir() as workdir, common.Processes() as procs:
         sim = Simulator(procs, workdir)
-        bare = BareServer(procs, sim, workdir, args)
+        bare = BareServer(procs, sim, workdir, common.ServerShape(args.workers, args.threads))
         for config in configs:
             result = run_config(config, procs, sim, bare, workdir, args)
             print(details(config, result), flush=True)
             table.rows.append(summary_row(config, result))
     print("\n" + table.render())
-    print(f"targets: console/bare ≥ {TARGET_RATIO}, worker peak RSS ≤ {TARGET_RSS_MB} MB")
+    print(f"target: worker peak RSS ≤ {TARGET_RSS_MB} MB")
 
 
 def details(config: str, result: dict) -> str:
@@ -454,7 +315,7 @@ def summary_row(config: str, result: dict) -> list:
     ratio = start["ok_rps"] / base["ok_rps"] if base["ok_rps"] else float("nan")
     rss = max(result["rss_mb"], default=float("nan"))
     bare_rss = max(result["bare_rss_mb"], default=float("nan"))
-    ok = ratio >= TARGET_RATIO and rss <= TARGET_RSS_MB
+    ok = rss <= TARGET_RSS_MB
     return [config, base["ok_rps"], start["ok_rps"], ratio, check["ok_rps"],
             f"{start['p50_ms']:.0f}/{start['p95_ms']:.0f}", f"{rss:.0f} ({bare_rss:.0f})",
             "ok" if ok else "MISSED"]  # fmt: skip
