@@ -1,4 +1,4 @@
-"""``/send``: an operator composes an SMS/LMS, previews it, then sends it through the pipeline."""
+"""``/send``: an operator composes an SMS/LMS, previews it, then sends it (send engine)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def preview():
 @bp.post("/send")
 @access(Role.OPERATOR)
 def send():
-    """Send the previewed message (the pipeline commits the log), audit it, show its log entry."""
+    """Send the previewed message (the engine commits the log), audit it, show its log entry."""
     form = ComposeForm()
     if not form.validate_on_submit():
         return _compose_page(form, 422)

@@ -3,7 +3,7 @@
 The resolver is what makes "only approved templates are sent" hold for every caller (API,
 console, OTP): the send engine asks it for the template body of an ALIMTALK, and it
 answers only for an approved AlimTalk template. Missing variables are refused by the
-pipeline (``prepare_message``) before any provider is called.
+engine (``prepare_message``) before any provider is called.
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def resolve_template(code: str) -> sending.TemplateBody | None:
 def send_test(
     template: MessageTemplate, to: str, variables: Mapping[str, str], *, actor: Any
 ) -> MessageLog:
-    """Send the template once to ``to`` through the pipeline (which commits), then audit it.
+    """Send the template once to ``to`` through the send engine (which commits), then audit it.
 
     :raises TemplateError: when the template may not be sent in its state.
-    :raises sending.SendRefused: when the pipeline refuses (missing variable, bad number...).
+    :raises sending.SendRefused: when the send engine refuses (missing variable, bad number...).
     """
     _require(template, Action.SEND)
     provider_code = template.provider.code if template.provider else None

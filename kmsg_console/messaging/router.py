@@ -164,7 +164,7 @@ class Router:
         start = time.monotonic()
         try:
             outcome = provider.send(message)
-        except Exception as exc:  # a broken adapter must not break the pipeline
+        except Exception as exc:  # a broken adapter must not break the send
             logger.exception(
                 "provider %s raised while sending message %s", provider_id, message.message_id
             )

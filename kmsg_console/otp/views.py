@@ -72,7 +72,7 @@ def index():
 @bp.post("")
 @access(Role.OPERATOR)
 def start():
-    """Start a verification through the real engine and pipeline, then follow it."""
+    """Start a verification through the real OTP and send engines, then follow it."""
     form = StartForm()
     if not form.validate_on_submit():
         return _console_page(form, status=422)

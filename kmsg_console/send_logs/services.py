@@ -255,7 +255,7 @@ def retry_message(log: MessageLog, *, operator: Operator) -> MessageLog:
 
     The message is claimed with a conditional UPDATE (``retryable`` true → false) committed
     before any provider is called: a second request (a double click, a colleague) finds
-    nothing to claim and is refused, so the message is never sent twice. The pipeline's
+    nothing to claim and is refused, so the message is never sent twice. The send engine's
     outcome then sets ``retryable`` afresh. If the retry stops before a provider attempt was
     written, the claim is given back.
 

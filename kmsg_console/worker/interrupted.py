@@ -1,6 +1,6 @@
 """Sends cut short by a process that died (a crash, a kill, a restart that timed out).
 
-The pipeline commits a message as UNKNOWN before any provider is called and each attempt as
+The send engine commits a message as UNKNOWN before any provider is called and each attempt as
 ``in_flight`` before its call, so a dead process leaves rows that say "outcome unknown" — but
 without this job they would look "in flight" forever. Once a row is older than any send can
 take, its attempts tell what happened, and it is settled truthfully:

@@ -3,7 +3,7 @@
 Every operation of the document is exercised in-process (schemathesis' WSGI integration) by
 schemathesis' own engine, the one behind ``schemathesis run``: the examples, coverage, fuzzing
 and stateful phases, positive and negative data, with a valid API key holding both scopes.
-Valid requests really go through the pipeline to the sandbox provider; the default throttle
+Valid requests really go through the send engine to the sandbox provider; the default throttle
 policies are in force, so repeated numbers meet 429s as they would in production.
 
 Every check schemathesis has is on: no 5xx, status codes, content types, bodies and headers as

@@ -49,7 +49,7 @@ def _seed(app) -> dict[str, str]:
         ids["retryable"] = sending.send(
             sending.SendRequest(to=PHONE, text="[샵] 결제 완료"), source=MessageSource.API
         ).log.public_id
-        # An IWINV refusal from an unregistered server IP, written as the pipeline stores one.
+        # An IWINV refusal from an unregistered server IP, written as the send engine stores one.
         keyring, public_id, now = (
             app.config["KEYRING"],
             str(uuid.uuid4()),

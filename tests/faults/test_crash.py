@@ -145,7 +145,7 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
         second = client.wave(["message", "otp"] * 3)
         b2 = [r for r in client.made if r not in completed and r not in b1]
         with app.app_context():
-            hashes = {pipeline_hash(app, r.phone) for r in b2}
+            hashes = {phone_lookup_hash(app, r.phone) for r in b2}
             _wait(lambda: _b2_rows(hashes) >= 1, "a row of the second wave")
         killed = server.crash()
         assert len(killed) >= 3
@@ -309,7 +309,7 @@ def test_sigkill_mid_send_leaves_a_truthful_consistent_database(
             )  # killed before or after the call
 
 
-def pipeline_hash(app, phone: str) -> str:
+def phone_lookup_hash(app, phone: str) -> str:
     from kmsg_console.sending.reading import PHONE_HASH_PURPOSE
 
     return app.config["KEYRING"].lookup_hash(phone, PHONE_HASH_PURPOSE)

@@ -6,7 +6,7 @@ at the simulators, per recipient), and leaves a log row whose status and attempt
 the vendors really did (:func:`tests.faults.truth.problems`).
 
 The adapter-level classification of the same faults is in tests/providers/test_adapter_faults.py;
-here the whole path is under test: API → pipeline → router → adapters → sockets → log rows.
+here the whole path is under test: API → send engine → router → adapters → sockets → log rows.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sending from the console: pipeline, log row, audit, outcome flash, roles and CSRF."""
+"""Sending from the console: send engine, log row, audit, outcome flash, roles and CSRF."""
 
 from __future__ import annotations
 

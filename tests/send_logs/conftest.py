@@ -1,8 +1,8 @@
 """Factories for send-log tests: rows written directly (exact times and codes) or sent for real.
 
-``add_log`` writes a ``message_log`` row the way the pipeline stores one (recipient encrypted,
+``add_log`` writes a ``message_log`` row the way the send engine stores one (recipient encrypted,
 hashed and masked), so list, filter, export and report tests control every column and the
-creation time. ``sandbox`` sends through the real pipeline and the sandbox provider, whose
+creation time. ``sandbox`` sends through the real send engine and the sandbox provider, whose
 scripted outcomes (``script_sandbox``) produce failures, timeouts and slow sends on demand.
 """
 
@@ -98,7 +98,7 @@ def add_provider(app):
 
 
 class Sandbox:
-    """Send through the real pipeline with the sandbox provider as the only route."""
+    """Send through the real send engine with the sandbox provider as the only route."""
 
     def __init__(self, app) -> None:
         self.app = app

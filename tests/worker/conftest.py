@@ -45,7 +45,7 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(tracking, "clock", fake)
-    # The pipeline schedules the first check from its own clock: the same one, so "31 s
+    # The send engine schedules the first check from its own clock: the same one, so "31 s
     # later" is due however long the machine took between the fixture and the send.
     monkeypatch.setattr(sending.engine, "utcnow", fake)
     return fake
@@ -124,7 +124,7 @@ def route(app, simulator):
 
 
 def send(app, **fields) -> str:
-    """Send through the pipeline; returns the message's public id."""
+    """Send through the send engine; returns the message's public id."""
     fields.setdefault("to", PHONE)
     if fields.get("type") != "ALIMTALK":
         fields.setdefault("text", "배송이 시작되었습니다.")
