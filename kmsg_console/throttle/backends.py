@@ -2,11 +2,13 @@
 
 Both make one decision atomic and exact under concurrency:
 
-- PostgreSQL: one transaction on its own pooled connection. Missing counter rows are created
-  with ``INSERT ... ON CONFLICT DO NOTHING`` and then every row the decision touches is
-  locked with ``SELECT ... FOR UPDATE`` in key order (a fixed order, so two decisions never
-  deadlock), updated, and committed at once.
-- SQLite: the same on a connection that takes the write lock up front with
+- PostgreSQL: a counting decision is one call of ``kmsg_throttle_decide`` (created by a
+  migration) on the throttle's own pooled connection: it checks the cached policy version,
+  creates missing counter rows with ``INSERT ... ON CONFLICT DO NOTHING``, locks every row
+  the decision touches with ``SELECT ... FOR UPDATE`` in key order (a fixed order, so two
+  decisions never deadlock), judges and writes them, all inside the database. Dry runs read
+  in a transaction and write nothing.
+- SQLite: one transaction on a connection that takes the write lock up front with
   ``BEGIN IMMEDIATE``. A deferred transaction that reads and then writes can fail in WAL
   mode with "database is locked" instead of waiting; an immediate one waits (busy_timeout).
 - Redis: one Lua script per decision (atomic on the server) that also checks the cached
@@ -82,16 +84,7 @@ def insert_events(conn: sa.Connection, rows: list[dict]) -> None:
 
 
 # The hot path's SQL, one string per number of counters (a decision touches a handful), so
-# nothing is rendered per call and psycopg prepares it on the server after a few runs.
-# Lock (PostgreSQL): create missing rows and lock all rows in one round trip; VALUES rows are
-# processed in order, sorted by key, so two decisions never deadlock. The no-op DO UPDATE
-# locks rows that exist, and RETURNING hands back their state and the policy version.
-LOCK_SQL = """
-INSERT INTO throttle_counter (key, window_id, tat_us, interval_us, seen_us, key_masked)
-VALUES {rows}
-ON CONFLICT (key) DO UPDATE SET tat_us = throttle_counter.tat_us
-RETURNING key, tat_us, interval_us, seen_us,
-    (SELECT version FROM throttle_policy_version WHERE id = 1)"""
+# nothing is rendered per call.
 WRITE_SQL = """
 INSERT INTO throttle_counter (key, window_id, tat_us, interval_us, seen_us, key_masked)
 VALUES {rows}
@@ -99,18 +92,18 @@ ON CONFLICT (key) DO UPDATE SET tat_us = excluded.tat_us, interval_us = excluded
     seen_us = excluded.seen_us"""
 READ_SQL = "SELECT key, tat_us, interval_us, seen_us FROM throttle_counter WHERE key IN ({keys})"
 VERSION_SQL = "SELECT version FROM throttle_policy_version WHERE id = 1"
+#: PostgreSQL: a counting decision as one call of the function its migration creates
+#: (20261207_0500_9b3e6f1c7d20_throttle_decide_function.py).
+DECIDE_SQL = (
+    "SELECT kmsg_throttle_decide(%(version)s::bigint, %(now)s::bigint, %(keys)s::text[],"
+    " %(windows)s::integer[], %(intervals)s::bigint[], %(limits)s::bigint[],"
+    " %(groups)s::integer[], %(masked)s::text[])"
+)
 ROW_FIELDS = ("k", "w", "t", "i", "s", "m")  # key, window, TAT, interval, seen, masked key
 #: ``Connection.info`` key of the statements held back by ``SqlBackend.later``.
 QUEUED = "kmsg_throttle_queued"
-#: Pool connection ``info`` key: this SQLite connection commits without waiting for the disk.
+#: Pool connection ``info`` key: this connection's commits do not wait for the disk.
 SOFT_COMMITS = "kmsg_throttle_soft_commits"
-
-
-class _Stale(Exception):
-    """The cached policy set is older than the database's; reload and start over."""
-
-    def __init__(self, version: int) -> None:
-        self.version = version
 
 
 class SqlBackend:
@@ -192,10 +185,9 @@ class SqlBackend:
     ) -> None:
         """Run ``statement``, whose answer nobody reads, with the next statement that is run.
 
-        On PostgreSQL this saves a round trip per statement: a decision is BEGIN, the locking
-        upsert, the write and COMMIT, and waiting for each in turn was most of its time. The
-        order is kept, and nothing the transaction does is visible before its COMMIT anyway.
-        SQLite runs in-process, so it runs the statement now.
+        On PostgreSQL this saves a round trip per statement (a dry run's BEGIN travels with
+        its first read). The order is kept, and nothing the transaction does is visible
+        before its COMMIT anyway. SQLite runs in-process, so it runs the statement now.
         """
         if self.dialect == "postgresql":
             conn.info.setdefault(QUEUED, []).append((statement, params))
@@ -228,8 +220,11 @@ class SqlBackend:
         """
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            if self.dialect == "sqlite" and not conn.connection.info.get(SOFT_COMMITS):
-                self.run(conn, "PRAGMA synchronous=NORMAL")
+            if not conn.connection.info.get(SOFT_COMMITS):
+                # Only counters and the block log are written on this engine's connections.
+                soft = "PRAGMA synchronous=NORMAL" if self.dialect == "sqlite" else (
+                    "SET synchronous_commit TO OFF")  # fmt: skip
+                self.run(conn, soft)
                 conn.connection.info[SOFT_COMMITS] = True
             yield conn
 
@@ -240,7 +235,6 @@ class SqlBackend:
             self.run(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
         else:
             self.later(conn, "BEGIN")
-            self.later(conn, "SET LOCAL synchronous_commit TO OFF")
 
     def end(self, conn: sa.Connection, statement: str) -> None:
         if statement == "ROLLBACK":
@@ -254,6 +248,8 @@ class SqlBackend:
     def decide(
         self, runtime: Runtime, action: str, ctx: ThrottleContext, now: datetime, dry_run: bool
     ) -> ThrottleDecision:
+        if self.dialect == "postgresql" and not dry_run:
+            return self._decide_in_postgresql(runtime, action, ctx, now)
         # A decision that counts is a write transaction: on SQLite it queues with the send
         # path's writers (sqlite_writers) instead of polling for the write lock.
         queue = nullcontext() if dry_run else sqlite_writers.hold(self.engine)
@@ -271,9 +267,8 @@ class SqlBackend:
                     self.begin(conn, write=not dry_run)
                     try:
                         decision = self._decide(conn, runtime, action, ctx, now, dry_run, planned)
-                    except (_Stale, sa.exc.IntegrityError):
-                        # Stale: an edit landed since the policy set was cached. Integrity: a
-                        # window was deleted after it was planned. Either way, reload and redo.
+                    except sa.exc.IntegrityError:
+                        # A window was deleted after it was planned: reload and redo.
                         self.end(conn, "ROLLBACK")
                         runtime.policies = None
                         continue
@@ -286,6 +281,69 @@ class SqlBackend:
             raise ThrottleUnavailable(str(exc.orig)) from exc
         raise ThrottleUnavailable("the policy version does not settle")
 
+    def _decide_in_postgresql(
+        self, runtime: Runtime, action: str, ctx: ThrottleContext, now: datetime
+    ) -> ThrottleDecision:
+        """A counting decision on PostgreSQL: one statement that locks, judges and writes.
+
+        Every OTP start and API send counts on the global cap's row. Locked by one
+        statement, judged here and written with the COMMIT, that row stayed locked while its
+        thread waited for the interpreter lock among many request threads, and the other
+        decisions queued on it. ``kmsg_throttle_decide`` does the same inside PostgreSQL
+        (``gcra.gcra`` and the Redis script are the same algorithm), so the rows are locked
+        for microseconds. Planned with the cached policy set; the function checks its
+        version and the decision is planned again when it was stale.
+        """
+        try:
+            with self.connection() as conn:
+                for _attempt in range(4):
+                    policies = runtime.policies
+                    if policies is None:
+                        policies = runtime.policies_for(self.read_version(conn), conn)
+                    plan = plan_request(policies, action, ctx, runtime.hasher())
+                    try:
+                        results = self._judge_in_postgresql(conn, plan, to_us(now))
+                    except sa.exc.IntegrityError:
+                        results = None  # a window was deleted after it was planned
+                    if results is None:
+                        runtime.policies = None
+                        continue
+                    decision = build_decision(plan, results, dry_run=False)
+                    events = event_rows(plan, decision, now)
+                    if events:
+                        insert_events(conn, events)
+                    return decision
+        except sa.exc.OperationalError as exc:
+            raise ThrottleUnavailable(str(exc.orig)) from exc
+        raise ThrottleUnavailable("the policy version does not settle")
+
+    def _judge_in_postgresql(
+        self, conn: sa.Connection, plan: Plan, now_us: int
+    ) -> list[SlotResult] | None:
+        """The plan's counters judged and counted by ``kmsg_throttle_decide``, in plan order;
+        None when the plan's policy version is stale."""
+        if not plan.slots:  # listed, or no rule applies: only the version to check
+            return [] if self.read_version(conn) == plan.version else None
+        order = sorted(range(len(plan.slots)), key=lambda n: plan.slots[n].key)
+        slots = [plan.slots[n] for n in order]
+        answer = self.run(conn, DECIDE_SQL, {
+            "version": plan.version,
+            "now": now_us,
+            "keys": [slot.key for slot in slots],
+            "windows": [slot.window.id for slot in slots],
+            "intervals": [slot.window.interval_us for slot in slots],
+            "limits": [slot.window.max_requests for slot in slots],
+            "groups": [slot.group for slot in slots],
+            "masked": [slot.masked for slot in slots],
+        })[0][0]  # fmt: skip
+        if answer[0] == -1:
+            return None
+        results: list[SlotResult] = [None] * len(slots)  # type: ignore[list-item]
+        for position, n in enumerate(order):
+            allowed, retry_us, remaining = answer[1 + 3 * position : 4 + 3 * position]
+            results[n] = SlotResult(bool(allowed), retry_us, remaining, 0)
+        return results
+
     def _decide(
         self,
         conn: sa.Connection,
@@ -296,26 +354,14 @@ class SqlBackend:
         dry_run: bool,
         planned: tuple[PolicySet, Plan] | None = None,
     ) -> ThrottleDecision:
-        locking = self.dialect == "postgresql" and not dry_run
-        policies = runtime.policies
-        # SQLite holds the write lock already, and dry runs write nothing: read the version
-        # first. PostgreSQL decisions plan with the cached set and verify its version in the
-        # same statement that locks the counters (optimistic; redone when it was stale).
-        verified = policies is None or not locking
-        if verified:
-            policies = runtime.policies_for(self.read_version(conn), conn)
-        assert policies is not None
+        # SQLite decisions hold the write lock already, and dry runs write nothing: the
+        # policy version read first is the one the decision is made with.
+        policies = runtime.policies_for(self.read_version(conn), conn)
         if planned is not None and planned[0] is policies:
             plan = planned[1]
         else:
             plan = plan_request(policies, action, ctx, runtime.hasher())
-        if locking and plan.slots:
-            states, version = self._lock(conn, plan)
-        else:
-            version = policies.version if verified else self.read_version(conn)
-            states = self._read(conn, plan) if plan.slots else {}
-        if version != policies.version:
-            raise _Stale(version)
+        states = self._read(conn, plan) if plan.slots else {}
         results = evaluate(plan, states, to_us(now))
         decision = build_decision(plan, results, dry_run=dry_run)
         if not dry_run:
@@ -325,14 +371,6 @@ class SqlBackend:
                 self.flush(conn)  # the block log is written through SQLAlchemy
                 insert_events(conn, events)
         return decision
-
-    def _lock(self, conn: sa.Connection, plan: Plan) -> tuple[dict[str, tuple[int, int, int]], int]:
-        """PostgreSQL: create, lock and read the plan's counters, and read the policy version."""
-        rows = sorted(
-            (s.key, s.window.id, 0, s.window.interval_us, 0, s.masked) for s in plan.slots
-        )
-        result = self.run(conn, self.sql(LOCK_SQL, len(rows)), self.params(rows))
-        return {row[0]: (row[1], row[2], row[3]) for row in result}, result[0][4] or 0
 
     def _read(self, conn: sa.Connection, plan: Plan) -> dict[str, tuple[int, int, int]]:
         keys = {f"k{n}": slot.key for n, slot in enumerate(plan.slots)}

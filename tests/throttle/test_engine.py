@@ -427,5 +427,5 @@ def test_only_throttle_decisions_skip_waiting_for_the_disk(app, make_policy, t0)
             app_setting = conn.exec_driver_sql(setting).scalar()
     if sqlite:
         assert (throttle_setting, app_setting) == (1, 2)  # NORMAL for counters, FULL for the app
-    else:  # SET LOCAL: off inside each decision's transaction only
-        assert (throttle_setting, app_setting) == ("on", "on")
+    else:  # off on the throttle's own connections only
+        assert (throttle_setting, app_setting) == ("off", "on")
