@@ -247,7 +247,9 @@ def _route(
                 point.insert(log, *log.events, attempt)
             else:
                 if "result" in current:  # failover: the failed attempt's answer first
-                    _write_answer(point, log, message, **current)
+                    _write_answer(
+                        point, router, log, message, current["attempt"], current["result"]
+                    )
                 attempt.message_id = log.id
                 point.update(log, {"attempt_count": attempt.number, "provider_code": provider_code})
                 point.insert(attempt)
@@ -260,11 +262,10 @@ def _route(
         outcome = _attempt_outcome(result)
         metrics.ATTEMPTS.labels(result.provider_id, outcome, _error_code(result) or "").inc()
         metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
-        current["sandbox"] = _vendor_of(router, result.provider_id) == "sandbox"
 
     routed = router.send(message, on_attempt_start=before_call, on_attempt_done=after_call)
     with durability_point() as point:
-        _write_answer(point, log, message, **current)
+        _write_answer(point, router, log, message, current["attempt"], current["result"])
         _write_final_status(point, log, routed.outcome)
     metrics.MESSAGES.labels(
         log.provider_code or "", log.type, log.status, log.error_code or ""
@@ -283,12 +284,11 @@ def _error_code(result: Attempt) -> str | None:
 
 def _write_answer(
     point: DurabilityPoint,
+    router: Router,
     log: MessageLog,
     message: Message,
-    *,
     attempt: MessageAttempt,
     result: Attempt,
-    sandbox: bool,
 ) -> None:
     """What the provider answered, on the attempt's row (and in the sandbox's inbox)."""
     values: dict[str, Any] = {
@@ -315,7 +315,7 @@ def _write_answer(
             raw=error.raw,
         )
     point.update(attempt, values)
-    if outcome.ok and sandbox:
+    if outcome.ok and _vendor_of(router, result.provider_id) == "sandbox":
         point.insert(_sandbox_delivery(log, message, result.provider_id))
 
 

@@ -24,7 +24,6 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
@@ -100,8 +99,6 @@ DECIDE_SQL = (
     " %(groups)s::integer[], %(masked)s::text[])"
 )
 ROW_FIELDS = ("k", "w", "t", "i", "s", "m")  # key, window, TAT, interval, seen, masked key
-#: ``Connection.info`` key of the statements held back by ``SqlBackend.later``.
-QUEUED = "kmsg_throttle_queued"
 #: Pool connection ``info`` key: this connection's commits do not wait for the disk.
 SOFT_COMMITS = "kmsg_throttle_soft_commits"
 
@@ -151,22 +148,8 @@ class SqlBackend:
         connection the database dropped is invalidated, as ``Connection.execute`` does.
         """
         driver = conn.connection.driver_connection
-        queued = conn.info.pop(QUEUED, None)
         try:
-            if queued:
-                # One simple-protocol query holding the queued statements and this one: one
-                # round trip. Values are bound client-side by psycopg (its ClientCursor
-                # quoting); the answer read is the last statement's.
-                cursor = psycopg.ClientCursor(driver)
-                cursor.execute(
-                    "; ".join(
-                        cursor.mogrify(text, values)
-                        for text, values in [*queued, (statement, params)]
-                    )
-                )
-                while cursor.nextset():
-                    pass
-            elif params is None:
+            if params is None:
                 cursor = driver.execute(statement)
             else:
                 cursor = driver.execute(statement, params)
@@ -179,25 +162,6 @@ class SqlBackend:
                 statement, params, exc, self.dbapi_error, dialect=self.engine.dialect
             ) from exc
         return rows
-
-    def later(
-        self, conn: sa.Connection, statement: str, params: dict[str, object] | None = None
-    ) -> None:
-        """Run ``statement``, whose answer nobody reads, with the next statement that is run.
-
-        On PostgreSQL this saves a round trip per statement (a dry run's BEGIN travels with
-        its first read). The order is kept, and nothing the transaction does is visible
-        before its COMMIT anyway. SQLite runs in-process, so it runs the statement now.
-        """
-        if self.dialect == "postgresql":
-            conn.info.setdefault(QUEUED, []).append((statement, params))
-        else:
-            self.run(conn, statement, params)
-
-    def flush(self, conn: sa.Connection) -> None:
-        """Send what :meth:`later` holds before the connection is used by anything else."""
-        if conn.info.get(QUEUED):
-            self.run(conn, "SELECT 1")
 
     @staticmethod
     def params(rows: list[tuple[str, int, int, int, int, str]]) -> dict[str, object]:
@@ -233,12 +197,10 @@ class SqlBackend:
             # IMMEDIATE takes the write lock now: a deferred transaction that reads and then
             # writes can fail in WAL mode with "database is locked" instead of waiting.
             self.run(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
-        else:
-            self.later(conn, "BEGIN")
+        else:  # PostgreSQL: only dry runs come here (counting decisions call the function)
+            self.run(conn, "BEGIN")
 
     def end(self, conn: sa.Connection, statement: str) -> None:
-        if statement == "ROLLBACK":
-            conn.info.pop(QUEUED, None)  # what was held back is abandoned with the transaction
         self.run(conn, statement)
 
     def read_version(self, conn: sa.Connection) -> int:
@@ -368,7 +330,6 @@ class SqlBackend:
             self._write(conn, plan, results)
             events = event_rows(plan, decision, now)
             if events:
-                self.flush(conn)  # the block log is written through SQLAlchemy
                 insert_events(conn, events)
         return decision
 
@@ -393,7 +354,7 @@ class SqlBackend:
             if result.commit
         )
         if rows:
-            self.later(conn, self.sql(WRITE_SQL, len(rows)), self.params(rows))
+            self.run(conn, self.sql(WRITE_SQL, len(rows)), self.params(rows))
 
     def counters(self, windows: list[Window], now: datetime, limit: int) -> list[CounterView]:
         by_id = {window.id: window for window in windows}
