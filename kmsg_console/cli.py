@@ -199,7 +199,17 @@ SIMULATOR_CREDENTIALS = {
 }
 
 
-@click.command("fake-providers")
+class _SimulatorCommand(click.Command):
+    """Ends ``--help`` with the simulators' control API, as the control module describes it."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from kmsg_console.providers.simulators.control import describe_control_api
+
+        # Written as is: click would re-wrap the endpoint table into one paragraph.
+        formatter.write("\n" + describe_control_api() + "\n")
+
+
+@click.command("fake-providers", cls=_SimulatorCommand)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=int)
 @click.option("--solapi-key", default="demo-api-key", show_default=True)

@@ -65,3 +65,32 @@ def test_other_credentials_replace_the_demo_ones(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_help_documents_every_control_route_and_fault_mode():
+    from kmsg_console.providers.simulators import create_simulator_app
+    from kmsg_console.providers.simulators.state import FAULT_MODES
+
+    shown = subprocess.run(
+        [sys.executable, "-c", LAUNCH, "fake-providers", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = shown.splitlines()
+    routes = [
+        rule
+        for rule in create_simulator_app().url_map.iter_rules()
+        if rule.rule.startswith("/_control/") and rule.rule != "/_control/"
+    ]
+    assert routes
+    for rule in routes:
+        # A route is documented when a line names one of its methods and its path's fixed
+        # part (the docs write optional parts as [/<vendor>] and actions as <a|b|c>).
+        fixed = rule.rule.split("<")[0].rstrip("/")
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        assert any(
+            fixed in line and any(line.lstrip().startswith(m) for m in methods) for line in lines
+        ), rule.rule
+    for mode in FAULT_MODES:
+        assert any(line.split()[:1] == [mode] for line in lines), mode

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 from . import aligo_kakao, iwinv_alimtalk, iwinv_sms, iwinv_templates, solapi, solapi_kakao
 from .common import json_response
 from .options import STATUS_VENDORS, TEMPLATE_VENDORS, VENDOR_PREFIXES, normalize_vendor
-from .state import FAULT_MODES, SimulatorState, get_state
+from .state import FAULT_MODE_HELP, FAULT_MODES, SimulatorState, get_state
 
 bp = Blueprint("sim_control", __name__, url_prefix="/_control")
 
@@ -61,6 +61,22 @@ ENDPOINTS = [
 ]
 
 
+def describe_control_api() -> str:
+    """The control API in plain text: its endpoints and the fault modes a test can arm."""
+    modes = [f"  {mode:<15} {effect}" for mode, effect in FAULT_MODE_HELP.items()]
+    return "\n".join(
+        [
+            "Control API (loopback callers only; JSON bodies):",
+            *(f"  {line}" for line in ENDPOINTS),
+            "",
+            "A fault {vendor: solapi|iwinv_alimtalk|iwinv_sms|aligo_sms|aligo_kakao|*, mode,",
+            "path?: vendor-relative path, a trailing * matches a prefix, method?, count?: how many",
+            "requests it hits (default 1, null for every one), retry_after?} is one of:",
+            *modes,
+        ]
+    )
+
+
 def _fail(message: str, status: int = 400) -> Response:
     return json_response({"error": message}, status)
 
@@ -96,7 +112,11 @@ def _invalid(exc: ValueError) -> Response:
 @bp.get("/")
 def index() -> Response:
     return json_response(
-        {"vendors": VENDOR_PREFIXES, "fault_modes": FAULT_MODES, "endpoints": ENDPOINTS}
+        {
+            "vendors": VENDOR_PREFIXES,
+            "fault_modes": FAULT_MODE_HELP,
+            "endpoints": ENDPOINTS,
+        }
     )
 
 

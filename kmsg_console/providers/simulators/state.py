@@ -23,15 +23,17 @@ from .options import VENDOR_PREFIXES, SimulatorOptions
 
 EXTENSION_KEY = "kmsg_simulator"
 
-FAULT_MODES = (
-    "status_5xx",
-    "reset",
-    "timeout",
-    "latency",
-    "malformed_json",
-    "vendor_error",
-    "body",
-)
+#: Fault mode -> what the client sees; the control API and ``fake-providers --help`` show these.
+FAULT_MODE_HELP: dict[str, str] = {
+    "status_5xx": "the vendor's outage answer with HTTP {status} (default 503)",
+    "reset": "the connection drops without an answer (process=true: after the vendor handled it)",
+    "timeout": "the answer waits {ms} ms (default 30000), longer than any client timeout",
+    "latency": "the answer waits {ms} ms (default 1000), then the vendor answers normally",
+    "malformed_json": "HTTP 200 with the vendor's answer cut in half (no longer JSON)",
+    "vendor_error": "the vendor's own error body for {code} (message, http_status optional)",
+    "body": "{body} as the answer with HTTP {status} (process=true: after the vendor handled it)",
+}
+FAULT_MODES = tuple(FAULT_MODE_HELP)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
