@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -30,14 +30,41 @@ def encode_cursor(moment: datetime, row_id: int) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
+#: Row ids are signed 64-bit on every backend; a larger number fails inside the driver.
+MAX_ROW_ID = 2**63 - 1
+#: What ``encode_cursor`` makes is under 100 characters; refusing longer input up front keeps
+#: the JSON parser away from deeply nested or huge payloads.
+MAX_CURSOR_LENGTH = 200
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The ``(moment, id)`` in ``cursor``, with ``moment`` in UTC.
+
+    The cursor comes back from the browser, so anything of the wrong shape, type or range
+    raises BadCursor here instead of failing later inside a query.
+
+    :raises BadCursor: when ``cursor`` was not made by ``encode_cursor``.
+    """
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadCursor("too long")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        moment_text, row_id = json.loads(raw)
+        value = json.loads(raw)
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError("not a pair")
+        moment_text, row_id = value
+        if not isinstance(moment_text, str):
+            raise ValueError("moment is not text")
+        # bool is a subclass of int, and True would reach the database as a boolean.
+        if type(row_id) is not int or not 0 <= row_id <= MAX_ROW_ID:
+            raise ValueError("id out of range")
         moment = datetime.fromisoformat(moment_text)
-        if moment.tzinfo is None or not isinstance(row_id, int):
-            raise ValueError
-    except (binascii.Error, ValueError, TypeError) as exc:
+        if moment.tzinfo is None:
+            raise ValueError("moment without a time zone")
+        # Year 1 at +14:00 is a valid datetime that has no UTC equivalent; converting here
+        # catches it before the column type tries to.
+        moment = moment.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, OverflowError) as exc:
         raise BadCursor(str(exc)) from exc
     return moment, row_id
 
