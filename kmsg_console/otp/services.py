@@ -12,7 +12,8 @@ Rules (OWASP ASVS 2.7, NIST 800-63B, Twilio Verify's numbers):
   fresh code and a fresh lifetime; starts within the purpose's resend cooldown are refused
   with 429, as are starts over the throttle policies; a partial unique index keeps one
   pending verification per phone and purpose when starts race (the later one redoes its
-  reads and is refused or replaces the other);
+  reads and is refused or replaces the other); a start refused after the throttle counted it
+  gives the count back, so only starts that send spend the budget;
 - a correct check consumes the verification atomically (a conditional UPDATE from
   ``pending``), so two concurrent correct checks give exactly one ``approved``;
 - wrong checks count per verification (``max_checks``, then the verification is dead) and per
@@ -51,7 +52,7 @@ from kmsg_console.otp.models import (
 )
 from kmsg_console.sending.models import MessageSource, MessageStatus
 from kmsg_console.sending.records import RowUpdate, durability_point
-from kmsg_console.throttle.engine import ThrottleContext, check_and_consume
+from kmsg_console.throttle.engine import ThrottleContext, check_and_consume, give_back
 
 #: The engine's clock; tests replace it to walk through expiry.
 clock = utcnow
@@ -302,6 +303,40 @@ def start(
             retry_after=decision.retry_after_seconds or 60,
         )
 
+    try:
+        return _issue_with_retries(
+            purpose,
+            earlier,
+            digits=digits,
+            phone_hash=phone_hash,
+            now=now,
+            client_ip=client_ip,
+            user_ref=user_ref,
+            api_key_id=api_key_id,
+            operator=operator,
+        )
+    except OtpRefused as exc:
+        if exc.status == 429:
+            # A racing start's code showed up after this one was counted (the cooldown, or
+            # too many racers): nothing was sent, so nothing may stay spent, or such
+            # refusals would use up the number's budget for the starts that do send.
+            give_back(decision)
+        raise
+
+
+def _issue_with_retries(
+    purpose: PurposeSettings,
+    earlier: list[EarlierStart],
+    *,
+    digits: str,
+    phone_hash: str,
+    now: datetime,
+    client_ip: str | None,
+    user_ref: str | None,
+    api_key_id: int | None,
+    operator,
+) -> Verification:
+    """Issue the code, redone when a concurrent start for the same number got there first."""
     for _attempt in range(ISSUE_ATTEMPTS):
         public_id = str(uuid.uuid4())
         try:

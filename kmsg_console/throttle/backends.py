@@ -91,6 +91,7 @@ ON CONFLICT (key) DO UPDATE SET tat_us = excluded.tat_us, interval_us = excluded
     seen_us = excluded.seen_us"""
 READ_SQL = "SELECT key, tat_us, interval_us, seen_us FROM throttle_counter WHERE key IN ({keys})"
 VERSION_SQL = "SELECT version FROM throttle_policy_version WHERE id = 1"
+GIVE_BACK_SQL = "UPDATE throttle_counter SET tat_us = tat_us - interval_us WHERE key = {key}"
 #: PostgreSQL: a counting decision as one call of the function its migration creates
 #: (20261207_0500_9b3e6f1c7d20_throttle_decide_function.py).
 DECIDE_SQL = (
@@ -356,6 +357,26 @@ class SqlBackend:
         if rows:
             self.run(conn, self.sql(WRITE_SQL, len(rows)), self.params(rows))
 
+    def give_back(self, keys: tuple[str, ...]) -> None:
+        """One interval off each counter, all in one transaction.
+
+        The counter's stored interval is the unit: a decision that rescaled the row after an
+        edited window wrote the new one with it. In key order, as decisions lock their rows.
+        """
+        statement = GIVE_BACK_SQL.format(key=self._mark.format("key"))
+        try:
+            with sqlite_writers.hold(self.engine), self.connection() as conn:
+                self.begin(conn, write=True)
+                try:
+                    for key in sorted(keys):
+                        self.run(conn, statement, {"key": key})
+                except BaseException:
+                    self.end(conn, "ROLLBACK")
+                    raise
+                self.end(conn, "COMMIT")
+        except sa.exc.OperationalError as exc:
+            raise ThrottleUnavailable(str(exc.orig)) from exc
+
     def counters(self, windows: list[Window], now: datetime, limit: int) -> list[CounterView]:
         by_id = {window.id: window for window in windows}
         now_us = to_us(now)
@@ -429,6 +450,18 @@ end
 return out
 """
 
+# One interval off each counter KEYS[i] that still exists (an expired one is idle already).
+GIVE_BACK_LUA = """
+for i = 1, #KEYS do
+  local state = redis.call('HMGET', KEYS[i], 't', 'i')
+  local tat, iv = tonumber(state[1]), tonumber(state[2])
+  if tat and iv then
+    redis.call('HSET', KEYS[i], 't', string.format('%.0f', tat - iv))
+  end
+end
+return 0
+"""
+
 # Raise the shared version to ARGV[1] (or set it outright when ARGV[2] is "1").
 PUBLISH_LUA = """
 local current = tonumber(redis.call('GET', KEYS[1]))
@@ -456,6 +489,7 @@ class RedisBackend:
         self.version_key = f"{prefix}throttle:version"
         self._decide = self.client.register_script(DECIDE_LUA)
         self._publish = self.client.register_script(PUBLISH_LUA)
+        self._give_back = self.client.register_script(GIVE_BACK_LUA)
 
     def counter_key(self, key: str) -> str:
         return f"{self.prefix}throttle:c:{key}"
@@ -515,6 +549,12 @@ class RedisBackend:
 
     def publish_version(self, version: int) -> None:
         self._publish(keys=[self.version_key], args=[version, 0])
+
+    def give_back(self, keys: tuple[str, ...]) -> None:
+        try:
+            self._give_back(keys=[self.counter_key(key) for key in keys])
+        except self.redis_errors as exc:
+            raise ThrottleUnavailable(str(exc)) from exc
 
     def counters(self, windows: list[Window], now: datetime, limit: int) -> list[CounterView]:
         now_us = to_us(now)

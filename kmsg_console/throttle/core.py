@@ -81,6 +81,8 @@ class ThrottleDecision:
     rules: list[RuleVerdict] = field(default_factory=list)
     safelisted: bool = False
     dry_run: bool = False
+    #: Counters this decision counted on (slot keys), for ``engine.give_back``.
+    spent: tuple[str, ...] = ()
 
 
 # --- the policy set, cached per process -------------------------------------------------

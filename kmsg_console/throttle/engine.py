@@ -37,7 +37,10 @@ Rules of a decision:
 
 For ``otp_check_failure`` call sites check with ``dry_run=True`` before verifying a code and
 consume after a failed check. Counters live in their own transaction (or Redis), independent
-of the request's session: quota is spent even if the request later rolls back.
+of the request's session: quota is spent even if the request later rolls back. A caller that
+counted a request and then refuses it for a reason of its own (an OTP start that meets the
+resend cooldown only after it was counted) hands the decision to ``give_back``, which takes
+one interval off each counter the decision wrote.
 
 Layout: ``core.py`` plans a request (policy set, lists, keys, masks), ``gcra.py`` judges it,
 ``backends.py`` stores counters atomically (database or Redis); this module is the API.
@@ -84,6 +87,7 @@ __all__ = [
     "check_and_consume",
     "current_counters",
     "gcra",
+    "give_back",
     "read_version",
     "runtime",
 ]
@@ -103,6 +107,8 @@ class Backend(Protocol):
     def decide(
         self, runtime: Runtime, action: str, ctx: ThrottleContext, now: datetime, dry_run: bool
     ) -> ThrottleDecision: ...
+
+    def give_back(self, keys: tuple[str, ...]) -> None: ...
 
     def counters(self, windows: list[Window], now: datetime, limit: int) -> list[CounterView]: ...
 
@@ -167,6 +173,20 @@ def check_and_consume(
         raise ValueError("naive datetime given to check_and_consume")
     current = runtime()
     return current.backend.decide(current, action, ctx, moment, dry_run)
+
+
+def give_back(decision: ThrottleDecision) -> None:
+    """Uncount a request ``decision`` counted: each counter it wrote loses one interval.
+
+    Atomic per counter (one UPDATE, or one Lua script), so requests counted in between keep
+    their place. Exact while the counter has not drained to idle since the decision, which
+    takes at least one interval (200 s for "3 per 10 minutes", 8.6 s for "10,000 a day"):
+    give back as soon as the request is refused, not later.
+
+    :raises ThrottleUnavailable: when the counter store cannot be reached.
+    """
+    if decision.spent:
+        runtime().backend.give_back(decision.spent)
 
 
 def current_counters(

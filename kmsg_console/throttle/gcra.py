@@ -135,7 +135,17 @@ def build_decision(plan: Plan, results: list[SlotResult], *, dry_run: bool) -> T
         "rate" if blocked else None,
         rules=verdicts,
         dry_run=dry_run,
+        spent=() if dry_run else spent_keys(plan, results),
     )
+
+
+def spent_keys(plan: Plan, results: list[SlotResult]) -> tuple[str, ...]:
+    """The counters a counting decision wrote: the rule the three stores share (``evaluate``,
+    the Redis script and ``kmsg_throttle_decide``), worked out again from the answers alone."""
+    refused = {slot.group for slot, r in zip(plan.slots, results, strict=True) if not r.allowed}
+    if 0 in refused:
+        return ()
+    return tuple(slot.key for slot in plan.slots if slot.group not in refused)
 
 
 def event_rows(plan: Plan, decision: ThrottleDecision, now: datetime) -> list[dict[str, Any]]:

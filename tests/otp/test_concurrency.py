@@ -15,7 +15,8 @@ from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
 from kmsg_console.sending.models import MessageLog, SandboxDelivery
-from kmsg_console.throttle.services import ensure_default_policies
+from kmsg_console.throttle.models import ThrottlePolicy
+from kmsg_console.throttle.services import ensure_default_policies, policy_counters
 from tests.conftest import make_app
 from tests.throttle.conftest import redis_prefix, store, use_redis  # noqa: F401  (fixtures)
 
@@ -155,3 +156,38 @@ def test_racing_starts_within_the_cooldown_send_one_code(
     assert sorted(statuses) == [201, 429]
     assert _statuses_by_verification(app) == ["pending"]
     assert _counts(app) == (1, 1, 1)
+
+
+def _spent(app) -> dict[str, dict[int, int]]:
+    """Requests counted per OTP-start policy and window, summed over every key."""
+    with app.app_context():
+        spent: dict[str, dict[int, int]] = {}
+        for policy in db.session.scalars(sa.select(ThrottlePolicy)):
+            if "otp_start" not in policy.actions:
+                continue
+            windows = spent.setdefault(policy.name, {})
+            for view in policy_counters(policy):
+                windows[view.window_seconds] = windows.get(view.window_seconds, 0) + view.used
+        return spent
+
+
+def test_starts_refused_by_the_cooldown_in_a_race_spend_no_throttle_budget(
+    request, app, store, database_url, instance_dir, monkeypatch
+):  # noqa: F811
+    key = _setup(app)
+    with app.app_context():
+        for purpose in db.session.scalars(sa.select(VerificationPurpose)):
+            purpose.resend_cooldown_seconds = 30
+        db.session.commit()
+    # All three read "no earlier start" and pass the throttle; two then meet the winner's
+    # pending code and are refused for the cooldown.
+    _reads_race(monkeypatch, 3)
+    body = {"phone": "010-4444-8888", "purpose": "login"}
+    statuses = _burst(_burst_app(request, database_url, instance_dir, store), key, [body] * 3)
+    assert sorted(statuses) == [201, 429, 429]
+    assert _counts(app) == (1, 1, 1)
+    assert _spent(app) == {
+        "OTP starts per phone": {600: 1, 3600: 1},
+        "OTP starts per IP": {},
+        "Global daily cap": {86400: 1},
+    }

@@ -186,6 +186,31 @@ def test_monitor_rule_counts_only_what_enforcing_it_would_admit(app, store, make
     assert decide(app, now=at(t0, 300), phone=PHONE).monitored == []
 
 
+def _used(app, policy_id: int) -> dict[int, int]:
+    with app.app_context():
+        policy = db.session.get(ThrottlePolicy, policy_id)
+        return {view.window_seconds: view.used for view in services.policy_counters(policy)}
+
+
+def test_give_back_uncounts_exactly_what_the_decision_counted(app, store, make_policy, t0):
+    phones = make_policy("phones", windows=[(3, 600), (5, 3600)])
+    ips = make_policy("ips", key_kind=KeyKind.IP, mode=ThrottleMode.MONITOR, windows=[(1, 600)])
+    first = decide(app, now=t0, phone=PHONE, ip="203.0.113.7")
+    second = decide(app, now=t0, phone=PHONE, ip="203.0.113.7")  # the monitor rule refuses
+    assert first.allowed and second.allowed and second.monitored
+    with app.app_context():
+        engine.give_back(second)
+    assert _used(app, phones) == {600: 1, 3600: 1}
+    assert _used(app, ips) == {600: 1}  # the second decision never counted on it
+
+    assert admitted(app, 2, t0, phone=PHONE) == [True, True]
+    refused = decide(app, now=t0, phone=PHONE)
+    assert not refused.allowed and refused.spent == ()
+    with app.app_context():
+        engine.give_back(refused)
+    assert _used(app, phones) == {600: 3, 3600: 3}
+
+
 def test_disabled_policy_is_ignored(app, store, make_policy, t0):
     make_policy(windows=[(1, 600)], enabled=False)
     assert admitted(app, 3, t0, phone=PHONE) == [True] * 3
