@@ -54,8 +54,15 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+#: Paths called by programs (applications, vendors' delivery webhooks), never by a browser.
+_MACHINE_PATH_PREFIXES = ("/api/", "/webhooks/")
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(_MACHINE_PATH_PREFIXES)
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -38,6 +38,10 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 PREFIX = "sha256="
 MAX_REPORTS = 500
+#: A delivery report is flat (ids, codes, a message). A fixed limit gives one answer for one
+#: body, where the parser's own limit (the interpreter's recursion depth) varies with the
+#: stack it is called from.
+MAX_DEPTH = 16
 _SOLAPI = {
     "2000": DeliveryStatus.PENDING,
     "3000": DeliveryStatus.SENT,
@@ -79,11 +83,10 @@ def receive(provider_code: str, headers: Any, body: bytes) -> Answer:
         return Answer(
             401, {"error": {"code": "unauthenticated", "message": "missing or invalid signature"}}
         )
-    reports = _reports(body)
-    if reports is None:
-        return Answer(
-            400, {"error": {"code": "invalid_report", "message": "expected JSON delivery reports"}}
-        )
+    try:
+        reports = _reports(body)
+    except BadReports as exc:
+        return Answer(400, {"error": {"code": "invalid_report", "message": str(exc)}})
     receipt = DeliveryWebhookReceipt(
         provider_code=provider.code,
         received_at=tracking.clock(),
@@ -104,16 +107,42 @@ def receive(provider_code: str, headers: Any, body: bytes) -> Answer:
     return Answer(202, {"received": len(reports), **counts})
 
 
-def _reports(body: bytes) -> list[dict[str, Any]] | None:
+class BadReports(ValueError):
+    """The body is not a list of delivery reports this endpoint accepts."""
+
+
+def _reports(body: bytes) -> list[dict[str, Any]]:
     try:
         data = json.loads(body or b"null")
+    except RecursionError:
+        # The parser recurses once per nesting level, so a signed body of many brackets
+        # would otherwise end the request with a server error.
+        raise BadReports("reports are nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
-        return None
+        raise BadReports("expected JSON delivery reports") from None
+    if _depth_exceeds(data, MAX_DEPTH):
+        raise BadReports("reports are nested too deeply")
     if isinstance(data, dict):
         data = data.get("reports", [data])
     if not isinstance(data, list) or not data or len(data) > MAX_REPORTS:
-        return None
-    return [item for item in data if isinstance(item, dict)] or None
+        raise BadReports("expected JSON delivery reports")
+    reports = [item for item in data if isinstance(item, dict)]
+    if not reports:
+        raise BadReports("expected JSON delivery reports")
+    return reports
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    # Walked with a list instead of recursion, for the same reason the parser is guarded.
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _status_of(report: dict[str, Any], vendor: str) -> DeliveryStatus | None:

@@ -199,3 +199,54 @@ def test_delivery_settings_are_admin_only(app, console, simulator, route):
     pid = provider_id(app, "solapi")
     assert console.client.get(f"/providers/{pid}/delivery").status_code == 403
     assert console.post(f"/providers/{pid}/delivery", data={"tolerance": "300"}).status_code == 403
+
+
+def _post_raw(client, body: bytes):
+    timestamp = str(int(time.time()))
+    return client.post(
+        "/webhooks/delivery/solapi",
+        data=body,
+        headers={
+            webhooks.TIMESTAMP_HEADER: timestamp,
+            webhooks.SIGNATURE_HEADER: webhooks.sign(SECRET, timestamp, body),
+        },
+        content_type="application/json",
+    )
+
+
+def test_deeply_nested_json_is_a_400_json_error(app, client, simulator, route):
+    route("solapi")
+    _configure(app)
+    depth = 100_000
+    response = _post_raw(client, b"[" * depth + b"]" * depth)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_report"
+    assert "nested" in response.get_json()["error"]["message"]
+
+
+def test_a_report_nested_past_the_limit_is_refused_whole(app, client, simulator, route):
+    route("solapi")
+    _configure(app)
+    message = send(app)
+    vendor_id = load(app, message).provider_message_id
+    nested: object = "deep"
+    for _ in range(40):  # parses fine, but no delivery report is shaped like this
+        nested = {"x": nested}
+    report = {"messageId": vendor_id, "status": "DELIVERED", "extra": nested}
+    response = _post_raw(client, json.dumps({"reports": [report]}).encode())
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_report"
+    assert load(app, message).status == "SENT"
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(DeliveryWebhookReceipt)) == 0
+        )
+
+
+def test_an_oversized_body_is_a_json_error(app, client, simulator, route):
+    route("solapi")
+    _configure(app)
+    padding = "x" * app.config["MAX_CONTENT_LENGTH"]
+    response = _post_raw(client, json.dumps({"reports": [], "padding": padding}).encode())
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
