@@ -11,6 +11,7 @@ from flask import Flask, make_response, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kmsg_console import config as config_module
+from kmsg_console import sqlite_files
 from kmsg_console.crypto import Keyring
 from kmsg_console.db_pool import ping_when_idle
 from kmsg_console.extensions import THROTTLE_BIND, babel, csrf, db, htmx, login_manager
@@ -47,6 +48,7 @@ def _derive_config(app: Flask) -> None:
     config = app.config
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'kmsg.db'}"
+    sqlite_files.make_private(config["DATABASE_URL"])
     keys = load_keys(
         Path(app.instance_path),
         {k: config.get(k) for k in ("SECRET_KEY", "ENCRYPTION_KEYS", "HASH_KEY")},
