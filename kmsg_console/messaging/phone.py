@@ -27,6 +27,7 @@ from phonenumbers import PhoneNumberType
 from kmsg_console.i18n_markers import N_
 
 _ALLOWED = re.compile(r"^\+?[0-9 ()\-.]+$")
+_DIGITS = frozenset("0123456789")
 _MOBILE_PREFIXES = ("010", "011", "016", "017", "018", "019")
 #: Shapes of Korean mobile numbers: 010 + 8 digits, or the older 011/016-019 + 7-8 digits
 #: (ASCII digits: ``\d`` would also match other scripts' digits). Use with ``fullmatch``.
@@ -79,6 +80,7 @@ def _read_number(text: str) -> tuple[str, int]:
         raise InvalidPhoneNumber(
             N_("Phone number may contain only digits, spaces, hyphens and a leading +.")
         )
+    typed = text
     digits = re.sub(r"\D", "", text)
     if not text.startswith("+") and digits.startswith("82") and len(digits) >= 10:
         # Domestic numbers start with 0 or 1, so a leading 82 is the country code typed without "+".
@@ -104,13 +106,13 @@ def _read_number(text: str) -> tuple[str, int]:
         kind = phonenumbers.number_type(number)
     else:
         raise InvalidPhoneNumber(
-            N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits)
+            N_("%(digits)s is not a valid Korean phone number."), digits=mask_as_typed(typed)
         )
     # phonenumbers is lenient (it drops stray prefixes such as "082..."); accept only
     # the digits themselves, or the same number behind the 82 country code.
     if digits not in (domestic, "82" + domestic.removeprefix("0"), "82" + domestic):
         raise InvalidPhoneNumber(
-            N_("%(digits)s is not a valid Korean phone number."), digits=mask_phone(digits)
+            N_("%(digits)s is not a valid Korean phone number."), digits=mask_as_typed(typed)
         )
     return domestic, kind
 
@@ -155,6 +157,24 @@ def is_valid_recipient(raw: str) -> bool:
     except InvalidPhoneNumber:
         return False
     return True
+
+
+def mask_as_typed(text: str) -> str:
+    """``text`` as the caller typed it, with every digit but the first 3 and the last 4 masked.
+
+    For refusals of input that is not a number: ``mask_phone`` keeps only the last four
+    digits of such input (``010-12`` would read ``*1012``, like another number), and the
+    caller must recognise what they sent. Fewer than 8 digits identify no one: kept as typed.
+    """
+    total = sum(char in _DIGITS for char in text)
+    shown, seen = [], 0
+    for char in text:
+        if char in _DIGITS:
+            seen += 1
+            if 3 < seen <= total - 4:
+                char = "*"
+        shown.append(char)
+    return "".join(shown)
 
 
 def mask_phone(value: str | None) -> str:

@@ -96,7 +96,7 @@ def test_invalid_recipient_is_a_field_error_and_keeps_what_was_typed(console, sa
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "is not a valid Korean phone number" in html
+    assert "010-12 is not a valid Korean phone number." in html
     assert 'value="010-12"' in html
     assert "보존할 본문</textarea>" in html
     assert 'value="제목"' in html

@@ -72,6 +72,23 @@ def test_invalid_recipients_are_refused_with_a_reason(raw, reason_fragment):
     assert not is_valid_recipient(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("010-12", "010-12"),  # too short to identify anyone: shown as typed
+        (" 010-12 ", "010-12"),
+        ("0101234567890", "010******7890"),
+        ("010-1234-56789", "010-****-*6789"),
+        ("+82 10-1234-56789", "+82 1*-****-*6789"),
+        ("82-10-1234-56789", "82-1*-****-*6789"),
+    ],
+)
+def test_an_invalid_number_is_named_as_typed_with_its_middle_masked(raw, shown):
+    with pytest.raises(InvalidPhoneNumber) as info:
+        normalize_recipient(raw)
+    assert str(info.value) == f"{shown} is not a valid Korean phone number."
+
+
 def test_error_message_never_contains_the_full_number():
     with pytest.raises(InvalidPhoneNumber) as info:
         normalize_recipient("0101234567890")

@@ -313,6 +313,11 @@ def test_answers_do_not_reveal_whether_a_number_was_seen(otp_api):
 
 def test_bad_input(otp_api):
     assert otp_api.start(phone="12").status_code == 422
+    short = otp_api.start(phone="010-12").get_json()["error"]
+    assert short == {
+        "code": "invalid_phone",
+        "message": "010-12 is not a valid Korean phone number.",
+    }
     assert otp_api.start(purpose="nope").get_json()["error"]["code"] == "unknown_purpose"
     verification_id = otp_api.start().get_json()["id"]
     assert otp_api.check("missing", "123456").status_code == 404
