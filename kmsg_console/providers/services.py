@@ -12,6 +12,7 @@ from flask import current_app
 
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
+from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.messaging.router import Router
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.orm import utcnow
@@ -24,6 +25,8 @@ from kmsg_console.providers.models import Provider, RoutingRule
 MASK = "••••••••"
 DEFAULT_ROUTE = "DEFAULT"
 SANDBOX_CODE = "sandbox"
+#: Settings holding the sender number a provider uses when a message names none.
+SENDER_SETTINGS = ("default_from", "sender_number", "sender")
 ROUTED_TYPES = (
     MessageType.SMS,
     MessageType.LMS,
@@ -103,6 +106,14 @@ def save_provider(
         parsed = parse_config(fields, merged)
     except ProviderConfigError as exc:
         raise ProviderError(exc.field, "invalid", str(exc)) from exc
+    for field in SENDER_SETTINGS:
+        # Refused here rather than by the vendor on every send; kept as domestic digits,
+        # the form every vendor and the sender-number rules expect.
+        if parsed.get(field):
+            try:
+                parsed[field] = normalize_sender(parsed[field])
+            except InvalidPhoneNumber as exc:
+                raise ProviderError(field, "invalid", str(exc)) from exc
     before = {"name": provider.name, "enabled": provider.enabled, **(provider.settings or {})}
     old_tokens = dict(provider.secrets or {})
     provider.name = name.strip() or provider.code
