@@ -93,8 +93,10 @@ def _derive_config(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from kmsg_console.operators import services as operator_services
     from kmsg_console.operators.models import Operator
     from kmsg_console.web.i18n import select_locale, select_timezone
+    from kmsg_console.web.session import session_id as current_session_id
 
     db.init_app(app)
     csrf.init_app(app)
@@ -106,12 +108,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_operator(session_id: str) -> Operator | None:
-        operator_id, _sep, epoch = session_id.partition(":")
+    def load_operator(user_id: str) -> Operator | None:
+        operator_id, _sep, epoch = user_id.partition(":")
         if not operator_id.isdigit() or not epoch.isdigit():
             return None
         operator = db.session.get(Operator, int(operator_id))
         if operator is None or not operator.is_active or operator.session_epoch != int(epoch):
+            return None
+        # The epoch ends all of an operator's sessions at once; signing out ends one.
+        current = current_session_id()
+        if current is None or operator_services.is_signed_out(current):
             return None
         return operator
 

@@ -147,3 +147,61 @@ def test_the_api_ignores_an_operator_session(console):
     with console.client.session_transaction() as session:
         assert session["seen_at"] == seen_before  # only console pages count as activity
     assert console.client.get("/").status_code == 200  # and the console session still works
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("kmsg_session").value
+
+
+def _client_with_cookie(app, value: str):
+    client = app.test_client()
+    client.set_cookie("kmsg_session", value)
+    return client
+
+
+def test_logout_ends_every_copy_of_the_session_cookie(app, console):
+    import sqlalchemy as sa
+
+    from kmsg_console.audit.models import AuditEvent
+    from kmsg_console.extensions import db
+    from kmsg_console.operators.services import find_by_email
+
+    email = console.login(Role.VIEWER)
+    copied = _session_cookie(console.client)
+    assert _client_with_cookie(app, copied).get("/send-logs").status_code == 200
+    assert console.post("/logout").status_code == 302
+
+    replayed = _client_with_cookie(app, copied)
+    page = replayed.get("/send-logs")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    fragment = _client_with_cookie(app, copied).get("/send-logs", headers={"HX-Request": "true"})
+    assert fragment.status_code == 401 and fragment.headers["HX-Redirect"] == "/login"
+    with app.app_context():
+        operator_id = find_by_email(email).id
+        logouts = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "auth.logout")
+        ).all()
+    assert [(e.actor_id, e.target_id, e.outcome) for e in logouts] == [
+        (operator_id, str(operator_id), "success")
+    ]
+
+
+def test_logout_leaves_the_operators_other_sessions_signed_in(app, console):
+    from tests.conftest import Console
+
+    email = console.login(Role.VIEWER)
+    elsewhere = Console(app, app.test_client())
+    response = elsewhere.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert console.post("/logout").status_code == 302
+    assert console.client.get("/send-logs").status_code == 302
+    assert elsewhere.client.get("/send-logs").status_code == 200
+
+
+def test_a_session_without_an_id_is_refused(console):
+    # A cookie that carries no session id cannot be signed out, so it is not accepted.
+    console.login(Role.VIEWER)
+    with console.client.session_transaction() as session:
+        session.pop("sid", None)
+    response = console.client.get("/send-logs")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

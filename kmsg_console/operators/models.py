@@ -74,6 +74,21 @@ class Operator(TimestampMixin, db.Model):
         return f"<Operator {self.id} {self.role.value}>"
 
 
+class RevokedSession(db.Model):
+    """A signed-out session, so that copies of its cookie are refused too.
+
+    The session cookie is signed, not stored, so signing out in one browser cannot delete
+    copies of it; its id is kept here instead. A row is useful only while the cookie could
+    still be within its absolute lifetime, which runs from ``signed_in_at``.
+    """
+
+    __tablename__ = "revoked_session"
+
+    session_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class LoginFailure(db.Model):
     """Consecutive failed logins for one key (an e-mail address or a client IP)."""
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
 from kmsg_console.operators import passwords, throttle
-from kmsg_console.operators.models import Operator, Role
+from kmsg_console.operators.models import Operator, RevokedSession, Role
 from kmsg_console.orm import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
@@ -70,6 +72,34 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
     operator.last_login_at = utcnow()
     record_audit("auth.login", actor=operator, target_type="operator", target_id=operator.id)
     return LoginResult(operator)
+
+
+def sign_out(operator: Operator, session_id: str | None, signed_in_at: datetime) -> None:
+    """End one session of ``operator`` everywhere its cookie was copied, and audit it.
+
+    Only this session ends: the operator's sessions in other browsers go on. Bumping the
+    session epoch would end them all, which is what disabling and password or role changes
+    are for; signing out of one browser is not a reason to sign out of the others.
+    """
+    now = utcnow()
+    if session_id is not None:
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Two sign-outs of one session racing (a double click) both want the same row.
+        db.session.execute(
+            insert(RevokedSession)
+            .values(session_id=session_id, signed_in_at=signed_in_at, revoked_at=now)
+            .on_conflict_do_nothing()
+        )
+    # A cookie past its absolute lifetime is refused anyway, so its row guards nothing.
+    max_age = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    db.session.execute(sa.delete(RevokedSession).where(RevokedSession.signed_in_at < now - max_age))
+    record_audit("auth.logout", actor=operator, target_type="operator", target_id=operator.id)
+
+
+def is_signed_out(session_id: str) -> bool:
+    """Whether the session ``session_id`` was signed out."""
+    return db.session.get(RevokedSession, session_id) is not None
 
 
 def validate_new_password(password: str, email: str = "") -> None:

@@ -24,7 +24,7 @@ from kmsg_console.operators.forms import ERROR_MESSAGES, CreateOperatorForm, Log
 from kmsg_console.operators.models import Operator, Role
 from kmsg_console.web.access import access, public
 from kmsg_console.web.forms import EmptyForm
-from kmsg_console.web.session import start_session
+from kmsg_console.web.session import session_id, signed_in_at, start_session
 
 bp = Blueprint("operators", __name__)
 
@@ -76,7 +76,9 @@ def login():
 @bp.post("/logout")
 @access(Role.VIEWER, write=Role.VIEWER)
 def logout():
-    """Sign out and forget the session."""
+    """Sign out: this session ends here and on every copy of its cookie."""
+    services.sign_out(current_user._get_current_object(), session_id(), signed_in_at())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import time
+from datetime import UTC, datetime
 
 from flask import Flask, Request, current_app, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -16,6 +18,9 @@ API_PATH_PREFIX = "/api/"
 
 _LOGIN_AT = "login_at"
 _SEEN_AT = "seen_at"
+#: Names this session (not the operator) so that signing out can refuse every copy of its
+#: cookie while the operator's sessions in other browsers go on (``operators.services``).
+_SESSION_ID = "sid"
 
 
 def start_session() -> None:
@@ -24,7 +29,19 @@ def start_session() -> None:
     now = int(time.time())
     session[_LOGIN_AT] = now
     session[_SEEN_AT] = now
+    session[_SESSION_ID] = secrets.token_urlsafe(32)
     session.permanent = True
+
+
+def session_id() -> str | None:
+    """This session's id; None for a cookie made without one, which cannot be signed out."""
+    value = session.get(_SESSION_ID)
+    return value if isinstance(value, str) and value else None
+
+
+def signed_in_at() -> datetime:
+    """When this session began; its absolute lifetime runs from here."""
+    return datetime.fromtimestamp(session.get(_LOGIN_AT) or time.time(), UTC)
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
