@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
+from kmsg_console.audit import presentation
 from kmsg_console.audit.forms import AuditFilterForm
 from kmsg_console.audit.services import filtered_events
 from kmsg_console.operators.models import Role
@@ -30,4 +31,12 @@ def list_events():
             )
         except BadCursor:
             abort(400)
-    return render_page_or_fragment("audit/list.html", "audit/_results.html", form=form, page=page)
+    return render_page_or_fragment(
+        "audit/list.html",
+        "audit/_results.html",
+        form=form,
+        page=page,
+        action_label=presentation.action_label,
+        target_label=presentation.target_label,
+        detail_lines=presentation.detail_lines,
+    )
