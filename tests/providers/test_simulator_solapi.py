@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -71,6 +72,19 @@ def test_kst_offset_date_is_accepted(simulator):
         timeout=5,
     )
     assert response.status_code == 200
+
+
+def test_the_python_sdks_spelling_of_the_header_is_accepted(simulator):
+    # SOLAPI's Python SDK capitalizes ApiKey/Date and signs its local time with offset and
+    # microseconds; the salt is a uuid1 in hex.
+    date = datetime.now(timezone(timedelta(hours=9))).isoformat()
+    salt = uuid.uuid1().hex
+    signature = hmac.new(DEMO_SECRET.encode(), (date + salt).encode(), hashlib.sha256).hexdigest()
+    header = f"HMAC-SHA256 ApiKey={DEMO_KEY}, Date={date}, salt={salt}, signature={signature}"
+    response = requests.get(
+        simulator.url("solapi") + "/cash/v1/balance", headers={"Authorization": header}, timeout=5
+    )
+    assert response.status_code == 200, response.json()
 
 
 def test_wrong_signature_is_refused(simulator):

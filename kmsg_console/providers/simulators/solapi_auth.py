@@ -51,16 +51,19 @@ def check_auth(state: SimulatorState) -> Response | None:
     """
     opts = state.options
     scheme, _, rest = request.headers.get("Authorization", "").strip().partition(" ")
-    pairs = dict(_AUTH_PAIR.findall(rest))
+    # Names are compared without case: SOLAPI's Python SDK (5.0.3) writes ``ApiKey=`` and
+    # ``Date=`` where the Node SDK and the facts file write ``apiKey=``/``date=``, and the real
+    # service takes both (that SDK is what SOLAPI publishes for its own API).
+    pairs = {name.lower(): value for name, value in _AUTH_PAIR.findall(rest)}
     if scheme.upper() != "HMAC-SHA256" or not all(
-        pairs.get(k) for k in ("apiKey", "date", "salt", "signature")
+        pairs.get(k) for k in ("apikey", "date", "salt", "signature")
     ):
         return error(
             "InvalidAuthorizationHeader",
             "Authorization 헤더 형식: 'HMAC-SHA256 apiKey=, date=, salt=, signature='",
         )
     api_key, date_text, salt, signature = (
-        pairs["apiKey"],
+        pairs["apikey"],
         pairs["date"],
         pairs["salt"],
         pairs["signature"],
