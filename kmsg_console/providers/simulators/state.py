@@ -96,7 +96,8 @@ class StoredMessage:
 
     ``steps`` are successive sets of vendor-native status fields; the visible status is
     the step reached after ``elapsed / step_seconds`` steps, unless a test set an
-    explicit ``override`` through the control API (which always wins).
+    explicit ``override`` through the control API (which always wins). A message
+    ``held_until`` a time stays at its first step until then and progresses from then on.
     """
 
     vendor: str
@@ -105,23 +106,30 @@ class StoredMessage:
     steps: list[dict[str, Any]]
     created: float = field(default_factory=time.monotonic)
     override: dict[str, Any] | None = None
+    #: Epoch seconds: a scheduled send waits for its date; ``math.inf`` holds it for good.
+    held_until: float | None = None
 
     def current(self, step_seconds: float | None) -> dict[str, Any]:
         """Vendor-native view of the message with its current status fields."""
         merged = dict(self.fields)
         if self.steps:
-            if step_seconds is None:
-                index = 0
-            elif step_seconds <= 0:
-                index = len(self.steps) - 1
-            else:
-                index = min(
-                    int((time.monotonic() - self.created) / step_seconds), len(self.steps) - 1
-                )
-            merged.update(self.steps[index])
+            merged.update(self.steps[self._step_index(step_seconds)])
         if self.override:
             merged.update(self.override)
         return merged
+
+    def _step_index(self, step_seconds: float | None) -> int:
+        if self.held_until is None:
+            elapsed = time.monotonic() - self.created
+        else:
+            elapsed = time.time() - self.held_until
+            if elapsed < 0:
+                return 0
+        if step_seconds is None:
+            return 0
+        if step_seconds <= 0:
+            return len(self.steps) - 1
+        return min(int(elapsed / step_seconds), len(self.steps) - 1)
 
 
 class SimulatorState:
@@ -147,6 +155,10 @@ class SimulatorState:
             self.faults: list[Fault] = []
             self.messages: dict[str, dict[str, StoredMessage]] = {v: {} for v in VENDOR_PREFIXES}
             self.templates: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: Message groups a vendor keeps (SOLAPI), by group id.
+            self.groups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: Files uploaded to a vendor (SOLAPI storage), by file id.
+            self.files: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             self.balances: dict[str, float] = {
                 "solapi": self.options.solapi_balance,
                 "solapi_point": self.options.solapi_point,
