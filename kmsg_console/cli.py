@@ -20,6 +20,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(api_keys_group)
     app.cli.add_command(_worker_command())
     app.cli.add_command(_templates_command())
+    for command in _provider_commands():
+        app.cli.add_command(command)
 
 
 def _worker_command() -> click.Command:
@@ -32,6 +34,12 @@ def _templates_command() -> click.Command:
     from kmsg_console.message_templates.cli import templates_group
 
     return templates_group
+
+
+def _provider_commands() -> tuple[click.Command, ...]:
+    from kmsg_console.providers.cli import providers_group, routes_group
+
+    return providers_group, routes_group
 
 
 def prepare_database(app: Flask) -> None:
