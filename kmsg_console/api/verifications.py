@@ -163,6 +163,11 @@ openapi.register_path(
                 "409": _json("Error", "Already approved: a code is accepted only once."),
                 "413": _json("Error", "The request body is too large."),
                 "415": openapi.UNSUPPORTED_MEDIA_TYPE,
+                "422": _json(
+                    "Error",
+                    "invalid_code: not the purpose's number of digits (details.code_length); "
+                    "not checked, and no attempt was used.",
+                ),
                 "429": openapi.throttled("Too many wrong codes for this number or IP."),
                 "503": openapi.THROTTLE_UNAVAILABLE,
             },

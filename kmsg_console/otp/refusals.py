@@ -16,6 +16,8 @@ from kmsg_console.otp.services import OtpRefused
 
 #: Refusals that belong under a form field rather than above the form.
 FIELD_OF = {"invalid_phone": "phone", "unknown_purpose": "purpose"}
+#: The same for the check form.
+CHECK_FIELD_OF = {"invalid_code": "code"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ def _message(exc: OtpRefused) -> str:
             "start a new verification to test again."
         ),
         "not_found": _("No verification with this id."),
+        "invalid_code": _(
+            "Enter the %(n)d-digit code, digits only. It was not checked; no attempt was used.",
+            n=details.get("code_length", 0),
+        ),
     }
     if exc.code == "throttled" and exc.status == 429:
         return _(

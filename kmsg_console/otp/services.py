@@ -58,6 +58,8 @@ from kmsg_console.throttle.engine import ThrottleContext, check_and_consume, giv
 clock = utcnow
 
 PHONE_PURPOSE = sending.PHONE_HASH_PURPOSE
+#: Lengths a purpose's codes may have.
+CODE_LENGTHS = range(4, 11)
 
 DEFAULT_PURPOSES = (
     ("login", "Login"),
@@ -180,7 +182,7 @@ def validate_purpose_settings(
 ) -> list[tuple[str, str]]:
     """Problems with a purpose's settings as ``(field, message code)`` pairs."""
     problems = []
-    if not 4 <= code_length <= 10:
+    if code_length not in CODE_LENGTHS:
         problems.append(("code_length", "code_length_range"))
     if not 30 <= lifetime_seconds <= MAX_LIFETIME_SECONDS:
         problems.append(("lifetime_seconds", "lifetime_range"))
@@ -586,6 +588,7 @@ def _check(
         api_key_id is not None and verification.api_key_id not in (api_key_id, None)
     ):
         raise OtpRefused(404, "not_found", "No verification with this id.")
+    candidate = _well_formed(verification, code)
     now = clock()
     status = verification.status_enum
     if status is VerificationStatus.APPROVED:
@@ -617,7 +620,6 @@ def _check(
             retry_after=gate.retry_after_seconds or 60,
         )
 
-    candidate = code.strip() if isinstance(code, str) else ""
     correct = hmac.compare_digest(_hash_code(public_id, candidate), verification.code_hash)
     if correct:
         if _transition(verification, VerificationStatus.APPROVED, extra={"approved_at": now}):
@@ -675,6 +677,29 @@ def _check(
         else 0
     )
     return CheckResult(verification, verification.status_enum, left)
+
+
+def _well_formed(verification: Verification, code: object) -> str:
+    """``code`` stripped, if it can be this verification's code; else 422 ``invalid_code``.
+
+    A typo of that kind (a letter, a digit too many) is no guess at the code: it spends no
+    attempt and no count on the wrong-code throttle policies.
+    """
+    candidate = code.strip() if isinstance(code, str) else ""
+    purpose = verification.purpose
+    lengths = range(purpose.code_length, purpose.code_length + 1)
+    if purpose.updated_at > verification.created_at:
+        # The purpose was edited since this code was issued: its length may have changed.
+        lengths = CODE_LENGTHS
+    if candidate.isascii() and candidate.isdigit() and len(candidate) in lengths:
+        return candidate
+    raise OtpRefused(
+        422,
+        "invalid_code",
+        f"The code is {purpose.code_length} digits (0-9); "
+        "it was not checked and no attempt was used.",
+        details={"code_length": purpose.code_length},
+    )
 
 
 def cancel(verification: Verification, *, operator=None) -> bool:

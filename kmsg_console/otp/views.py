@@ -167,9 +167,12 @@ def check(public_id: str):
             public_id, form.code.data, client_ip=request.remote_addr, operator=current_user
         )
     except services.OtpRefused as exc:
-        return _verification_page(
-            found, check_form=form, refusal=refusals.explain(exc, checking=True), status=exc.status
-        )
+        refusal = refusals.explain(exc, checking=True)
+        field_name = refusals.CHECK_FIELD_OF.get(exc.code)
+        if field_name:
+            form[field_name].errors = [refusal.message]
+            return _verification_page(found, check_form=form, status=exc.status)
+        return _verification_page(found, check_form=form, refusal=refusal, status=exc.status)
     db.session.commit()
     if result.status is VerificationStatus.APPROVED:
         flash(_("Code accepted: the verification is approved."), "success")

@@ -297,6 +297,21 @@ def test_empty_code_is_a_field_error(app, console, operator):
     assert _verification(app, public_id).checks == 0
 
 
+def test_a_malformed_code_is_a_field_error_that_spends_no_attempt(app, console, operator):
+    public_id = _issued(console)
+    code = _delivered_code(app)
+    response = console.post(f"/otp/verifications/{public_id}/check", data={"code": "12ab"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'class="field has-error"' in html
+    assert "Enter the 6-digit code, digits only. It was not checked; no attempt was used." in html
+    assert 'value="12ab"' not in html
+    assert _verification(app, public_id).checks == 0
+    assert _audit(app, "otp.test_check") == []
+    wrong = console.post(f"/otp/verifications/{public_id}/check", data={"code": _wrong(code)})
+    assert "Wrong code. 4 attempts left." in wrong.get_data(as_text=True)
+
+
 def test_cancel_stops_the_code(app, console, operator):
     public_id = _issued(console)
     code = _delivered_code(app)
@@ -358,7 +373,9 @@ def test_recent_list_pages_with_a_cursor_and_filters(app, console, operator):
     first = console.client.get("/otp", headers={"HX-Request": "true"})
     html = first.get_data(as_text=True)
     assert "<html" not in html and html.count('id="verification-') == 2
-    assert ids[2] in html and ids[0] not in html and "010-****-0002" in html and "5555-000" not in html
+    assert (
+        ids[2] in html and ids[0] not in html and "010-****-0002" in html and "5555-000" not in html
+    )
     cursor = re.search(r'hx-get="/otp\?cursor=([^"]+)"', html).group(1)
     older = console.client.get(f"/otp?cursor={cursor}", headers={"HX-Request": "true"}).get_data(
         as_text=True

@@ -20,7 +20,8 @@ from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import SandboxAdapter, script_sandbox
 from kmsg_console.sending.models import MessageLog
-from kmsg_console.throttle.services import ensure_default_policies
+from kmsg_console.throttle.models import ThrottlePolicy
+from kmsg_console.throttle.services import ensure_default_policies, policy_counters
 from tests.api.openapi_check import OpenApiChecker
 
 PHONE = "010-2222-3333"
@@ -170,6 +171,47 @@ def test_attempt_cap_kills_the_verification(otp_api):
     assert [item.get("attempts_left") for item in lefts[:4]] == [4, 3, 2, 1]
     assert lefts[4]["status"] == "max_attempts"
     assert otp_api.check(verification_id, code).get_json()["status"] == "max_attempts"
+
+
+def _failed_checks_counted(app) -> int:
+    with app.app_context():
+        policies = db.session.scalars(sa.select(ThrottlePolicy)).all()
+        return sum(
+            view.used
+            for policy in policies
+            if "otp_check_failure" in policy.actions
+            for view in policy_counters(policy)
+        )
+
+
+@pytest.mark.parametrize("malformed", ["12ab", "12345", "1234567", " ", "１２３４５６"])
+def test_a_malformed_code_is_refused_without_spending_an_attempt(app, otp_api, malformed):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    response = otp_api.check(verification_id, malformed)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == {
+        "code": "invalid_code",
+        "message": "The code is 6 digits (0-9); it was not checked and no attempt was used.",
+        "details": {"code_length": 6},
+    }
+    with app.app_context():
+        assert db.session.scalar(sa.select(Verification.checks)) == 0
+    assert _failed_checks_counted(app) == 0
+    assert otp_api.check(verification_id, _wrong(code)).get_json()["attempts_left"] == 4
+    assert otp_api.check(verification_id, code).get_json()["status"] == "approved"
+
+
+def test_a_code_of_the_length_issued_is_checked_after_the_purpose_changed_it(app, otp_api):
+    verification_id = otp_api.start().get_json()["id"]
+    code = otp_api.delivered_code()
+    with app.app_context():
+        purpose = db.session.scalar(
+            sa.select(VerificationPurpose).where(VerificationPurpose.code == "login")
+        )
+        purpose.code_length = 8
+        db.session.commit()
+    assert otp_api.check(verification_id, code).get_json()["status"] == "approved"
 
 
 def test_concurrent_correct_checks_approve_exactly_once(app, otp_api, database_url, instance_dir):
