@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from kmsg_console.messaging.errors import Acceptance, ErrorCode
 from kmsg_console.messaging.provider import (
@@ -15,10 +18,15 @@ from kmsg_console.messaging.provider import (
     TemplateProvider,
     TemplateStatus,
 )
-from kmsg_console.messaging.result import SendStatus
-from kmsg_console.messaging.types import Failover, KakaoOptions, Message, MessageType
+from kmsg_console.messaging.result import Err, Ok, SendStatus
+from kmsg_console.messaging.types import Failover, KakaoOptions, MediaImage, Message, MessageType
 from kmsg_console.messaging.vendor_codes import ALIGO_KAKAO, ALIGO_SMS
 from kmsg_console.providers.adapters.aligo import AligoAdapter
+from kmsg_console.providers.adapters.aligo_token import (
+    RENEW_BEFORE_SECONDS,
+    TOKEN_LIFETIME_SECONDS,
+    KakaoTokenCache,
+)
 from kmsg_console.providers.adapters.config import Timeouts
 from kmsg_console.providers.adapters.transport import HttpReply
 
@@ -26,6 +34,8 @@ TEMPLATE = "KMSG_OTP_001"
 TEMPLATE_BODY = "[#{service}] 인증번호는 [#{code}]입니다. 3분 안에 입력해 주세요."
 RENDERED = "[KMSG] 인증번호는 [123456]입니다. 3분 안에 입력해 주세요."
 ALIMTALK_PATH = "/akv10/alimtalk/send/"
+FRIENDTALK_PATH = "/akv10/friend/send/"
+TOKEN_PATH = "/akv10/token/create/30/i/"
 
 
 @pytest.fixture
@@ -172,6 +182,7 @@ def test_result_codes_as_numbers_or_strings(make_adapter, api, body, ok):
 def test_alimtalk_sends_the_rendered_approved_text(simulator, make_adapter):
     outcome = make_adapter().send(alimtalk())
     body = kakao_requests(simulator)[-1]["body"]
+    assert body.pop("token")  # the one the simulator issued, or it would have refused the send
     assert body == {
         "apikey": "demo-api-key",
         "userid": "demo",
@@ -246,31 +257,150 @@ def test_real_kakao_refusals(simulator, make_adapter):
 
 @pytest.mark.parametrize("vendor_code", sorted(ALIGO_KAKAO))
 def test_every_mapped_kakao_code(simulator, make_adapter, vendor_code):
-    simulator.control.inject("aligo_kakao", "vendor_error", path=ALIMTALK_PATH, code=vendor_code)
+    # -99 also means "token refused", which earns one retry with a new token: keep it coming.
+    count = None if vendor_code == "-99" else 1
+    simulator.control.inject(
+        "aligo_kakao", "vendor_error", path=ALIMTALK_PATH, code=vendor_code, count=count
+    )
     outcome = make_adapter().send(alimtalk())
     assert outcome.error.code is ALIGO_KAKAO[vendor_code].code
     assert outcome.error.vendor_code == vendor_code
-    assert len(kakao_requests(simulator)) == 1
+    assert len(kakao_requests(simulator)) == (2 if vendor_code == "-99" else 1)
 
 
-def test_friendtalk_wire_request(simulator, make_adapter):
-    outcome = make_adapter().send(
-        Message(
-            type=MessageType.FRIENDTALK,
-            to="01012345678",
-            text="친구톡 안내",
-            kakao=KakaoOptions(buttons=({"name": "열기", "type": "WL"},)),
-        )
+def friendtalk(**kw) -> Message:
+    return Message(
+        **{"type": MessageType.FRIENDTALK, "to": "01012345678", "text": "친구톡 안내", **kw}
     )
-    body = kakao_requests(simulator, "/akv10/friendtalk/send/")[-1]["body"]
-    assert (body["subject_1"], body["message_1"], body["senderkey"]) == (
+
+
+def test_friendtalk_goes_to_aligos_friend_send_path(simulator, make_adapter):
+    outcome = make_adapter().send(
+        friendtalk(kakao=KakaoOptions(buttons=({"name": "열기", "type": "WL"},), ad_flag=True))
+    )
+    assert outcome.ok, outcome
+    assert kakao_requests(simulator, "/akv10/friendtalk/send/") == []
+    body = kakao_requests(simulator, FRIENDTALK_PATH)[-1]["body"]
+    assert (body["subject_1"], body["message_1"], body["senderkey"], body["advert"]) == (
         "친구톡",
         "친구톡 안내",
         "demo-sender-key",
+        "Y",
     )
     assert json.loads(body["button_1"]) == {"button": [{"name": "열기", "type": "WL"}]}
-    # The simulator has no FriendTalk endpoint yet; its 404 page must read as a refusal, never as unknown.
-    assert outcome.ok or outcome.error.accepted is Acceptance.NOT_ACCEPTED
+    stored = simulator.control.messages("aligo_kakao")
+    assert [str(m["mid"]) for m in stored] == [outcome.value.provider_message_id]
+    assert stored[0]["type"] == "FT" and outcome.value.status is SendStatus.PENDING
+
+
+def test_friendtalk_image_is_uploaded(simulator, make_adapter):
+    image = MediaImage(b"\xff\xd8\xff\xe0", "sale.jpg", "image/jpeg")
+    assert make_adapter().send(friendtalk(image=image)).ok
+    request = kakao_requests(simulator, FRIENDTALK_PATH)[-1]
+    assert request["files"]["image"]["filename"] == "sale.jpg"
+    assert simulator.control.messages("aligo_kakao")[0]["image"] == "sale.jpg"
+
+
+def test_scheduled_alimtalk_is_reserved_with_senddate(simulator, make_adapter):
+    when = datetime(2030, 5, 1, 23, 45, 30, tzinfo=UTC)  # 08:45:30 next day in Seoul
+    outcome = make_adapter().send(alimtalk(scheduled_at=when))
+    body = kakao_requests(simulator)[-1]["body"]
+    assert body["senddate"] == "20300502084530"
+    assert not {"reserve", "reserve_date", "reserve_time"} & set(body)
+    assert outcome.ok
+    # The simulator holds it: still cancellable, so it has not gone out.
+    stored = simulator.control.messages("aligo_kakao")[0]
+    assert stored["reserve_date"] == "2030-05-02 08:45:30"
+
+
+# -- Kakao API token ------------------------------------------------------------------------------
+def test_kakao_calls_carry_one_token_issued_once(simulator, make_adapter):
+    adapter = make_adapter()
+    assert adapter.send(alimtalk()).ok
+    assert adapter.send(friendtalk()).ok
+    assert adapter.list_templates().ok
+    issued = kakao_requests(simulator, TOKEN_PATH)
+    assert len(issued) == 1
+    assert issued[0]["body"] == {"apikey": "demo-api-key", "userid": "demo"}
+    calls = [r for r in simulator.control.requests("aligo_kakao") if r["path"] != TOKEN_PATH]
+    assert len(calls) == 3 and len({r["body"]["token"] for r in calls}) == 1
+
+
+def test_a_refused_token_is_replaced_and_the_call_repeated_once(simulator, make_adapter):
+    adapter = make_adapter()
+    assert adapter.send(alimtalk()).ok
+    requests.post(simulator.base_url + "/_control/tokens/aligo_kakao/expire", timeout=5)
+    outcome = adapter.send(alimtalk())
+    assert outcome.ok, outcome
+    sends = kakao_requests(simulator)
+    assert len(kakao_requests(simulator, TOKEN_PATH)) == 2
+    assert len(sends) == 3 and sends[1]["body"]["token"] == sends[0]["body"]["token"]
+    assert sends[2]["body"]["token"] != sends[1]["body"]["token"]
+    assert len(simulator.control.messages("aligo_kakao")) == 2  # the refused try sent nothing
+
+
+def test_concurrent_sends_share_one_token_request(simulator, make_adapter):
+    adapter = make_adapter()
+    outcomes = []
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(adapter.send(alimtalk())))
+        for _ in range(12)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 12 and all(o.ok for o in outcomes)
+    assert len(kakao_requests(simulator, TOKEN_PATH)) == 1
+
+
+def test_a_failed_token_request_stops_the_call(simulator, make_adapter):
+    bad_key = make_adapter(api_key="nope").send(alimtalk())
+    assert (bad_key.error.code, bad_key.error.vendor_code) == (
+        ErrorCode.AUTHENTICATION_FAILED,
+        "-99",
+    )
+    simulator.control.inject("aligo_kakao", "status_5xx", path=TOKEN_PATH, status=503)
+    outage = make_adapter().send(alimtalk())
+    assert outage.error.code is ErrorCode.NETWORK_SERVICE_UNAVAILABLE
+    assert outage.error.accepted is Acceptance.NOT_ACCEPTED
+    assert kakao_requests(simulator) == []
+    assert make_adapter().send(alimtalk()).ok  # nothing stale was kept
+
+
+def test_the_token_is_neither_logged_nor_kept(simulator, make_adapter, caplog):
+    caplog.set_level(logging.DEBUG)
+    adapter = make_adapter()
+    outcome = adapter.send(alimtalk())
+    templates = adapter.list_templates().value
+    token = kakao_requests(simulator)[-1]["body"]["token"]
+    assert token not in caplog.text
+    assert token not in json.dumps([outcome.value.raw, [t.raw for t in templates]])
+    assert token not in repr(adapter) and token not in repr(adapter._kakao_token)
+
+
+def test_the_token_cache_renews_shortly_before_expiry():
+    now = [1000.0]
+    issued = []
+
+    def issue():
+        issued.append(f"token-{len(issued) + 1}")
+        return Ok(issued[-1])
+
+    cache = KakaoTokenCache(clock=lambda: now[0])
+    assert cache.get(issue).value == "token-1"
+    now[0] += TOKEN_LIFETIME_SECONDS - RENEW_BEFORE_SECONDS - 1
+    assert cache.get(issue).value == "token-1"
+    now[0] += 1
+    assert cache.get(issue).value == "token-2"
+    cache.discard("token-1")  # a late refusal of the old token keeps the new one
+    assert cache.get(issue).value == "token-2"
+    cache.discard("token-2")
+    assert cache.get(issue).value == "token-3"
+    failure = Err(None)
+    cache.discard("token-3")
+    assert cache.get(lambda: failure) is failure
+    assert cache.get(issue).value == "token-4"
 
 
 def test_health_check_uses_both_hosts(simulator, make_adapter):

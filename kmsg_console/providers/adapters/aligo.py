@@ -1,7 +1,8 @@
 """Aligo adapter: form posts with the credentials in the body.
 
 Two hosts: SMS (``result_code == 1`` is success) and Kakao (``code == 0``,
-message id in ``info.mid``). Both codes arrive as numbers or strings.
+message id in ``info.mid``). Both codes arrive as numbers or strings. Every Kakao
+call also carries a token the Kakao host issues (:mod:`.aligo_token`).
 Aligo has **no delivery-status API** and we do not read its balance, so
 messages sent here stay PENDING until tracking gives up on them.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from kmsg_console.i18n_markers import N_
@@ -21,9 +23,13 @@ from kmsg_console.messaging.variables import MissingVariablesError, render_templ
 from kmsg_console.messaging.vendor_codes import map_vendor_code, normalize_vendor_code
 
 from .aligo_templates import AligoTemplatesMixin
+from .aligo_token import ISSUE_PATH, KakaoTokenCache
 from .base import BaseAdapter, to_kst
-from .config import ConfigField
+from .config import ConfigField, Timeouts
 from .transport import HttpReply
+
+#: Aligo's Kakao code for refused credentials, the token included.
+KAKAO_CREDENTIALS_REFUSED = "-99"
 
 
 def _text(body: Any) -> str | None:
@@ -72,6 +78,16 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         ),
     )
 
+    def __init__(
+        self,
+        provider_id: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        super().__init__(provider_id, config, timeouts=timeouts)
+        self._kakao_token = KakaoTokenCache()
+
     # -- HTTP --------------------------------------------------------------------
     def _sms_auth(self) -> dict[str, str]:
         return {"key": self.config["api_key"], "user_id": self.config["user_id"]}
@@ -107,11 +123,49 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         entry = map_vendor_code(table, code, http_status=reply.status)
         return self.vendor_failure(entry.code, reply, vendor_code=code, vendor_text=_text(body))
 
-    def _kakao_post(self, path: str, fields: dict[str, Any]) -> Result[Any]:
+    def _issue_kakao_token(self) -> Result[str]:
         reply = self.http.request(
-            "POST", self.config["kakao_base_url"] + path, data={**self._kakao_auth(), **fields}
+            "POST", self.config["kakao_base_url"] + ISSUE_PATH, data=self._kakao_auth()
         )
-        return self._interpret(reply, "kakao")
+        result = self._interpret(reply, "kakao")
+        if isinstance(result, Err):
+            return result
+        token = result.value.get("token") if isinstance(result.value, dict) else None
+        if not isinstance(token, str) or not token:
+            assert isinstance(reply, HttpReply)
+            return self.vendor_failure(
+                ErrorCode.PROVIDER_ERROR, reply, message="Aligo issued no Kakao API token"
+            )
+        return Ok(token)
+
+    def _kakao_call(
+        self, path: str, fields: dict[str, Any], files: dict[str, Any] | None = None
+    ) -> tuple[HttpReply | None, Result[Any]]:
+        """POST to the Kakao host with the provider's token.
+
+        A token Aligo refuses (expired early, or issued before a restart of theirs) is
+        replaced once and the call repeated: Aligo refuses it before looking at the call,
+        so the repeat cannot send a message twice.
+        """
+        for attempt in (1, 2):
+            token = self._kakao_token.get(self._issue_kakao_token)
+            if isinstance(token, Err):
+                return None, token
+            reply = self.http.request(
+                "POST",
+                self.config["kakao_base_url"] + path,
+                data={**self._kakao_auth(), "token": token.value, **fields},
+                files=files,
+            )
+            result = self._interpret(reply, "kakao")
+            if attempt == 1 and _token_refused(result):
+                self._kakao_token.discard(token.value)
+                continue
+            return (reply if isinstance(reply, HttpReply) else None), result
+        raise AssertionError("unreachable")
+
+    def _kakao_post(self, path: str, fields: dict[str, Any]) -> Result[Any]:
+        return self._kakao_call(path, fields)[1]
 
     # -- sending ---------------------------------------------------------------------
     def send(self, message: Message) -> SendOutcome:
@@ -172,13 +226,11 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
                 {"button": [dict(b) for b in message.kakao.buttons]}, ensure_ascii=False
             )
         if message.scheduled_at is not None:
-            local = to_kst(message.scheduled_at)
-            fields.update(
-                reserve="Y",
-                reserve_date=local.strftime("%Y%m%d"),
-                reserve_time=local.strftime("%H%M"),
-            )
+            # Aligo's Kakao API (its page and its aligoapi client) reserves with one
+            # YYYYMMDDHHMMSS field; k-msg's reserve/reserve_date/reserve_time are not Aligo's.
+            fields["senddate"] = to_kst(message.scheduled_at).strftime("%Y%m%d%H%M%S")
         warnings = []
+        files = None
         if message.type is MessageType.ALIMTALK:
             if message.template_content is None:
                 return self.refused(
@@ -203,14 +255,18 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
             path = "/akv10/alimtalk/send/"
         else:
             fields.update(subject_1="친구톡", message_1=message.text or "")
-            path = "/akv10/friendtalk/send/"
-        reply = self.http.request(
-            "POST", self.config["kakao_base_url"] + path, data={**self._kakao_auth(), **fields}
-        )
-        result = self._interpret(reply, "kakao")
+            if message.kakao.ad_flag is not None:
+                fields["advert"] = "Y" if message.kakao.ad_flag else "N"
+            if message.image is not None:
+                image = message.image
+                files = {"image": (image.filename, image.data, image.content_type)}
+            # Aligo's path (its page and aligoapi); k-msg's default /akv10/friendtalk/send/
+            # does not exist there.
+            path = "/akv10/friend/send/"
+        reply, result = self._kakao_call(path, fields, files)
         if isinstance(result, Err):
             return result
-        assert isinstance(reply, HttpReply)
+        assert reply is not None
         info = result.value.get("info") if isinstance(result.value, dict) else None
         mid = info.get("mid") if isinstance(info, dict) else None
         return self.ok(message, reply, mid, status=SendStatus.PENDING, warnings=warnings)
@@ -232,3 +288,8 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
         if errors:
             return HealthResult(False, latency, tuple(e.message for e in errors), errors[0])
         return HealthResult(True, latency)
+
+
+def _token_refused(result: Result[Any]) -> bool:
+    # The token was issued to these very credentials, so a -99 now is about the token.
+    return isinstance(result, Err) and result.error.vendor_code == KAKAO_CREDENTIALS_REFUSED

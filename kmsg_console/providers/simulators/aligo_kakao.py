@@ -1,69 +1,25 @@
-"""Aligo Kakao API simulator (kmsg-facts §2.3): ``apikey``/``userid``/``senderkey`` form posts.
+"""Aligo Kakao API simulator: AlimTalk templates (kmsg-facts §2.3, §4.3).
 
-Answers ``{code, message, ...}`` with ``code == 0`` for success. Code -99 (auth) and
-509 (invalid request) are the failure codes k-msg knows; -501 (template missing or not
-approved) and -201 (balance) reuse Aligo's SMS meanings; 506/507/508/510 are simulator
-stand-ins. Template review: REG (registered) -> REQ (inspection requested) -> APR | REJ.
-AlimTalk sends are refused unless ``message_N`` is the approved template text with only
-the ``#{...}`` parts filled in, because Kakao (and so Aligo) rejects anything else.
+Review: REG (registered) -> REQ (inspection requested) -> APR | REJ; the control API plays
+Kakao's reviewer. Every call names a registered channel's ``senderkey``.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
 from flask import Blueprint, Response
 
-from .common import digits, fmt_datetime, form_or_json, is_kr_phone, json_response, matches_template
-from .state import SimulatorState, StoredMessage, get_state, synchronized
+from . import aligo_tokens
+from .aligo_kakao_api import VENDOR, answer, sender_key_problem
+from .common import fmt_datetime, form_or_json
+from .state import SimulatorState, get_state, synchronized
 
 bp = Blueprint("sim_aligo_kakao", __name__, url_prefix="/aligo/kakao")
+bp.before_request(aligo_tokens.require_token)
 
-CODES: dict[int, str] = {
-    0: "정상적으로 처리되었습니다.",
-    -99: "계정 아이디(userid) 또는 apikey 가 유효하지 않습니다.",
-    -201: "잔액이 부족합니다.",
-    -501: "존재하지 않거나 승인되지 않은 템플릿입니다.",
-    506: "필수 파라미터가 누락되었습니다.",
-    507: "유효하지 않은 발신프로필 키(senderkey)입니다.",
-    508: "등록되지 않은 발신번호입니다.",
-    509: "템플릿 내용과 메시지 내용이 일치하지 않습니다.",
-    510: "현재 검수 상태에서는 처리할 수 없습니다.",
-}
 INSP_STATUS = {"inspect": "REQ", "approve": "APR", "reject": "REJ"}
-MAX_RECIPIENTS = 500
-
-
-def answer(
-    code: int, message: str | None = None, http_status: int | None = None, **extra: Any
-) -> Response:
-    """Aligo Kakao JSON answer."""
-    return json_response(
-        {"code": code, "message": message or CODES.get(code, "오류"), **extra}, http_status or 200
-    )
-
-
-@bp.before_request
-def _authenticate() -> Response | None:
-    opts = get_state().options
-    fields = form_or_json()
-    key, user = str(fields.get("apikey") or ""), str(fields.get("userid") or "")
-    if not (
-        hmac.compare_digest(key.encode(), opts.aligo_api_key.encode())
-        and hmac.compare_digest(user.encode(), opts.aligo_user_id.encode())
-    ):
-        return answer(-99)
-    return None
-
-
-def _require_sender_key(fields: dict[str, Any]) -> Response | None:
-    if not fields.get("senderkey"):
-        return answer(506, "senderkey 가 필요합니다.")
-    if fields["senderkey"] != get_state().options.aligo_sender_key:
-        return answer(507)
-    return None
 
 
 # -- templates -------------------------------------------------------------------
@@ -74,6 +30,7 @@ def make_template(
     buttons: list[Any],
     code: str | None = None,
     insp_status: str = "REG",
+    sender_key: str | None = None,
 ) -> dict[str, Any]:
     code = code or f"TA_{state.next_number('aligo_template', 1001):04d}"
     now = fmt_datetime()
@@ -90,13 +47,13 @@ def make_template(
         "securityFlag": "N",
         "inspStatus": insp_status,
         "status": "A" if insp_status == "APR" else "R",
-        "senderKey": state.options.aligo_sender_key,
+        "senderKey": sender_key or state.options.aligo_sender_key,
         "buttons": buttons,
         "comments": [],
         "cdate": now,
         "udate": now,
     }
-    state.templates["aligo_kakao"][code] = template
+    state.templates[VENDOR][code] = template
     return template
 
 
@@ -132,21 +89,25 @@ def _parse_buttons(raw: Any) -> list[Any] | None:
 
 
 def _template_or_error(fields: dict[str, Any]) -> tuple[dict[str, Any] | None, Response | None]:
-    problem = _require_sender_key(fields)
+    problem = sender_key_problem(fields)
     if problem:
         return None, problem
-    template = get_state().templates["aligo_kakao"].get(str(fields.get("tpl_code") or ""))
-    return (template, None) if template else (None, answer(-501, "존재하지 않는 템플릿입니다."))
+    template = get_state().templates[VENDOR].get(str(fields.get("tpl_code") or ""))
+    if template is None or template["senderKey"] != fields["senderkey"]:
+        return None, answer(-501, "존재하지 않는 템플릿입니다.")
+    return template, None
 
 
 @bp.post("/akv10/template/list/")
 @synchronized
 def list_templates() -> Response:
     fields = form_or_json()
-    problem = _require_sender_key(fields)
+    problem = sender_key_problem(fields)
     if problem:
         return problem
-    rows = list(get_state().templates["aligo_kakao"].values())
+    rows = [
+        t for t in get_state().templates[VENDOR].values() if t["senderKey"] == fields["senderkey"]
+    ]
     if fields.get("tpl_code"):
         rows = [t for t in rows if t["templtCode"] == fields["tpl_code"]]
     info = {s: sum(1 for t in rows if t["inspStatus"] == s) for s in ("REG", "REQ", "APR", "REJ")}
@@ -157,7 +118,7 @@ def list_templates() -> Response:
 @synchronized
 def add_template() -> Response:
     fields = form_or_json()
-    problem = _require_sender_key(fields)
+    problem = sender_key_problem(fields)
     if problem:
         return problem
     name, content = str(fields.get("tpl_name") or ""), str(fields.get("tpl_content") or "")
@@ -168,7 +129,7 @@ def add_template() -> Response:
     buttons = _parse_buttons(fields.get("tpl_button"))
     if buttons is None:
         return answer(509, "tpl_button 형식이 올바르지 않습니다.")
-    template = make_template(get_state(), name, content, buttons)
+    template = make_template(get_state(), name, content, buttons, sender_key=fields["senderkey"])
     return answer(0, "템플릿이 등록되었습니다.", data=template)
 
 
@@ -204,7 +165,7 @@ def delete_template() -> Response:
         return problem or answer(-501)
     if template["inspStatus"] == "REQ":
         return answer(510, "검수 요청 중인 템플릿은 삭제할 수 없습니다.")
-    del get_state().templates["aligo_kakao"][template["templtCode"]]
+    del get_state().templates[VENDOR][template["templtCode"]]
     return answer(0, "템플릿이 삭제되었습니다.")
 
 
@@ -223,7 +184,7 @@ def request_inspection() -> Response:
 
 def review(state: SimulatorState, code: str, action: str, comment: str | None) -> dict[str, Any]:
     """Control API: ``inspect`` -> REQ, ``approve`` -> APR, ``reject`` -> REJ (+ comment)."""
-    template = state.templates["aligo_kakao"].get(code)
+    template = state.templates[VENDOR].get(code)
     if template is None:
         raise KeyError(code)
     status = INSP_STATUS[action]
@@ -239,94 +200,3 @@ def review(state: SimulatorState, code: str, action: str, comment: str | None) -
             }
         )
     return template
-
-
-@bp.post("/akv10/profile/list/")
-@synchronized
-def list_profiles() -> Response:
-    opts = get_state().options
-    fields = form_or_json()
-    profile = {
-        "senderKey": opts.aligo_sender_key,
-        "uuid": opts.aligo_plus_id,
-        "name": "KMSG 데모",
-        "status": "A",
-        "profileStat": "A",
-        "alimUseYn": "Y",
-        "catCode": "00100010001",
-        "cdate": fmt_datetime(),
-        "udate": fmt_datetime(),
-    }
-    rows = [profile]
-    if fields.get("senderkey") and fields["senderkey"] != opts.aligo_sender_key:
-        rows = []
-    if fields.get("plusid") and fields["plusid"] != opts.aligo_plus_id:
-        rows = []
-    return answer(0, "정상적으로 조회되었습니다.", list=rows)
-
-
-# -- sending ---------------------------------------------------------------------
-@bp.post("/akv10/alimtalk/send/")
-@synchronized
-def send_alimtalk() -> Response:
-    state = get_state()
-    fields = form_or_json()
-    problem = _require_sender_key(fields)
-    if problem:
-        return problem
-    template = state.templates["aligo_kakao"].get(str(fields.get("tpl_code") or ""))
-    if template is None or template["inspStatus"] != "APR":
-        return answer(-501)
-    sender = digits(fields.get("sender"))
-    if not sender:
-        return answer(506, "sender 가 필요합니다.")
-    if not state.options.is_registered_sender(sender):
-        return answer(508)
-    slots = [i for i in range(1, MAX_RECIPIENTS + 1) if fields.get(f"receiver_{i}")]
-    if not slots:
-        return answer(506, "receiver_1 이 필요합니다.")
-    for i in slots:
-        if not matches_template(template["templtContent"], str(fields.get(f"message_{i}") or "")):
-            return answer(509)
-    valid = [i for i in slots if is_kr_phone(fields[f"receiver_{i}"])]
-    unit = state.options.price("ATA")
-    test_mode = str(fields.get("testMode") or "N").upper() == "Y"
-    if valid and not test_mode and not state.charge("aligo", unit * len(valid)):
-        return answer(-201)
-    mid = state.next_number("aligo_mid", 420000001)
-    if not test_mode:
-        for i in valid:
-            stored = StoredMessage(
-                "aligo_kakao",
-                str(mid),
-                {
-                    "mid": mid,
-                    "receiver": digits(fields[f"receiver_{i}"]),
-                    "sender": sender,
-                    "tpl_code": template["templtCode"],
-                    "message": fields[f"message_{i}"],
-                    "failover": fields.get("failover", "N"),
-                    "reg_date": fmt_datetime(),
-                },
-                steps=[],
-            )
-            state.store_message(stored, key=f"{mid}:{i}")
-    info = {
-        "type": "AT",
-        "mid": mid,
-        "current": state.balances["aligo"],
-        "unit": unit,
-        "total": unit * len(valid),
-        "scnt": len(valid),
-        "fcnt": len(slots) - len(valid),
-    }
-    return answer(0, "성공적으로 전송요청 하였습니다.", info=info)
-
-
-def vendor_error(code: str, message: str | None, http_status: int | None) -> Response:
-    """Injected vendor error with Aligo Kakao's body shape."""
-    try:
-        number = int(code)
-    except ValueError:
-        number = 509
-    return answer(number, message, http_status)

@@ -7,7 +7,11 @@ from werkzeug.exceptions import HTTPException
 
 from . import (
     aligo_kakao,
+    aligo_kakao_api,
+    aligo_kakao_channels,
+    aligo_kakao_messages,
     aligo_sms,
+    aligo_tokens,
     control,
     iwinv_alimtalk,
     iwinv_sms,
@@ -26,7 +30,7 @@ VENDOR_ERRORS: dict[str, VendorErrorFactory] = {
     "iwinv_alimtalk": iwinv_alimtalk.vendor_error,
     "iwinv_sms": iwinv_sms.vendor_error,
     "aligo_sms": aligo_sms.vendor_error,
-    "aligo_kakao": aligo_kakao.vendor_error,
+    "aligo_kakao": aligo_kakao_api.vendor_error,
 }
 
 
@@ -66,7 +70,9 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
     # and let tests check the exact wire path in the recorded requests instead.
     app.url_map.strict_slashes = False
     state = SimulatorState(options)
-    state.seeders.extend([solapi_kakao.seed, iwinv_templates.seed, aligo_kakao.seed])
+    state.seeders.extend(
+        [solapi_kakao.seed, iwinv_templates.seed, aligo_kakao_channels.seed, aligo_kakao.seed]
+    )
     state.reset()
     app.extensions[EXTENSION_KEY] = state
     install_fault_hooks(app, state, VENDOR_ERRORS)
@@ -77,7 +83,10 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
         iwinv_templates.bp,
         iwinv_sms.bp,
         aligo_sms.bp,
+        aligo_tokens.bp,
+        aligo_kakao_channels.bp,
         aligo_kakao.bp,
+        aligo_kakao_messages.bp,
         control.bp,
     ):
         app.register_blueprint(blueprint)

@@ -12,7 +12,15 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from . import aligo_kakao, iwinv_alimtalk, iwinv_sms, iwinv_templates, solapi, solapi_kakao
+from . import (
+    aligo_kakao,
+    aligo_tokens,
+    iwinv_alimtalk,
+    iwinv_sms,
+    iwinv_templates,
+    solapi,
+    solapi_kakao,
+)
 from .common import json_response
 from .options import STATUS_VENDORS, TEMPLATE_VENDORS, VENDOR_PREFIXES, normalize_vendor
 from .state import FAULT_MODE_HELP, FAULT_MODES, SimulatorState, get_state
@@ -58,6 +66,7 @@ ENDPOINTS = [
     "POST   /_control/templates/<vendor>/<code>/<inspect|approve|reject>   review {comment?}",
     "GET    /_control/balances                        balances per account",
     "POST   /_control/balances/<account>              set a balance {amount}",
+    "POST   /_control/tokens/<vendor>/expire          end every API token (aligo_kakao) now",
 ]
 
 
@@ -239,6 +248,12 @@ def review_template(vendor: str, code: str, action: str) -> Response:
     state = get_state()
     with state.lock:
         return json_response({"template": REVIEWERS[vendor_id](state, code, action, comment)})
+
+
+@bp.post("/tokens/<vendor>/expire")
+def expire_tokens(vendor: str) -> Response:
+    _vendor(vendor, ("aligo_kakao",))
+    return json_response({"expired": aligo_tokens.expire_all(get_state())})
 
 
 @bp.get("/balances")

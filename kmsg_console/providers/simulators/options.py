@@ -91,6 +91,8 @@ class SimulatorOptions:
     aligo_sender_key: str = "demo-sender-key"
     aligo_plus_id: str = "@kmsgdemo"
     aligo_point: float = 50_000.0
+    #: What Kakao "sends" a channel admin after ``/akv10/profile/auth/`` (a real one is random).
+    aligo_channel_auth_number: str = "123456"
 
     # Shared behaviour
     #: Pre-registered sender numbers (발신번호); anything else is "unregistered sender".

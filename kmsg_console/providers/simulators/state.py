@@ -155,6 +155,11 @@ class SimulatorState:
             self.faults: list[Fault] = []
             self.messages: dict[str, dict[str, StoredMessage]] = {v: {} for v in VENDOR_PREFIXES}
             self.templates: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: Kakao channels (sender profiles) a vendor knows, keyed as the vendor names them
+            #: (Aligo: by plus id, with ones still waiting for their admin's auth number).
+            self.channels: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: API tokens a vendor issued (Aligo Kakao): token -> expiry in epoch seconds.
+            self.tokens: dict[str, dict[str, float]] = {v: {} for v in VENDOR_PREFIXES}
             #: Message groups a vendor keeps (SOLAPI), by group id.
             self.groups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             #: Files uploaded to a vendor (SOLAPI storage), by file id.
