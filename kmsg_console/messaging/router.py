@@ -11,6 +11,10 @@ chain: when a provider fails with **proof it did not take the message**
 tried. A validation failure stops the chain (it would fail everywhere), and
 an ``UNKNOWN`` outcome stops it too: that message may already be on its way,
 and sending it again elsewhere could reach the user twice.
+
+The sandbox never follows a live provider in a chain: it delivers nothing, so
+failing over to it would turn a real message (an OTP code a user waits for)
+into one nobody receives.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from .result import Err, SendOutcome
 from .types import Message, MessageType
 
 logger = logging.getLogger(__name__)
+
+#: The vendor of providers that record messages instead of delivering them.
+SANDBOX_VENDOR = "sandbox"
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,7 @@ class Router:
                     % {"id": message.provider_id, "type": kind.value}
                 )
             return [message.provider_id]  # an explicit choice is honoured, never replaced
-        chain = [
-            pid for pid in dict.fromkeys(self.by_type.get(kind, ())) if self._supports(pid, kind)
-        ]
+        chain = self._chain(kind)
         if chain:
             return chain
         if self.default_provider_id and self._supports(self.default_provider_id, kind):
@@ -119,6 +124,21 @@ class Router:
             if self._supports(pid, kind):
                 return [pid]
         return _no_provider(N_("No provider available for type %s.") % kind.value)
+
+    def _chain(self, kind: MessageType) -> list[str]:
+        """The ``by_type`` failover chain of ``kind`` without a sandbox after a live provider."""
+        chain: list[str] = []
+        for pid in dict.fromkeys(self.by_type.get(kind, ())):
+            if not self._supports(pid, kind):
+                continue
+            if self.is_sandbox(pid) and any(not self.is_sandbox(p) for p in chain):
+                continue
+            chain.append(pid)
+        return chain
+
+    def is_sandbox(self, provider_id: str) -> bool:
+        """True when ``provider_id`` records messages instead of delivering them."""
+        return getattr(self.providers.get(provider_id), "vendor", None) == SANDBOX_VENDOR
 
     def send(
         self,

@@ -297,23 +297,22 @@ def test_scripted_failure_is_recorded_with_codes(app, api):
 def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
     # A second provider exists; the timeout must not fail over to it.
     with app.test_request_context():
-        from kmsg_console.operators.models import Role  # noqa: F401
-
-        provider_services.save_provider(
-            None,
-            vendor="solapi",
-            code="solapi",
-            name="s",
-            enabled=True,
-            actor=None,
-            values={
-                "api_key": "demo-api-key",
-                "api_secret": "demo-api-secret",
-                "default_from": "0212345678",
-                "base_url": simulator.url("solapi"),
-            },
-        )
-        provider_services.save_routes({"SMS": ["solapi", "sandbox"]}, actor=None)
+        for code in ("solapi", "solapi-2"):
+            provider_services.save_provider(
+                None,
+                vendor="solapi",
+                code=code,
+                name=code,
+                enabled=True,
+                actor=None,
+                values={
+                    "api_key": "demo-api-key",
+                    "api_secret": "demo-api-secret",
+                    "default_from": "0212345678",
+                    "base_url": simulator.url("solapi"),
+                },
+            )
+        provider_services.save_routes({"SMS": ["solapi", "solapi-2"]}, actor=None)
         db.session.commit()
     app.config["PROVIDER_READ_TIMEOUT"] = 0.5
     provider_services.forget_adapters()
@@ -325,29 +324,30 @@ def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
     assert len(simulator.control.requests("solapi", path="/messages/v4/send-many/detail")) == 1
 
 
-def test_connection_refused_fails_over_to_the_next_provider(app, api):
+def test_connection_refused_fails_over_to_the_next_provider(app, api, simulator):
     with app.test_request_context():
-        provider_services.save_provider(
-            None,
-            vendor="solapi",
-            code="down",
-            name="down",
-            enabled=True,
-            actor=None,
-            values={
-                "api_key": "k",
-                "api_secret": "s",
-                "default_from": "0212345678",
-                "base_url": "http://127.0.0.1:9",
-            },
-        )
-        provider_services.save_routes({"SMS": ["down", "sandbox"]}, actor=None)
+        for code, base_url in (("down", "http://127.0.0.1:9"), ("up", simulator.url("solapi"))):
+            provider_services.save_provider(
+                None,
+                vendor="solapi",
+                code=code,
+                name=code,
+                enabled=True,
+                actor=None,
+                values={
+                    "api_key": "demo-api-key",
+                    "api_secret": "demo-api-secret",
+                    "default_from": "0212345678",
+                    "base_url": base_url,
+                },
+            )
+        provider_services.save_routes({"SMS": ["down", "up"]}, actor=None)
         db.session.commit()
     body = api.post({"to": "01012345678", "type": "SMS", "text": "x"}).get_json()
-    assert body["status"] == "SENT" and body["provider"] == "sandbox"
+    assert body["status"] == "SENT" and body["provider"] == "up"
     assert [(a["provider"], a["outcome"], a["trigger"]) for a in body["attempts"]] == [
         ("down", "failed", "initial"),
-        ("sandbox", "accepted", "failover"),
+        ("up", "accepted", "failover"),
     ]
 
 

@@ -213,3 +213,41 @@ def test_a_failing_start_callback_prevents_the_send():
     with pytest.raises(OSError):
         Router({"a": a}).send(sms(), on_attempt_start=start)
     assert a.sent == []
+
+
+def sandbox(provider_id: str, *outcomes: SendError | None) -> FakeProvider:
+    provider = FakeProvider(provider_id, *outcomes)
+    provider.vendor = "sandbox"
+    return provider
+
+
+def test_a_live_provider_never_fails_over_to_the_sandbox():
+    """The sandbox delivers nothing: after a live provider it would swallow a real message."""
+    live, box = FakeProvider("live", failure(ErrorCode.NETWORK_ERROR)), sandbox("box")
+    router = Router({"live": live, "box": box}, by_type={MessageType.SMS: ["live", "box"]})
+    assert router.candidates(sms()) == ["live"]
+    result = router.send(sms())
+    assert not result.ok and result.outcome.error.code is ErrorCode.NETWORK_ERROR
+    assert [att.provider_id for att in result.attempts] == ["live"]
+    assert box.sent == []
+
+
+def test_live_providers_still_fail_over_to_each_other_past_a_sandbox():
+    a, box, b = (
+        FakeProvider("a", failure(ErrorCode.NETWORK_ERROR)),
+        sandbox("box"),
+        FakeProvider("b"),
+    )
+    router = Router({"a": a, "box": box, "b": b}, by_type={MessageType.SMS: ["a", "box", "b"]})
+    result = router.send(sms())
+    assert result.ok and [att.provider_id for att in result.attempts] == ["a", "b"]
+    assert box.sent == []
+
+
+def test_sandboxes_alone_keep_their_failover():
+    first, second = sandbox("first", failure(ErrorCode.NETWORK_ERROR)), sandbox("second")
+    router = Router(
+        {"first": first, "second": second}, by_type={MessageType.SMS: ["first", "second"]}
+    )
+    result = router.send(sms())
+    assert result.ok and result.provider_id == "second"
