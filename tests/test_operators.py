@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from kmsg_console.extensions import db
 from kmsg_console.operators import passwords, throttle
 from kmsg_console.operators.models import LoginFailure, Operator, Role
 from kmsg_console.operators.services import find_by_email
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_token_for
 
 
 def _english_client(app):
@@ -109,14 +111,22 @@ def test_throttle_delay_grows_and_expires(app):
     with app.test_request_context():
         keys = throttle.throttle_keys("a@example.com", "10.0.0.1")
         start = throttle.utcnow()
-        for i in range(5):
-            throttle.record_failure(keys, now=start + timedelta(seconds=i))
-        first = throttle.blocked_for(keys, now=start + timedelta(seconds=5))
-        throttle.record_failure(keys, now=start + timedelta(seconds=6))
-        second = throttle.blocked_for(keys, now=start + timedelta(seconds=6))
-        assert first is not None and second is not None and second > first
-        assert throttle.blocked_for(keys, now=start + timedelta(hours=1)) is None
-        db.session.commit()
+
+        def at(seconds: float) -> timedelta | None:
+            return throttle.claim_attempt(keys, now=start + timedelta(seconds=seconds))
+
+        assert [at(i) for i in range(5)] == [None] * 5
+        first = at(5)  # refused, and not counted
+        assert first == timedelta(seconds=29)
+        assert at(34) is None  # the first delay is over: one more attempt, a longer delay
+        second = at(35)
+        assert second == timedelta(seconds=59)
+        assert at(34 + 60 + 3600 + 1) is None  # an hour after the last failure: forgotten
+        with db.engines["throttle"].connect() as conn:
+            failures = conn.scalar(
+                sa.select(LoginFailure.failures).where(LoginFailure.key == keys[0][0])
+            )
+        assert failures == 1
 
 
 def test_success_clears_the_account_counter(app, console):
@@ -298,3 +308,46 @@ def test_audit_log_pages_with_a_cursor(app, console):
         match = re.search(r'href="(/audit-log\?[^"]*cursor=[^"]*)"', text)
         url = match.group(1).replace("&amp;", "&") if match else None
     assert seen == [str(i) for i in range(6, -1, -1)]
+
+
+def test_parallel_wrong_passwords_get_exactly_the_allowed_checks(app, monkeypatch):
+    from tests.conftest import Console
+
+    Console(app, app.test_client()).create_operator("a@example.com", Role.OPERATOR)
+    attempts = 20
+    allowed = app.config["LOGIN_MAX_FAILURES"]
+    checks = []
+    checks_lock = threading.Lock()
+    real_verify = passwords.verify_password
+
+    def counted_verify(password_hash, password):
+        with checks_lock:
+            checks.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counted_verify)
+    # Each thread brings its own client (and CSRF token) and waits at the barrier, so the
+    # attempts reach the server together instead of one after another.
+    consoles = [Console(app, _english_client(app)) for _ in range(attempts)]
+    forms = [
+        {
+            "email": "a@example.com",
+            "password": f"wrong password {i}",
+            "csrf_token": csrf_token_for(app, c.client),
+        }
+        for i, c in enumerate(consoles)
+    ]
+    start = threading.Barrier(attempts)
+
+    def attempt(index: int) -> int:
+        start.wait()
+        return consoles[index].client.post("/login", data=forms[index]).status_code
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        statuses = list(pool.map(attempt, range(attempts)))
+
+    assert len(checks) == allowed
+    assert sorted(statuses) == [200] * allowed + [429] * (attempts - allowed)
+    actions = _audit_actions(app)
+    assert actions.count("auth.login_failed") == allowed
+    assert actions.count("auth.login_throttled") == attempts - allowed

@@ -90,7 +90,11 @@ class RevokedSession(db.Model):
 
 
 class LoginFailure(db.Model):
-    """Consecutive failed logins for one key (an e-mail address or a client IP)."""
+    """Consecutive failed logins for one key (an e-mail address or a client IP).
+
+    ``failures`` also counts an attempt whose password is being checked: attempts are counted
+    before the check (``operators.throttle``), and a good password deletes the row.
+    """
 
     __tablename__ = "login_failure"
 

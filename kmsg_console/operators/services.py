@@ -45,7 +45,7 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
     """
     email = normalize_email(email)
     keys = throttle.throttle_keys(email, ip)
-    wait = throttle.blocked_for(keys)
+    wait = throttle.claim_attempt(keys)
     if wait is not None:
         record_audit(
             "auth.login_throttled",
@@ -57,7 +57,7 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
     operator = find_by_email(email)
     ok = passwords.verify_password(operator.password_hash if operator else None, password)
     if not ok or operator is None or not operator.is_active:
-        throttle.record_failure(keys)
+        # Already counted by claim_attempt.
         record_audit(
             "auth.login_failed",
             outcome="failure",

@@ -2,6 +2,13 @@
 
 Counters are keyed by the e-mail as typed (normalised) whether or not an account exists, so
 an unknown address behaves exactly like a known one with a wrong password.
+
+An attempt is counted *before* its password is checked, in one transaction that holds the
+counter rows (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock taken up front with
+``BEGIN IMMEDIATE`` on SQLite), and committed before the check starts. Reading the counter,
+checking the password and counting afterwards would let every attempt that arrives while
+the first ones are still being checked read the same count: 20 parallel guesses against a
+limit of 5 would get more than 5 checks. A good password then clears the counters.
 """
 
 from __future__ import annotations
@@ -9,9 +16,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
-from kmsg_console.extensions import db
+from kmsg_console import sqlite_writers
+from kmsg_console.extensions import THROTTLE_BIND, db
 from kmsg_console.operators.models import LoginFailure
 from kmsg_console.orm import utcnow
 
@@ -20,6 +30,8 @@ BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(minutes=15)
 #: Failures older than this are forgotten, so a typo last week does not count today.
 WINDOW = timedelta(hours=1)
+
+_TABLE = LoginFailure.__table__
 
 
 def _key(kind: str, value: str) -> str:
@@ -36,34 +48,63 @@ def throttle_keys(email: str, ip: str | None) -> list[tuple[str, int]]:
     return keys
 
 
-def blocked_for(keys: list[tuple[str, int]], now: datetime | None = None) -> timedelta | None:
-    """How long the attempt must wait, or None when it may proceed."""
+def claim_attempt(keys: list[tuple[str, int]], now: datetime | None = None) -> timedelta | None:
+    """Count one attempt on every key, or say how long it must wait.
+
+    Returns None when the attempt may check its password (it has been counted as a failure
+    already, and committed); otherwise the longest wait among the blocked keys, and nothing
+    is counted. The attempt that reaches a key's threshold starts its delay, so attempts
+    behind it are refused while it is still being checked.
+    """
     now = now or utcnow()
-    longest = None
-    for key, _threshold in keys:
-        row = db.session.get(LoginFailure, key)
-        if row and row.blocked_until and row.blocked_until > now:
-            wait = row.blocked_until - now
-            longest = wait if longest is None or wait > longest else longest
-    return longest
+    engine = db.engines[THROTTLE_BIND]
+    names = sorted(key for key, _threshold in keys)  # one lock order: no deadlocks
+    thresholds = dict(keys)
+    with sqlite_writers.hold(engine), engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        postgres = engine.dialect.name == "postgresql"
+        conn.exec_driver_sql("BEGIN" if postgres else "BEGIN IMMEDIATE")
+        try:
+            wait = _count(conn, names, thresholds, now, postgres)
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT" if wait is None else "ROLLBACK")
+    return wait
 
 
-def record_failure(keys: list[tuple[str, int]], now: datetime | None = None) -> None:
-    """Count a failure on every key and start or extend its delay past the threshold."""
-    now = now or utcnow()
-    for key, threshold in keys:
-        row = db.session.get(LoginFailure, key)
-        if row is None:
-            row = LoginFailure(key=key, failures=0, last_failure_at=now)
-            db.session.add(row)
-        elif now - row.last_failure_at > WINDOW:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        excess = row.failures - threshold
+def _count(
+    conn: sa.Connection,
+    names: list[str],
+    thresholds: dict[str, int],
+    now: datetime,
+    postgres: bool,
+) -> timedelta | None:
+    insert = postgresql.insert if postgres else sqlite.insert
+    conn.execute(
+        insert(_TABLE)
+        .values([{"key": name, "failures": 0, "last_failure_at": now} for name in names])
+        .on_conflict_do_nothing()
+    )
+    query = sa.select(_TABLE).where(_TABLE.c.key.in_(names)).order_by(_TABLE.c.key)
+    rows = conn.execute(query.with_for_update() if postgres else query).all()
+    waits = [
+        row.blocked_until - now for row in rows if row.blocked_until and row.blocked_until > now
+    ]
+    if waits:
+        return max(waits)
+    for row in rows:
+        failures = 1 if now - row.last_failure_at > WINDOW else row.failures + 1
+        blocked_until = row.blocked_until
+        excess = failures - thresholds[row.key]
         if excess >= 0:
-            delay = min(BASE_DELAY * (2 ** min(excess, 16)), MAX_DELAY)
-            row.blocked_until = now + delay
+            blocked_until = now + min(BASE_DELAY * (2 ** min(excess, 16)), MAX_DELAY)
+        conn.execute(
+            sa.update(_TABLE)
+            .where(_TABLE.c.key == row.key)
+            .values(failures=failures, last_failure_at=now, blocked_until=blocked_until)
+        )
+    return None
 
 
 def record_success(keys: list[tuple[str, int]]) -> None:
