@@ -6,6 +6,7 @@ rule: lowercase hex HMAC-SHA256 keyed with the API secret over ``date + salt``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -321,6 +322,157 @@ def test_concurrent_sends_get_unique_ids_and_exact_charges(simulator):
     ids = {b["messageList"][0]["messageId"] for b in bodies}
     assert len(ids) == 40
     assert simulator.control.balances()["solapi"] == 100_000 - 40 * 20
+
+
+def get(sim, path, **params):
+    return requests.get(
+        sim.url("solapi") + path, params=params, headers=solapi_headers(), timeout=5
+    )
+
+
+def upload(sim, content=b"\x89PNG\r\n\x1a\n" + bytes(32), **fields):
+    return requests.post(
+        sim.url("solapi") + "/storage/v1/files",
+        headers=solapi_headers(),
+        json={"file": base64.b64encode(content).decode(), "type": "MMS", **fields},
+        timeout=5,
+    )
+
+
+# -- uploads -------------------------------------------------------------------------------------
+def test_an_unnamed_upload_is_named_after_its_content_and_fully_described(simulator):
+    body = upload(simulator).json()
+    assert body["name"].endswith(".png") and len(body["name"]) == len("hTAgX.png")
+    assert body["originalName"] == body["name"]
+    assert body["url"].endswith("/" + body["name"])
+    assert body["accountId"] and body["fileId"].startswith("ST01FZ")
+    assert upload(simulator, name="photo.png").json()["name"] == "photo.png"
+
+
+def test_an_upload_that_is_not_base64_is_refused(simulator):
+    response = requests.post(
+        simulator.url("solapi") + "/storage/v1/files",
+        headers=solapi_headers(),
+        json={"file": "not base64!", "type": "MMS"},
+        timeout=5,
+    )
+    assert response.status_code == 400 and response.json()["errorCode"] == "ValidationError"
+
+
+def test_an_mms_needs_an_image_that_was_uploaded(simulator):
+    file_id = upload(simulator).json()["fileId"]
+    mms = {**SMS, "type": "MMS", "subject": "사진"}
+    body = send_many(
+        simulator, [{**mms, "imageId": file_id}, {**mms, "imageId": "ST01FZNEVERUPLOADED"}]
+    ).json()
+    assert [m["statusCode"] for m in body["failedMessageList"]] == ["1034"]
+    assert body["groupInfo"]["count"]["registeredSuccess"] == 1
+    assert [m["imageId"] for m in simulator.control.messages("solapi")] == [file_id]
+
+
+# -- groups and reservations ------------------------------------------------------------------------
+def schedule(sim, seconds_ahead):
+    when = datetime.now(UTC) + timedelta(seconds=seconds_ahead)
+    return requests.post(
+        sim.url("solapi") + "/messages/v4/send-many/detail",
+        headers=solapi_headers(),
+        json={"messages": [SMS], "scheduledDate": when.isoformat()},
+        timeout=5,
+    ).json()
+
+
+def test_every_send_is_a_group_listed_newest_first(simulator):
+    first = send_many(simulator, [SMS, SMS]).json()["groupInfo"]["groupId"]
+    second = send_many(simulator, [{**SMS, "from": "0299998888"}]).json()["groupInfo"]["groupId"]
+    listed = get(simulator, "/messages/v4/groups").json()
+    assert list(listed["groupList"]) == [second, first]
+    assert listed["groupList"][second]["status"] == "FAILED"
+    assert listed["groupList"][first]["count"]["registeredSuccess"] == 2
+    found = get(simulator, "/messages/v4/groups", criteria="groupId", cond="ne", value=second)
+    assert list(found.json()["groupList"]) == [first]
+
+
+def test_an_unknown_group_is_not_found(simulator):
+    response = get(simulator, "/messages/v4/groups/G4VNOSUCHGROUP")
+    assert response.status_code == 404 and response.json()["errorCode"] == "NotFound"
+
+
+def test_a_scheduled_group_is_held_until_its_date_and_then_delivered(simulator_factory):
+    sim = simulator_factory(delivery_step_seconds=0)
+    group_id = schedule(sim, 1)["groupInfo"]["groupId"]
+    assert get(sim, f"/messages/v4/groups/{group_id}").json()["status"] == "SCHEDULED"
+    assert [m["statusCode"] for m in sim.control.messages("solapi")] == ["2000"]
+    time.sleep(1.3)
+    assert get(sim, f"/messages/v4/groups/{group_id}").json()["status"] == "COMPLETE"
+    assert [m["statusCode"] for m in sim.control.messages("solapi")] == ["4000"]
+
+
+def test_a_cancelled_reservation_is_refunded_and_never_delivers(simulator_factory):
+    sim = simulator_factory(delivery_step_seconds=0)
+    group_id = schedule(sim, 1)["groupInfo"]["groupId"]
+    cancelled = requests.delete(
+        sim.url("solapi") + f"/messages/v4/groups/{group_id}/schedule",
+        headers=solapi_headers(),
+        timeout=5,
+    ).json()
+    assert (cancelled["status"], cancelled["scheduledDate"]) == ("PENDING", None)
+    assert cancelled["balance"]["refund"] == 20 and cancelled["isRefunded"] is True
+    assert sim.control.balances()["solapi"] == 100_000
+    time.sleep(1.3)
+    assert [m["statusCode"] for m in sim.control.messages("solapi")] == ["2000"]
+
+
+def test_only_a_scheduled_group_can_have_its_reservation_cancelled(simulator):
+    group_id = send_many(simulator, [SMS]).json()["groupInfo"]["groupId"]
+    response = requests.delete(
+        simulator.url("solapi") + f"/messages/v4/groups/{group_id}/schedule",
+        headers=solapi_headers(),
+        timeout=5,
+    )
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "InvalidGroupStatus"
+
+
+# -- message list filters ----------------------------------------------------------------------------
+def test_both_message_lists_filter_on_status_ids_and_dates(simulator):
+    ids = [m["messageId"] for m in send_many(simulator, [SMS, SMS, SMS]).json()["messageList"]]
+    simulator.control.set_status("solapi", ids[0], "delivered")
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    for path in ("/messages/v4/list", "/messages/v4/list-old"):
+        assert set(get(simulator, path, statusCode="4000").json()["messageList"]) == {ids[0]}
+        repeated = get(simulator, path, messageIds=[ids[0], ids[2]]).json()
+        assert set(repeated["messageList"]) == {ids[0], ids[2]}
+        as_python_writes_it = get(simulator, path, messageIds=str([ids[1], ids[2]])).json()
+        assert set(as_python_writes_it["messageList"]) == {ids[1], ids[2]}
+        assert get(simulator, path, startDate=later).json()["messageList"] == {}
+        assert len(get(simulator, path, endDate=later).json()["messageList"]) == 3
+
+
+def test_a_malformed_date_filter_is_a_validation_error(simulator):
+    response = get(simulator, "/messages/v4/list", startDate="yesterday")
+    assert response.status_code == 400 and response.json()["errorCode"] == "ValidationError"
+
+
+# -- statistics and balance --------------------------------------------------------------------------
+def test_statistics_count_the_period_and_its_spending(simulator):
+    ids = [m["messageId"] for m in send_many(simulator, [SMS, SMS]).json()["messageList"]]
+    simulator.control.set_status("solapi", ids[0], "delivered")
+    simulator.control.set_status("solapi", ids[1], "failed")
+    stats = get(simulator, "/messages/v4/statistics").json()
+    assert stats["balance"] == 40
+    assert (stats["total"]["sms"], stats["successed"]["sms"], stats["failed"]["sms"]) == (2, 1, 1)
+    assert stats["monthPeriod"][0]["dayPeriod"][0]["statusCode"] == {
+        "4000": {"sms": 1},
+        "3040": {"sms": 1},
+    }
+
+
+def test_the_balance_carries_the_low_balance_alert_the_node_sdk_reads(simulator):
+    body = get(simulator, "/cash/v1/balance").json()
+    alert = body["lowBalanceAlert"]
+    assert alert["currentBalance"] == "100000" and isinstance(alert["notificationBalance"], str)
+    assert isinstance(alert["balances"], list) and isinstance(alert["channels"], list)
+    assert alert["enabled"] is False
 
 
 # -- Kakao templates -------------------------------------------------------------------------------

@@ -1,20 +1,30 @@
-"""SOLAPI message intake: per-message validation, charging, storage and group bodies.
+"""SOLAPI message intake: per-message validation, charging and storage.
 
-Status codes 2000/3000/4000, 1030, 1062, 3101-3107 are SOLAPI's documented ones (anchors
-A3); the 1010/1020-1026 validation codes are simulator stand-ins inside SOLAPI's documented
-"rejected at intake" range (1xxx).
+Status codes 2000/3000/4000, 1030, 1034, 1062, 3101-3107 are SOLAPI's documented ones
+(anchors A3 and SOLAPI's message status code table); the 1020-1026 validation codes are
+simulator stand-ins inside SOLAPI's documented "rejected at intake" range (1xxx).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from .common import is_kr_phone, iso_now, kr_bytes, random_token, render_template
+from .common import is_kr_phone, iso_now, kr_bytes, render_template
+from .solapi_ids import ACCOUNT_ID, new_message_id
+from .solapi_storage import find_file
 from .state import SimulatorState, StoredMessage
 
-ACCOUNT_ID = "26010100000000"
+__all__ = [
+    "ACCOUNT_ID",
+    "STATUS_ALIASES",
+    "STATUS_MESSAGES",
+    "is_final",
+    "new_message_id",
+    "register",
+    "status_step",
+    "template_variable_names",
+]
 
 STATUS_MESSAGES: dict[str, str] = {
     "1010": "필수 파라미터가 누락되었습니다.",
@@ -26,6 +36,7 @@ STATUS_MESSAGES: dict[str, str] = {
     "1025": "알림톡/친구톡 본문은 1,000자를 넘을 수 없습니다.",
     "1026": "제목은 40바이트를 넘을 수 없습니다.",
     "1030": "잔액이 부족합니다.",
+    "1034": "imageId가 존재하지 않습니다.",
     "1062": "등록되지 않은 발신번호입니다.",
     "2000": "정상 접수(이통사로 접수 예정) ",
     "3000": "이통사로 접수 완료(결과 대기)",
@@ -51,11 +62,13 @@ _RCS = "RCS_SMS RCS_LMS RCS_MMS RCS_TPL RCS_ITPL RCS_LTPL"
 KNOWN_TYPES = frozenset(f"SMS LMS MMS ATA CTA CTI NSA VOICE FAX {_RCS}".split())
 #: Types for which SOLAPI requires a sender number.
 FROM_REQUIRED = frozenset(f"SMS LMS MMS VOICE FAX {_RCS}".split())
+#: Codes of a message still on its way: accepted (2000) or handed to the carrier (3000).
+IN_FLIGHT = frozenset({"2000", "3000"})
 
 
-def new_message_id(prefix: str = "M4V") -> str:
-    """SOLAPI-looking id: prefix + UTC timestamp + random tail (32 chars)."""
-    return prefix + datetime.now(UTC).strftime("%Y%m%d%H%M%S") + random_token(15)
+def is_final(code: str | None) -> bool:
+    """True once a message's status will not change any more (delivered or failed)."""
+    return code not in IN_FLIGHT
 
 
 def _detect_type(msg: dict[str, Any]) -> str:
@@ -90,8 +103,17 @@ def _validate(state: SimulatorState, msg: dict[str, Any], mtype: str) -> str | N
         return "1024"
     if msg.get("subject") and kr_bytes(str(msg["subject"])) > 40:
         return "1026"
-    if mtype in ("CTA", "CTI") and len(text) > 1000:
-        return "1025"
+    # SOLAPI refuses a message naming a file that was never uploaded as a per-message
+    # failure (its status code table: 1034 "imageId가 존재하지 않습니다."), not as a request
+    # error: the other messages of the same request are still taken, and a request whose
+    # every message is refused is what the SDKs turn into MessageNotReceivedError.
+    if msg.get("imageId") and find_file(state, msg["imageId"]) is None:
+        return "1034"
+    if mtype in ("CTA", "CTI"):
+        if (msg.get("kakaoOptions") or {}).get("pfId") != opts.solapi_pf_id:
+            return "3101"
+        if len(text) > 1000:
+            return "1025"
     if mtype == "ATA":
         return _validate_alimtalk(state, msg)
     return None
@@ -121,8 +143,9 @@ def status_step(code: str) -> dict[str, Any]:
     """Status fields for ``code``; dates are stamped when the step is built (send or control)."""
     fields: dict[str, Any] = {"statusCode": code, "statusMessage": STATUS_MESSAGES.get(code, "")}
     if code != "2000":
-        fields.update(dateProcessed=iso_now(), networkName="SKT", networkCode="011")
-    if code not in ("2000", "3000"):
+        now = iso_now()
+        fields.update(dateUpdated=now, dateProcessed=now, networkName="SKT", networkCode="011")
+    if code not in IN_FLIGHT:
         fields.update(
             dateReported=iso_now(),
             dateReceived=iso_now() if code == "4000" else None,
@@ -131,10 +154,31 @@ def status_step(code: str) -> dict[str, Any]:
     return fields
 
 
+def _stored_kakao_options(kakao: Any) -> dict[str, Any] | None:
+    """Kakao options the way SOLAPI keeps them: every option present, flags as booleans."""
+    if not isinstance(kakao, dict):
+        return None
+    return {
+        "pfId": kakao.get("pfId"),
+        "templateId": kakao.get("templateId"),
+        "variables": {str(k): str(v) for k, v in (kakao.get("variables") or {}).items()},
+        "disableSms": bool(kakao.get("disableSms")),
+        "adFlag": bool(kakao.get("adFlag")),
+        "imageId": kakao.get("imageId"),
+        "buttons": kakao.get("buttons") or [],
+    }
+
+
 def register(
-    state: SimulatorState, msg: dict[str, Any], group_id: str
+    state: SimulatorState,
+    msg: dict[str, Any],
+    group_id: str,
+    held_until: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Validate, charge and store one message. Returns (list entry, accepted?)."""
+    """Validate, charge and store one message. Returns (list entry, accepted?).
+
+    ``held_until`` (epoch seconds) keeps a scheduled message waiting for its date.
+    """
     mtype = str(msg.get("type") or _detect_type(msg)).upper()
     message_id = new_message_id()
     entry: dict[str, Any] = {
@@ -159,12 +203,17 @@ def register(
         message_id=message_id,
         fields={
             **entry,
+            "_id": message_id,
             "groupId": group_id,
             "text": msg.get("text"),
             "subject": msg.get("subject"),
-            "kakaoOptions": msg.get("kakaoOptions"),
+            "imageId": msg.get("imageId"),
+            "kakaoOptions": _stored_kakao_options(msg.get("kakaoOptions")),
+            "customFields": msg.get("customFields") or {},
             "replacement": False,
-            "autoTypeDetect": not msg.get("type"),
+            "autoTypeDetect": bool(msg.get("autoTypeDetect", not msg.get("type"))),
+            "resendCount": 0,
+            "log": [],
             "dateCreated": now,
             "dateUpdated": now,
             "dateProcessed": None,
@@ -175,63 +224,7 @@ def register(
             "networkCode": None,
         },
         steps=[status_step("2000"), status_step("3000"), status_step(final)],
+        held_until=held_until,
     )
     state.store_message(stored)
     return {**entry, "statusCode": "2000", "statusMessage": STATUS_MESSAGES["2000"]}, True
-
-
-def group_body(
-    group_id: str,
-    accepted: list[dict[str, Any]],
-    failed: list[dict[str, Any]],
-    scheduled: str | None,
-    state: SimulatorState,
-    show_list: bool = True,
-) -> dict[str, Any]:
-    """v6 ``send-many/detail`` response body."""
-    total = len(accepted) + len(failed)
-    spent = sum(state.options.price(m["type"]) for m in accepted)
-    now = iso_now()
-    body: dict[str, Any] = {
-        "groupInfo": {
-            "groupId": group_id,
-            "accountId": ACCOUNT_ID,
-            "status": "SCHEDULED"
-            if scheduled
-            else ("FAILED" if not accepted and failed else "SENDING"),
-            "count": {
-                "total": total,
-                "registeredSuccess": len(accepted),
-                "registeredFailed": len(failed),
-                "sentTotal": 0,
-                "sentSuccess": 0,
-                "sentFailed": 0,
-                "sentPending": len(accepted),
-                "sentReplacement": 0,
-                "refund": 0,
-            },
-            "balance": {"requested": spent, "replacement": 0, "refund": 0, "sum": spent},
-            "point": {"requested": 0, "replacement": 0, "refund": 0, "sum": 0},
-            "scheduledDate": scheduled,
-            "dateSent": None if scheduled else now,
-            "dateCreated": now,
-            "dateUpdated": now,
-            "isRefunded": False,
-        },
-        "failedMessageList": failed,
-    }
-    if show_list:
-        body["messageList"] = [
-            {
-                "messageId": m["messageId"],
-                "statusCode": m["statusCode"],
-                "statusMessage": m["statusMessage"],
-                "to": m["to"],
-                "from": m["from"],
-                "type": m["type"],
-                "country": m["country"],
-                **({"customFields": m["customFields"]} if "customFields" in m else {}),
-            }
-            for m in accepted
-        ]
-    return body
