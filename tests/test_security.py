@@ -205,3 +205,24 @@ def test_a_session_without_an_id_is_refused(console):
         session.pop("sid", None)
     response = console.client.get("/send-logs")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_sign_out_keeps_revocations_only_for_the_session_lifetime(app):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from kmsg_console.extensions import db
+    from kmsg_console.operators.models import RevokedSession
+    from kmsg_console.operators.services import create_operator, sign_out
+    from kmsg_console.orm import utcnow
+
+    lifetime = timedelta(hours=app.config["SESSION_MAX_HOURS"])
+    with app.test_request_context():
+        operator = create_operator("a@example.com", PASSWORD, Role.VIEWER)
+        sign_out(operator, "expired", utcnow() - lifetime - timedelta(minutes=1))
+        sign_out(operator, "current", utcnow() - lifetime + timedelta(minutes=1))
+        sign_out(operator, "current", utcnow())  # signed out twice (a double click)
+        db.session.commit()
+        kept = db.session.scalars(sa.select(RevokedSession.session_id)).all()
+    assert kept == ["current"]
