@@ -95,6 +95,8 @@ class LiveView:
     timeline: list[TimelineEntry]
     delivery: Mapping[str, Any] | None
     operator_email: str | None
+    #: Why a sandbox delivery's code is not shown: ``"api"`` or ``"other_operator"``.
+    code_hidden: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -121,7 +123,23 @@ def sandbox_delivery(verification: Verification) -> Mapping[str, Any] | None:
     return None
 
 
-def live_view(verification: Verification) -> LiveView:
+def _visible_delivery(
+    verification: Verification, viewer_id: int | None
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The sandbox delivery the viewer may read, else why its code stays hidden.
+
+    Only the operator who started a test sees its code. An API verification's code guards an
+    end user's sign-in, so no operator sees it, even when the sandbox took the message.
+    """
+    if verification.operator_id is None:
+        return None, "api"
+    delivery = sandbox_delivery(verification)
+    if delivery is not None and verification.operator_id != viewer_id:
+        return None, "other_operator"
+    return delivery, None
+
+
+def live_view(verification: Verification, *, viewer_id: int | None) -> LiveView:
     now = services.clock()
     status = effective_status(verification, now)
     left = (
@@ -137,14 +155,16 @@ def live_view(verification: Verification) -> LiveView:
         timeline.append(
             TimelineEntry(verification.expires_at, "expired", _(EVENT_LABELS["expired"]), "")
         )
+    delivery, code_hidden = _visible_delivery(verification, viewer_id)
     return LiveView(
         verification,
         status,
         max(0, left),
         verification.checks,
         timeline,
-        sandbox_delivery(verification),
+        delivery,
         operator_labels([verification]).get(verification.operator_id),
+        code_hidden,
     )
 
 

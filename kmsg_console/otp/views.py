@@ -1,7 +1,8 @@
 """``/otp``: send a test code, follow it live, check it; recent verifications; purposes.
 
 Every OTP page sits in an ``hx-history="false"`` container and, like every console response,
-is sent with ``Cache-Control: no-store``. A code is shown only in the sandbox delivery panel.
+is sent with ``Cache-Control: no-store``. A code is shown only in the sandbox delivery panel,
+to the operator who started that test; an API verification's code is never shown.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def _verification_page(
     return (
         render_template(
             "otp/verification.html",
-            live=queries.live_view(verification),
+            live=queries.live_view(verification, viewer_id=current_user.id),
             oob=False,
             check_form=check_form or CheckForm(formdata=None),
             cancel_form=EmptyForm(),
@@ -137,7 +138,9 @@ def verification(public_id: str):
     """One verification; htmx polls the live panel from the same URL while it is pending."""
     found = _verification_or_404(public_id)
     if is_partial():
-        return render_template("otp/_live.html", live=queries.live_view(found), oob=True)
+        return render_template(
+            "otp/_live.html", live=queries.live_view(found, viewer_id=current_user.id), oob=True
+        )
     return _verification_page(found)
 
 

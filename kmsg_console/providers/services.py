@@ -13,7 +13,7 @@ from flask import current_app
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
-from kmsg_console.messaging.router import Router
+from kmsg_console.messaging.router import SANDBOX_VENDOR, Router
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.orm import utcnow
 from kmsg_console.providers.adapters.base import BaseAdapter
@@ -257,12 +257,24 @@ def routes() -> dict[str, list[str]]:
 
 
 def save_routes(new_routes: Mapping[str, list[str]], *, actor) -> None:
-    """Replace the routing table; unknown provider codes are refused."""
-    known = {p.code for p in all_providers()}
+    """Replace the routing table; unknown provider codes are refused.
+
+    So is a sandbox after a live provider: it delivers nothing, so a message failing over
+    to it would be lost while looking sent (an OTP's code then readable in the console).
+    """
+    vendors = {p.code: p.vendor for p in all_providers()}
     for route, codes in new_routes.items():
-        unknown = [code for code in codes if code not in known]
+        unknown = [code for code in codes if code not in vendors]
         if unknown:
             raise ProviderError(route, "unknown_provider", ", ".join(unknown))
+        first_live = next((code for code in codes if vendors[code] != SANDBOX_VENDOR), None)
+        after = codes[codes.index(first_live) + 1 :] if first_live else []
+        if any(vendors[code] == SANDBOX_VENDOR for code in after):
+            raise ProviderError(
+                route,
+                "sandbox_after_live",
+                f"the sandbox cannot follow a live provider ({first_live}): it delivers nothing",
+            )
     before = routes()
     for route, codes in new_routes.items():
         rule = db.session.get(RoutingRule, route) or RoutingRule(message_type=route)

@@ -28,15 +28,20 @@ bp = Blueprint("providers", __name__)
 @access(Role.ADMIN)
 def list_providers():
     """Providers with their health, and the routing table."""
+    return _list_page(services.routes())
+
+
+def _list_page(routes, route_errors=None, status: int = 200):
     return render_template(
         "providers/list.html",
         providers=services.all_providers(),
         adapters=ADAPTERS,
-        routes=services.routes(),
+        routes=routes,
+        route_errors=route_errors or {},
         routed_types=services.ROUTED_TYPES,
         action_form=EmptyForm(),
         pick_form=VendorPickForm(),
-    )
+    ), status
 
 
 def _apply_errors(form, exc: services.ProviderError) -> None:
@@ -163,15 +168,15 @@ def save_routing():
     try:
         services.save_routes(new_routes, actor=current_user)
     except services.ProviderError as exc:
-        flash(
-            _(
-                "Unknown provider in the %(route)s route: %(codes)s",
-                route=exc.field,
-                codes=exc.detail,
-            ),
-            "error",
-        )
-        return redirect(url_for("providers.list_providers"))
+        if exc.code == "sandbox_after_live":
+            message = _(
+                "The sandbox delivers nothing, so it cannot follow a live provider: "
+                "a message failing over to it would never arrive."
+            )
+        else:
+            message = _("Unknown provider: %(codes)s", codes=exc.detail)
+        # The submitted order is shown again with the error, not the saved one.
+        return _list_page(new_routes, {exc.field: message}, 422)
     db.session.commit()
     flash(_("Routing saved."), "success")
     return redirect(url_for("providers.list_providers"))

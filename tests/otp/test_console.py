@@ -217,6 +217,38 @@ def test_verification_page_polls_and_shows_the_sandbox_delivery(app, console, op
     assert "0 / 5" in html and "5 left" in html
 
 
+def _other_console(app) -> Console:
+    other = Console(app, app.test_client())
+    other.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return other
+
+
+def test_an_api_verification_delivered_by_the_sandbox_never_shows_its_code(app, console, operator):
+    """Its code guards an end user's sign-in; operators must not be able to read it."""
+    with app.test_request_context():
+        public_id = otp.start(phone=PHONE, purpose_code="login").public_id
+        db.session.commit()
+    code = _delivered_code(app)  # the sandbox took it, as on a fresh install
+    for fragment in ({}, {"HX-Request": "true"}):
+        html = console.client.get(f"/otp/verifications/{public_id}", headers=fragment).get_data(
+            as_text=True
+        )
+        assert code not in html and SANDBOX_PANEL.search(html) is None
+        assert "Started through the API: its code is never shown in the console." in html
+
+
+def test_a_test_code_is_shown_only_to_the_operator_who_started_it(app, console, operator):
+    public_id = _issued(console)
+    code = _delivered_code(app)
+    colleague = _other_console(app)
+    colleague.login(Role.ADMIN)
+    html = colleague.client.get(f"/otp/verifications/{public_id}").get_data(as_text=True)
+    assert code not in html and SANDBOX_PANEL.search(html) is None
+    assert "Only the operator who started this test sees its code." in html
+    own = console.client.get(f"/otp/verifications/{public_id}").get_data(as_text=True)
+    assert code in SANDBOX_PANEL.search(own).group(0)
+
+
 def test_status_fragment_polls_while_pending_and_stops_afterwards(app, console, operator):
     public_id = _issued(console)
     fragment = console.client.get(f"/otp/verifications/{public_id}", headers={"HX-Request": "true"})

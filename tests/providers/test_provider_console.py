@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import sqlalchemy as sa
 
 from kmsg_console.audit.models import AuditEvent
@@ -178,26 +179,65 @@ def test_routing_and_failover_order(app, console, simulator):
         services.ensure_sandbox_provider()
         db.session.commit()
     _create_solapi(console, simulator)
+    _create_solapi(console, simulator, code="solapi-backup")
     response = console.post(
         "/providers/routing",
         data={
             "route_DEFAULT": ["sandbox", "", ""],
-            "route_SMS": ["solapi-main", "sandbox", ""],
+            "route_SMS": ["solapi-main", "solapi-backup", ""],
             "route_LMS": ["", "", ""],
         },
     )
     assert response.status_code == 302
     with app.test_request_context():
-        assert services.routes()["SMS"] == ["solapi-main", "sandbox"]
+        assert services.routes()["SMS"] == ["solapi-main", "solapi-backup"]
         router = services.build_router()
-        from kmsg_console.messaging.prepare import prepare_message  # noqa: F401 - import check
-
-        assert router.by_type[MessageType.SMS] == ["solapi-main", "sandbox"]
+        assert router.by_type[MessageType.SMS] == ["solapi-main", "solapi-backup"]
         assert router.default_provider_id == "sandbox"
-    bad = console.post("/providers/routing", data={"route_SMS": ["ghost"]})
-    assert bad.status_code == 302
+    bad = console.post(
+        "/providers/routing", data={"route_DEFAULT": ["sandbox"], "route_SMS": ["ghost"]}
+    )
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert 'id="route-error-SMS"' in html and "Unknown provider: ghost" in html
     with app.app_context():
-        assert services.routes()["SMS"] == ["solapi-main", "sandbox"]
+        assert services.routes()["SMS"] == ["solapi-main", "solapi-backup"]
+
+
+def _route_row(html: str, route: str) -> str:
+    start = html.index(f'<tr id="route-{route}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_the_sandbox_cannot_follow_a_live_provider_in_a_route(app, console, simulator):
+    """A message failing over to the sandbox would never reach its recipient."""
+    console.login(Role.ADMIN)
+    with app.app_context():
+        services.ensure_sandbox_provider()
+        db.session.commit()
+    _create_solapi(console, simulator)
+    response = console.post(
+        "/providers/routing",
+        data={
+            "route_DEFAULT": ["solapi-main", "sandbox", ""],
+            "route_SMS": ["solapi-main", "", ""],
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    row = _route_row(html, "DEFAULT")
+    assert 'id="route-error-DEFAULT"' in row and "cannot follow a live provider" in row
+    # The submitted order is shown again, not the saved one.
+    assert '<option value="solapi-main" selected>' in _route_row(html, "SMS")
+    with app.app_context():
+        assert services.routes() == {"DEFAULT": ["sandbox"]}
+        with pytest.raises(services.ProviderError) as refused:
+            services.save_routes({"SMS": ["solapi-main", "sandbox"]}, actor=None)
+        assert (refused.value.field, refused.value.code) == ("SMS", "sandbox_after_live")
+        # A route of only the sandbox (a fresh install's) and a sandbox before a live
+        # provider stay valid: neither lets a live provider's failure land in the sandbox.
+        services.save_routes({"SMS": ["sandbox"], "LMS": ["sandbox", "solapi-main"]}, actor=None)
+        assert services.routes()["LMS"] == ["sandbox", "solapi-main"]
 
 
 def test_disable_removes_a_provider_from_routing(app, console, simulator):

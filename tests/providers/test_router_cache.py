@@ -31,7 +31,7 @@ def _setup(app, simulator):
     with app.app_context():
         services.ensure_sandbox_provider()
         _solapi(simulator)
-        services.save_routes({"SMS": ["solapi-main", "sandbox"]}, actor=None)
+        services.save_routes({"SMS": ["solapi-main"]}, actor=None)
         db.session.commit()
 
 
@@ -67,7 +67,7 @@ def test_an_unchanged_configuration_reuses_the_router_with_one_query(app, simula
 
 def test_a_routing_change_from_another_process_is_seen_by_the_next_send(app, simulator):
     _setup(app, simulator)
-    assert _router(app).by_type[MessageType.SMS] == ["solapi-main", "sandbox"]
+    assert _router(app).by_type[MessageType.SMS] == ["solapi-main"]
     # Another process writes the table directly: nothing in this process is told.
     with app.app_context():
         db.session.execute(
