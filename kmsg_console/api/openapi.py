@@ -70,7 +70,13 @@ SEND_MESSAGE_REQUEST = {
         ),
         "subject": text(maxLength=120, description="LMS/MMS subject (40 EUC-KR bytes at most)."),
         "from": text(maxLength=32, description="Registered sender number."),
-        "template_code": text(maxLength=64, description="Approved AlimTalk template code."),
+        "template_code": text(
+            maxLength=64,
+            description=(
+                'Approved AlimTalk template code, with "type": "ALIMTALK" (the type is not '
+                "inferred from it: without a type this is refused with 422)."
+            ),
+        ),
         "variables": {
             "type": "object",
             "maxProperties": 50,

@@ -168,11 +168,37 @@ def _check_schedule(scheduled_at: datetime | None) -> None:
     )
 
 
+def _check_template_type(request: SendRequest) -> None:
+    """Refuse a ``template_code`` on a message that is not an AlimTalk.
+
+    The type is not guessed from it: a message without a type is an SMS (the API's rule),
+    and an SMS refused for its missing text would hide the caller's real mistake.
+    """
+    kind = (request.type or "").upper()
+    if not request.template_code or kind == MessageType.ALIMTALK.value:
+        return
+    if not kind:
+        raise SendRefused(
+            422,
+            "invalid_request",
+            'type is missing: template_code is for ALIMTALK, so send "type": "ALIMTALK" with it '
+            "(a message without a type is an SMS).",
+            [{"field": "type", "code": "required", "message": "required with template_code"}],
+        )
+    raise SendRefused(
+        422,
+        "invalid_request",
+        f"template_code is for ALIMTALK only, not for type {kind}.",
+        [{"field": "template_code", "code": "not_allowed", "message": "for ALIMTALK only"}],
+    )
+
+
 def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedMessage:
     """Validate and normalize ``request`` into a message; raises SendRefused."""
     _check_schedule(request.scheduled_at)
+    _check_template_type(request)
     template = None
-    if request.template_code or (request.type or "").upper() == MessageType.ALIMTALK.value:
+    if request.type and request.type.upper() == MessageType.ALIMTALK.value:
         if not request.template_code:
             raise SendRefused(
                 422,

@@ -137,6 +137,29 @@ def test_an_invalid_recipient_is_named_as_the_caller_wrote_it(app, api):
     ]
 
 
+def test_a_template_code_without_a_type_is_refused_naming_the_missing_type(app, api):
+    # Without a type a message is an SMS (never guessed from other fields).
+    response = api.post({"to": "01012345678", "template_code": "WELCOME", "variables": {}})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"] == (
+        'type is missing: template_code is for ALIMTALK, so send "type": "ALIMTALK" with it '
+        "(a message without a type is an SMS)."
+    )
+    assert [issue["field"] for issue in error["details"]] == ["type"]
+    assert _count(app) == 0
+
+
+def test_a_template_code_on_another_type_is_refused_naming_it(app, api):
+    response = api.post({"to": "01012345678", "type": "LMS", "text": "x", "template_code": "W"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["message"] == "template_code is for ALIMTALK only, not for type LMS."
+    assert [issue["field"] for issue in error["details"]] == ["template_code"]
+    assert _count(app) == 0
+
+
 def test_non_json_and_malformed_bodies(app, api, client):
     headers = {"Authorization": f"Bearer {api.key}"}
     assert client.post("/api/v1/messages", data="to=1", headers=headers).status_code in {400, 415}
