@@ -226,3 +226,18 @@ def test_sign_out_keeps_revocations_only_for_the_session_lifetime(app):
         db.session.commit()
         kept = db.session.scalars(sa.select(RevokedSession.session_id)).all()
     assert kept == ["current"]
+
+
+def test_the_audit_log_names_a_sign_out(app, console):
+    from tests.conftest import Console
+
+    viewer = Console(app, app.test_client())
+    viewer.login(Role.VIEWER)
+    assert viewer.post("/logout").status_code == 302
+    console.login(Role.ADMIN)
+    english = console.client.get("/audit-log?action=auth.logout").get_data(as_text=True)
+    assert "Signed out" in english and "auth.logout</code>" in english
+    korean = console.client.get(
+        "/audit-log?action=auth.logout", headers={"Accept-Language": "ko"}
+    ).get_data(as_text=True)
+    assert "로그아웃" in korean

@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     "auth.login": N_("Signed in"),
     "auth.login_failed": N_("Sign-in failed"),
     "auth.login_throttled": N_("Sign-in paused after repeated failures"),
+    "auth.logout": N_("Signed out"),
     "operator.create": N_("Operator added"),
     "operator.change_role": N_("Operator role changed"),
     "operator.enable": N_("Operator enabled"),
