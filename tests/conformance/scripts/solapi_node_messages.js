@@ -45,13 +45,20 @@ function onlyTo(baseUrl) {
       : Promise.reject(new Error(`refusing to leave the simulator for ${url}`));
 }
 
-function checkDeclaredType(call, value) {
-  const schema = DECLARED_TYPES[call];
+function checkDeclaredType(call, value, schema = DECLARED_TYPES[call]) {
   if (!schema) return;
   try {
     Schema.decodeUnknownSync(schema, { onExcessProperty: "preserve" })(value);
   } catch (problem) {
     throw new Error(`${call} answered outside the SDK's declared type:\n${problem.message}`);
+  }
+}
+
+// MessageNotReceivedError hands over the answer's failedMessageList as the SDK's FailedMessage
+// type without decoding it.
+function checkRefusal(call, error) {
+  if (error instanceof solapi.MessageNotReceivedError) {
+    checkDeclaredType(call, error.failedMessageList, Schema.Array(solapi.failedMessageSchema));
   }
 }
 
@@ -78,6 +85,7 @@ async function main() {
       value = await service[call](...(args || []));
     } catch (error) {
       if (error instanceof solapi.ResponseSchemaMismatchError) throw error;
+      checkRefusal(call, error);
       results.push({ error: describeError(error) });
       continue;
     }
