@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from kmsg_console.extensions import db
+from kmsg_console.messaging.phone import InvalidPhoneNumber
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services
 from kmsg_console.providers.adapters.registry import ADAPTERS
@@ -51,7 +52,11 @@ def _apply_errors(form, exc: services.ProviderError) -> None:
         "invalid": _("This value is not valid: %(detail)s", detail=exc.detail),
     }
     target = form[field_name] if field_name in form else form.name
-    target.errors = list(target.errors) + [messages.get(exc.code, exc.detail or exc.code)]
+    message = messages.get(exc.code, exc.detail or exc.code)
+    if isinstance(exc.__cause__, InvalidPhoneNumber):
+        # The number rules' own sentence, in the operator's language.
+        message = _(exc.__cause__.reason, **exc.__cause__.params)
+    target.errors = list(target.errors) + [message]
 
 
 @bp.route("/providers/new", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from kmsg_console.providers.models import Provider
 SECRET = "demo-api-secret"
 
 
-def _create_solapi(console, simulator, secret=SECRET, code="solapi-main"):
+def _create_solapi(console, simulator, secret=SECRET, code="solapi-main", sender="0212345678"):
     return console.post(
         "/providers/new?vendor=solapi",
         data={
@@ -26,7 +26,7 @@ def _create_solapi(console, simulator, secret=SECRET, code="solapi-main"):
             "enabled": "y",
             "cfg_api_key": "demo-api-key",
             "cfg_api_secret": secret,
-            "cfg_default_from": "0212345678",
+            "cfg_default_from": sender,
             "cfg_base_url": simulator.url("solapi"),
         },
     )
@@ -171,6 +171,78 @@ def test_connection_refused_is_a_network_error(app, console):
     provider = _provider(app, "down")
     text = console.htmx_post(f"/providers/{provider.id}/test").get_data(as_text=True)
     assert "NETWORK_ERROR" in text or "NETWORK_TIMEOUT" in text
+
+
+LETTERS_ERROR = (
+    '<p class="error" role="alert">'
+    "Phone number may contain only digits, spaces, hyphens and a leading +.</p>"
+)
+
+
+def test_a_sender_number_carriers_refuse_is_a_field_error_and_nothing_is_saved(
+    app, console, simulator
+):
+    """Saved, it would fail every send at the vendor (SOLAPI 1021) and every OTP start with it."""
+    console.login(Role.ADMIN)
+    response = _create_solapi(console, simulator, sender="12ab")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert LETTERS_ERROR in html and 'value="12ab"' in html  # what was typed is kept
+    with app.app_context():
+        assert services.get_by_code("solapi-main") is None
+        assert not db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.target_type == "provider")
+        ).all()
+
+    assert _create_solapi(console, simulator).status_code == 302
+    provider = _provider(app)
+    form = {
+        "name": "renamed",
+        "enabled": "y",
+        "cfg_api_key": "demo-api-key",
+        "cfg_api_secret": services.MASK,
+        "cfg_default_from": "080-123-4567",  # free-call numbers cannot send
+        "cfg_base_url": simulator.url("solapi"),
+    }
+    console.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ko"
+    edited = console.post(f"/providers/{provider.id}/edit", data=form)
+    html = edited.get_data(as_text=True)
+    assert edited.status_code == 422
+    assert (
+        '<p class="error" role="alert">'
+        "발신번호는 휴대전화, 유선, 070 또는 15XX/16XX/18XX 번호여야 합니다.</p>"
+    ) in html
+    assert _provider(app).settings["default_from"] == "0212345678"
+    assert _provider(app).name == "SOLAPI main"
+    with app.app_context():
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.target_type == "provider")
+        ).all()
+    assert actions == ["provider.create"]
+
+
+def test_landline_mobile_070_and_representative_senders_are_kept_as_digits(app, console, simulator):
+    console.login(Role.ADMIN)
+    _create_solapi(console, simulator)
+    provider = _provider(app)
+    for typed, kept in [
+        ("1588-1234", "15881234"),
+        ("02-123-4567", "021234567"),
+        ("031-123-4567", "0311234567"),
+        ("070-1234-5678", "07012345678"),
+        ("+82 10-1234-5678", "01012345678"),
+    ]:
+        form = {
+            "name": "SOLAPI main",
+            "enabled": "y",
+            "cfg_api_key": "demo-api-key",
+            "cfg_api_secret": services.MASK,
+            "cfg_default_from": typed,
+            "cfg_base_url": simulator.url("solapi"),
+        }
+        response = console.post(f"/providers/{provider.id}/edit", data=form)
+        assert response.status_code == 302, (typed, response.get_data(as_text=True)[:500])
+        assert _provider(app).settings["default_from"] == kept
 
 
 def test_routing_and_failover_order(app, console, simulator):
