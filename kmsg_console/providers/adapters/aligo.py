@@ -258,6 +258,8 @@ class AligoAdapter(AligoTemplatesMixin, BaseAdapter):
             if message.kakao.ad_flag is not None:
                 fields["advert"] = "Y" if message.kakao.ad_flag else "N"
             if message.image is not None:
+                # Uploaded as the file "image", as aligoapi and Aligo's page do; k-msg's
+                # image_1 reference string is no field of Aligo's.
                 image = message.image
                 files = {"image": (image.filename, image.data, image.content_type)}
             # Aligo's path (its page and aligoapi); k-msg's default /akv10/friendtalk/send/
