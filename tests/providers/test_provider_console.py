@@ -245,6 +245,41 @@ def test_landline_mobile_070_and_representative_senders_are_kept_as_digits(app, 
         assert _provider(app).settings["default_from"] == kept
 
 
+@pytest.mark.parametrize(
+    ("vendor", "field", "values"),
+    [
+        ("solapi", "default_from", {"api_key": "k", "api_secret": "s"}),
+        ("iwinv", "sender_number", {"sms_api_key": "k", "sms_auth_key": "a"}),
+        ("aligo", "sender", {"api_key": "k", "user_id": "u"}),
+    ],
+)
+def test_every_vendors_default_sender_is_checked_where_it_is_saved(app, vendor, field, values):
+    """services.save_provider, so the console form and the providers command both refuse it."""
+    with app.test_request_context():
+        with pytest.raises(services.ProviderError) as refused:
+            services.save_provider(
+                None,
+                vendor=vendor,
+                code=vendor,
+                name=vendor,
+                values={**values, field: "12ab"},
+                enabled=True,
+                actor=None,
+            )
+        assert refused.value.field == field
+        assert services.get_by_code(vendor) is None
+        saved = services.save_provider(
+            None,
+            vendor=vendor,
+            code=vendor,
+            name=vendor,
+            values={**values, field: "1588-1234"},
+            enabled=True,
+            actor=None,
+        )
+        assert saved.settings[field] == "15881234"
+
+
 def test_routing_and_failover_order(app, console, simulator):
     console.login(Role.ADMIN)
     with app.app_context():
