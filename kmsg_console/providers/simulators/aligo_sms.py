@@ -210,16 +210,19 @@ def list_sends() -> Response:
         first = recipients[0]
         if not _within_days(fields, first["reg_date"]):
             continue
-        state = aligo_schedule.state_of(first)
+        # Only a reservation has a reservation state; an immediate send shows "".
+        reserve_state = (
+            aligo_schedule.RESERVE_STATE_TEXT[aligo_schedule.state_of(first)]
+            if first["reserve_date"]
+            else ""
+        )
         rows.append(
             {
                 "mid": mid,
                 "type": first["msg_type"],
                 "sender": first["sender"],
                 "sms_count": str(len(recipients)),
-                "reserve_state": aligo_schedule.RESERVE_STATE_TEXT[state]
-                if first["reserve_date"]
-                else "",
+                "reserve_state": reserve_state,
                 "msg": first["msg"],
                 "fail_count": "0",
                 "reg_date": first["reg_date"],
