@@ -23,6 +23,36 @@ TO = "01012345678"
 SENDER = DEMO.sender_numbers[0]
 
 
+#: One message of each type as SOLAPI's API names its fields; every client sends these.
+#: An MMS is an LMS plus the ``imageId`` of an image its sender uploaded first. The AlimTalk
+#: has no SMS fallback (``disableSms``), which is what the console's adapter sends by default.
+MESSAGES: dict[str, dict[str, Any]] = {
+    "SMS": {"to": TO, "from": SENDER, "text": "인증번호 123456", "type": "SMS"},
+    "LMS": {"to": TO, "from": SENDER, "text": "장문 안내 " * 20, "subject": "안내", "type": "LMS"},
+    "MMS": {"to": TO, "from": SENDER, "text": "사진 문자", "subject": "사진", "type": "MMS"},
+    "ATA": {
+        "to": TO,
+        "from": SENDER,
+        "type": "ATA",
+        "kakaoOptions": {
+            "pfId": DEMO.solapi_pf_id,
+            "templateId": DEMO.demo_template_code,
+            "variables": {"service": "KMSG", "code": "123456"},
+            "disableSms": True,
+        },
+    },
+    "CTA": {
+        "to": TO,
+        "from": SENDER,
+        "type": "CTA",
+        "text": "친구톡 안내",
+        "kakaoOptions": {"pfId": DEMO.solapi_pf_id},
+    },
+}
+#: The first bytes of a JPEG (SOI + APP0); SOLAPI names an unnamed upload after its type.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
+
+
 def client_env(server: SimulatorServer) -> dict[str, str]:
     """What every client script needs: where SOLAPI is, the demo credentials and data.
 

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from tests.conformance import clients, solapi_setup
-from tests.conformance.solapi_setup import DEMO, KST, SENDER, TO, client_env, sms
+from tests.conformance.solapi_setup import DEMO, JPEG, KST, MESSAGES, client_env, sms
 
 SCRIPT = "solapi_node_messages.js"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
 
 
 def call(method: str, *args: Any) -> dict[str, Any]:
@@ -78,30 +77,7 @@ def test_a_wrong_secret_is_the_sdks_client_error_with_solapis_code(sdk):
 
 
 # -- sending ------------------------------------------------------------------------------------
-MESSAGES = {
-    "SMS": {"to": TO, "from": SENDER, "text": "인증번호 123456", "type": "SMS"},
-    "LMS": {"to": TO, "from": SENDER, "text": "장문 안내 " * 20, "subject": "안내", "type": "LMS"},
-    "ATA": {
-        "to": TO,
-        "from": SENDER,
-        "type": "ATA",
-        "kakaoOptions": {
-            "pfId": DEMO.solapi_pf_id,
-            "templateId": DEMO.demo_template_code,
-            "variables": {"service": "KMSG", "code": "123456"},
-        },
-    },
-    "CTA": {
-        "to": TO,
-        "from": SENDER,
-        "type": "CTA",
-        "text": "친구톡 안내",
-        "kakaoOptions": {"pfId": DEMO.solapi_pf_id},
-    },
-}
-
-
-@pytest.mark.parametrize("message_type", list(MESSAGES))
+@pytest.mark.parametrize("message_type", [t for t in MESSAGES if t != "MMS"])
 def test_each_message_type_is_accepted_and_parsed(sdk, simulator, message_type):
     (result,) = sdk(call("send", MESSAGES[message_type], {"showMessageList": True}))
     _assert_one_accepted(simulator, value(result), message_type)
@@ -111,7 +87,7 @@ def test_an_mms_sends_the_image_the_sdk_uploaded(sdk, simulator, image):
     (uploaded,) = sdk(call("uploadFile", image, "MMS"))
     upload = value(uploaded)
     assert upload["type"] == "MMS" and upload["name"].endswith(".jpg")
-    mms = {**MESSAGES["LMS"], "type": "MMS", "imageId": upload["fileId"]}
+    mms = {**MESSAGES["MMS"], "imageId": upload["fileId"]}
     (result,) = sdk(call("send", mms, {"showMessageList": True}))
     message = _assert_one_accepted(simulator, value(result), "MMS")
     assert message["imageId"] == upload["fileId"]
@@ -132,7 +108,7 @@ def _assert_one_accepted(server, response: dict[str, Any], message_type: str) ->
 
 
 def test_an_mms_naming_an_image_never_uploaded_is_message_not_received(sdk, simulator):
-    never_uploaded = {**MESSAGES["LMS"], "type": "MMS", "imageId": "ST01FZ260101000000NOTUPLOAD"}
+    never_uploaded = {**MESSAGES["MMS"], "imageId": "ST01FZ260101000000NOTUPLOAD"}
     (result,) = sdk(call("send", never_uploaded))
     error = result["error"]
     assert error["tag"] == "MessageNotReceivedError"

@@ -14,24 +14,41 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conformance import clients, solapi_setup
-from tests.conformance.solapi_setup import DEMO, KST, SENDER, TO, client_env, sms
-
-#: The first bytes of a JPEG (SOI + APP0); SOLAPI names an unnamed upload after its type.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
+from tests.conformance.solapi_setup import (
+    DEMO,
+    JPEG,
+    KST,
+    MESSAGES,
+    SENDER,
+    TO,
+    client_env,
+    sms,
+)
 
 
 @pytest.fixture
-def sdk(python_sdk, simulator, tmp_path):
+def sdk(python_sdk, simulator):
     """Run a ``solapi_python_*`` script against ``server`` (the clean session simulator)."""
-    image = tmp_path / "photo.jpg"
-    image.write_bytes(JPEG)
 
     def run(script: str, server=simulator, **env: str):
-        return clients.run_python(
-            python_sdk, script, **{**client_env(server), "IMAGE_PATH": str(image), **env}
-        )
+        return clients.run_python(python_sdk, script, **{**client_env(server), **env})
 
     return run
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(JPEG)
+    return str(path)
+
+
+def send(sdk, message_type: str, image: str | None = None):
+    """Send ``MESSAGES[message_type]`` with the SDK (uploading ``image`` first for an MMS)."""
+    env = {"MESSAGE": json.dumps(MESSAGES[message_type])}
+    if image:
+        env["IMAGE_PATH"] = image
+    return sdk("solapi_python_send.py", **env)
 
 
 def stored(server) -> dict[str, dict]:
@@ -57,12 +74,9 @@ def test_a_wrong_secret_raises_the_sdks_error_with_solapis_code(sdk):
 
 
 # -- sending ------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("kind", "message_type"),
-    [("sms", "SMS"), ("lms", "LMS"), ("mms", "MMS"), ("ata", "ATA"), ("cta", "CTA")],
-)
-def test_each_message_type_is_accepted_and_parsed(sdk, simulator, kind, message_type):
-    result = sdk("solapi_python_send.py", KIND=kind)
+@pytest.mark.parametrize("message_type", list(MESSAGES))
+def test_each_message_type_is_accepted_and_parsed(sdk, simulator, image, message_type):
+    result = send(sdk, message_type, image if message_type == "MMS" else None)
     response, group = result["response"], result["response"]["groupInfo"]
     (message,) = stored(simulator).values()
     assert message["type"] == message_type
@@ -78,8 +92,8 @@ def test_each_message_type_is_accepted_and_parsed(sdk, simulator, kind, message_
     assert simulator.control.balances()["solapi"] == DEMO.solapi_balance - price
 
 
-def test_an_uploaded_image_is_described_and_sent_by_its_file_id(sdk, simulator):
-    result = sdk("solapi_python_send.py", KIND="mms")
+def test_an_uploaded_image_is_described_and_sent_by_its_file_id(sdk, simulator, image):
+    result = send(sdk, "MMS", image)
     upload = result["upload"]
     (message,) = stored(simulator).values()
     assert message["imageId"] == upload["fileId"]

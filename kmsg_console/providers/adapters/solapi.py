@@ -266,6 +266,10 @@ class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
         }
         if self.config.get("app_id"):
             agent["appId"] = self.config["app_id"]
+        # The message object matches what SOLAPI's SDKs send (tests/conformance/test_solapi_wire);
+        # the Python SDK's defaults ``country: "82"`` and ``autoTypeDetect`` are SOLAPI's own
+        # defaults and are left out. ``showMessageList`` is asked for because the answer's
+        # messageList carries the message id the console tracks delivery by.
         body: dict[str, Any] = {"messages": [item], "agent": agent, "showMessageList": True}
         if message.scheduled_at is not None:
             body["scheduledDate"] = message.scheduled_at.isoformat()
