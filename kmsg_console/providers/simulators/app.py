@@ -17,6 +17,7 @@ from . import (
     iwinv_sms,
     iwinv_templates,
     solapi,
+    solapi_channels,
     solapi_kakao,
 )
 from .common import json_response
@@ -71,13 +72,20 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
     app.url_map.strict_slashes = False
     state = SimulatorState(options)
     state.seeders.extend(
-        [solapi_kakao.seed, iwinv_templates.seed, aligo_kakao_channels.seed, aligo_kakao.seed]
+        [
+            solapi_channels.seed,
+            solapi_kakao.seed,
+            iwinv_templates.seed,
+            aligo_kakao_channels.seed,
+            aligo_kakao.seed,
+        ]
     )
     state.reset()
     app.extensions[EXTENSION_KEY] = state
     install_fault_hooks(app, state, VENDOR_ERRORS)
     for blueprint in (
         solapi.bp,
+        solapi_channels.bp,
         solapi_kakao.bp,
         iwinv_alimtalk.bp,
         iwinv_templates.bp,

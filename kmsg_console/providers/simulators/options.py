@@ -71,6 +71,8 @@ class SimulatorOptions:
     solapi_pf_id: str = "KA01PF000000000000000000DEMO"
     solapi_balance: float = 100_000.0
     solapi_point: float = 0.0
+    #: What Kakao "sends" to a channel admin's phone when a channel link is requested.
+    solapi_channel_token: str = "246810"  # noqa: S105 (public demo value)
 
     # IWINV (two independent APIs with separate credentials)
     iwinv_api_key: str = "demo-api-key"

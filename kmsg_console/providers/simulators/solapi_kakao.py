@@ -1,8 +1,19 @@
-"""SOLAPI Kakao template and channel API (kmsg-facts §4.4), same HMAC auth as messages.
+"""SOLAPI Kakao AlimTalk template API (``/kakao/v2/templates``, kmsg-facts §4.4), same HMAC auth.
 
 Review lifecycle: PENDING -(inspection request)-> INSPECTING -> APPROVED | REJECTED.
 Kakao itself approves or rejects; here that happens through the control API.
-Editing is allowed only while PENDING or REJECTED and sends the template back to PENDING.
+Editing is allowed only while PENDING or REJECTED and sends the template back to PENDING; the
+name changes in any status; only PENDING or REJECTED templates are deleted (the Node SDK's
+``removeKakaoAlimtalkTemplate``: "대기, 반려 상태일 때만 삭제가능").
+
+The request for inspection, ``PUT /templates/{id}/inspection``, is SOLAPI's: kmsg-facts §4.4
+lists only its cancel, and npm ``solapi`` 6.0.1 has no method for it, but ``solapi`` 5.1.1-5.4
+called it as ``requestInspectionKakaoAlimtalkTemplate`` (dropped in the 5.5 restructure while
+the repository's example ``inspect_template.js`` still calls it), SOLAPI's current Kotlin SDK
+calls it (``requestKakaoAlimtalkTemplateInspection``), and both name a new template's PENDING
+"검수 대기" (waiting for inspection). A template therefore does not enter review on creation.
+The answer's fields are the ones the Node SDK requires of a template
+(``getKakaoTemplateResponseSchema``).
 """
 
 from __future__ import annotations
@@ -12,14 +23,16 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .common import as_int, iso_now, json_response, random_token, template_variables
+from .common import iso_now, json_response, random_token, template_variables
 from .solapi_auth import check_auth, error
+from .solapi_channels import linked_channel
+from .solapi_kakao_queries import DATE, FLAG, TEXT, QueryError, conditions, matches, page
 from .solapi_messages import ACCOUNT_ID
 from .state import SimulatorState, get_state, synchronized
 
 bp = Blueprint("sim_solapi_kakao", __name__, url_prefix="/solapi/kakao/v2")
 
-EDITABLE = ("PENDING", "REJECTED")
+EDITABLE = DELETABLE = ("PENDING", "REJECTED")
 CATEGORIES = [
     {"code": "001001", "name": "회원 > 회원가입"},
     {"code": "001002", "name": "회원 > 인증/비밀번호/로그인"},
@@ -35,7 +48,6 @@ _UPDATABLE = (
     "messageType",
     "emphasizeType",
     "emphasizeTitle",
-    "emphasizeSubTitle",
     "securityFlag",
     "imageId",
     "header",
@@ -43,11 +55,42 @@ _UPDATABLE = (
     "item",
     "extra",
 )
+#: Fields the list filters on, with SOLAPI's operators per kind (see solapi_kakao_queries).
+FILTERS = {
+    "templateId": TEXT,
+    "name": TEXT,
+    "status": TEXT,
+    "channelId": TEXT,
+    "channelGroupId": TEXT,
+    "isHidden": FLAG,
+    "dateCreated": DATE,
+    "dateUpdated": DATE,
+}
 
 
 @bp.before_request
 def _authenticate() -> Response | None:
     return check_auth(get_state())
+
+
+def emphasized_subtitle(data: dict[str, Any]) -> Any:
+    """The subtitle of a create or update body, in either spelling the clients send.
+
+    Answers spell it ``emphasizeSubtitle``: the Node SDK reads that name from a template
+    (``kakaoAlimtalkTemplateSchema``) and so does SOLAPI's Kotlin SDK
+    (``KakaoAlimtalkTemplateResponse``), as does the SDK repository's Next.js example. Requests
+    differ: the Node SDK sends ``emphasizeSubTitle`` (its commit 9022f21 "fix kakao alimtalk
+    template create, update request and responses" moved the request to that spelling while the
+    answer kept ``emphasizeSubtitle``) and the console follows it; the Kotlin SDK sends
+    ``emphasizeSubtitle``. Both are taken, the Node SDK's first.
+    """
+    if "emphasizeSubTitle" in data:
+        return data["emphasizeSubTitle"]
+    return data.get("emphasizeSubtitle")
+
+
+def _has_subtitle(data: dict[str, Any]) -> bool:
+    return "emphasizeSubTitle" in data or "emphasizeSubtitle" in data
 
 
 def make_template(
@@ -69,13 +112,14 @@ def make_template(
         "content": content,
         "channelId": data.get("channelId"),
         "channelGroupId": data.get("channelGroupId"),
+        "assignType": "CHANNEL" if data.get("channelId") else "GROUP",
         "categoryCode": data.get("categoryCode"),
         "buttons": data.get("buttons") or [],
         "quickReplies": data.get("quickReplies") or [],
         "messageType": data.get("messageType") or "BA",
         "emphasizeType": data.get("emphasizeType") or "NONE",
         "emphasizeTitle": data.get("emphasizeTitle"),
-        "emphasizeSubTitle": data.get("emphasizeSubTitle"),
+        "emphasizeSubtitle": emphasized_subtitle(data),
         "securityFlag": bool(data.get("securityFlag")),
         "imageId": data.get("imageId"),
         "variables": [{"name": f"#{{{v}}}"} for v in template_variables(content)],
@@ -115,7 +159,7 @@ def _validate(state: SimulatorState, data: dict[str, Any], creating: bool) -> Re
             missing.append("channelId")
         if missing:
             return error("ValidationError", f"필수 항목이 누락되었습니다: {', '.join(missing)}")
-        if data.get("channelId") and data["channelId"] != state.options.solapi_pf_id:
+        if data.get("channelId") and linked_channel(state, data["channelId"]) is None:
             return error("NotFound", "존재하지 않는 카카오 채널입니다.", 404)
     if "content" in data and len(str(data["content"])) > 1000:
         return error("ValidationError", "템플릿 내용은 1,000자를 넘을 수 없습니다.")
@@ -159,24 +203,16 @@ def create_template() -> Response:
 @bp.get("/templates")
 @synchronized
 def list_templates() -> Response:
-    rows = list(get_state().templates["solapi"].values())
-    for key in ("templateId", "name", "status", "channelId"):
-        if request.args.get(key):
-            rows = [t for t in rows if str(t.get(key)) == request.args[key]]
-    limit = max(1, min(as_int(request.args.get("limit"), 20), 500))
-    start = request.args.get("startKey")
-    if start:
-        ids = [t["templateId"] for t in rows]
-        rows = rows[ids.index(start) :] if start in ids else []
-    page, rest = rows[:limit], rows[limit:]
-    return json_response(
-        {
-            "limit": limit,
-            "startKey": start,
-            "nextKey": rest[0]["templateId"] if rest else None,
-            "templateList": page,
-        }
-    )
+    try:
+        found = conditions(request.args, FILTERS)
+    except QueryError as exc:
+        return error("ValidationError", str(exc))
+    rows = [t for t in get_state().templates["solapi"].values() if matches(t, found)]
+    # isMine=true (sent by the Kotlin SDK) leaves out templates of channels other accounts
+    # share with this one.
+    if request.args.get("isMine", "").lower() == "true":
+        rows = [t for t in rows if t["accountId"] == ACCOUNT_ID]
+    return json_response(page(rows, request.args, "templateId", "templateList"))
 
 
 @bp.get("/templates/<template_id>")
@@ -204,6 +240,8 @@ def update_template(template_id: str) -> Response:
     if problem:
         return problem
     template.update({k: data[k] for k in _UPDATABLE if k in data})
+    if _has_subtitle(data):
+        template["emphasizeSubtitle"] = emphasized_subtitle(data)
     template["variables"] = [{"name": f"#{{{v}}}"} for v in template_variables(template["content"])]
     template.update(status="PENDING", dateUpdated=iso_now())
     return json_response(template)
@@ -228,10 +266,11 @@ def delete_template(template_id: str) -> Response:
     template = _find(template_id)
     if template is None:
         return _not_found(template_id)
-    if template["status"] == "INSPECTING":
+    if template["status"] not in DELETABLE:
         return error(
             "InvalidTemplateStatus",
-            "검수 중인 템플릿은 삭제할 수 없습니다. 검수 요청을 먼저 취소하세요.",
+            f"{template['status']} 상태의 템플릿은 삭제할 수 없습니다. "
+            "대기(PENDING) 또는 반려(REJECTED) 상태만 삭제할 수 있습니다.",
         )
     del get_state().templates["solapi"][template_id]
     return json_response(template)
@@ -243,6 +282,9 @@ def request_inspection(template_id: str) -> Response:
     template = _find(template_id)
     if template is None:
         return _not_found(template_id)
+    # SOLAPI's example inspect_template.js says only PENDING templates are submitted; REJECTED
+    # is accepted as well because Kakao's review rules the console follows (anchors A3) let a
+    # rejected template be resubmitted, and nothing published by SOLAPI shows the API refusing it.
     if template["status"] not in EDITABLE:
         return error("InvalidTemplateStatus", "검수 요청은 PENDING/REJECTED 상태에서만 가능합니다.")
     template.update(status="INSPECTING", dateUpdated=iso_now())
@@ -262,21 +304,6 @@ def cancel_inspection(template_id: str) -> Response:
         )
     template.update(status="PENDING", dateUpdated=iso_now())
     return json_response(template)
-
-
-@bp.get("/channels")
-@synchronized
-def list_channels() -> Response:
-    opts = get_state().options
-    channel = {
-        "channelId": opts.solapi_pf_id,
-        "searchId": opts.aligo_plus_id.lstrip("@"),
-        "phoneNumber": opts.sender_numbers[0] if opts.sender_numbers else None,
-        "categoryCode": "00100010001",
-        "dateCreated": iso_now(),
-        "dateUpdated": iso_now(),
-    }
-    return json_response({"limit": 20, "startKey": None, "nextKey": None, "channelList": [channel]})
 
 
 def review(

@@ -155,6 +155,8 @@ class SimulatorState:
             self.faults: list[Fault] = []
             self.messages: dict[str, dict[str, StoredMessage]] = {v: {} for v in VENDOR_PREFIXES}
             self.templates: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: Kakao channel tokens sent to channel admins: (vendor, searchId, phone) -> token.
+            self.channel_tokens: dict[tuple[str, str, str], str] = {}
             #: Kakao channels (sender profiles) a vendor knows, keyed as the vendor names them
             #: (Aligo: by plus id, with ones still waiting for their admin's auth number).
             self.channels: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
