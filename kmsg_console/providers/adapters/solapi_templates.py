@@ -2,6 +2,14 @@
 
 K-Message does not wire these calls (facts §4.4); the console uses them to
 register AlimTalk templates and follow their review.
+
+SOLAPI's flow: a new template is PENDING ("검수 대기", waiting for inspection) until the owner
+requests inspection with ``PUT /kakao/v2/templates/{id}/inspection``; Kakao then approves or
+rejects it. Facts §4.4 lists only the cancel of that request and npm ``solapi`` 6.0.1 has no
+method for it, but SOLAPI's Kotlin SDK calls it (``requestKakaoAlimtalkTemplateInspection``),
+npm ``solapi`` 5.1.1-5.4 did (``requestInspectionKakaoAlimtalkTemplate``, lost in the 5.5
+restructure while the SDK's example ``inspect_template.js`` still calls it), and so did the v1
+API (``PUT /kakao/v1/templates/:templateId/inspection`` in SOLAPI's API reference).
 """
 
 from __future__ import annotations
@@ -119,7 +127,7 @@ class SolapiTemplatesMixin:
         )
 
     def delete_template(self, code: str) -> Result[None]:
-        """Delete a template that is not under inspection."""
+        """Delete a PENDING or REJECTED template; SOLAPI refuses to delete any other."""
         result = self._read(self._call("DELETE", f"/kakao/v2/templates/{code}"))
         return result if isinstance(result, Err) else Ok(None)
 
