@@ -210,15 +210,17 @@ def test_get_messages_applies_every_filter_the_sdk_sends(sdk, three_messages):
 
 def test_groups_are_listed_found_read_and_paged(sdk, three_messages):
     m = three_messages
-    listed, by_id, group, first_page, second_page = sdk(
+    listed, by_id, created_later, group, first_page, second_page = sdk(
         call("getGroups"),
         call("getGroups", {"groupId": m["group_a"]}),
+        call("getGroups", {"startDate": m["between"]}),
         call("getGroup", m["group_a"]),
         call("getGroupMessages", m["group_a"], {"limit": 1}),
         call("getGroupMessages", m["group_a"], {"limit": 1, "startKey": m["sms_a"]}),
     )
     assert list(value(listed)["groupList"]) == [m["group_b"], m["group_a"]]
     assert list(value(by_id)["groupList"]) == [m["group_a"]]
+    assert value(created_later)["groupList"] == {}
     group = value(group)
     assert group["count"]["total"] == 2 and group["count"]["sentSuccess"] == 1
     assert group["status"] == "SENDING"  # the LMS is still on its way

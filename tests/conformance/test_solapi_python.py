@@ -204,6 +204,8 @@ def test_the_message_list_applies_every_filter_the_sdk_sends(sdk, three_messages
 
 def test_groups_are_listed_found_and_read_with_their_messages(sdk, three_messages):
     m = three_messages
+    # No date range here: this SDK writes a group query's dates unaliased (``start_date``),
+    # names SOLAPI does not document; the Node SDK's ``startDate`` is checked in its suite.
     groups, by_id = sdk(
         "solapi_python_lookup.py",
         CALL="groups",
