@@ -199,6 +199,14 @@ SOLAPI: dict[str, VendorCode] = {
     "TooManyRequests": VendorCode(E.RATE_LIMIT_EXCEEDED, N_("Too many requests."), _FIX_RATE),
     # message statusCode values (failedMessageList and the message list API)
     "1010": VendorCode(E.INVALID_REQUEST, N_("A required field is missing.")),
+    "1021": VendorCode(
+        E.INVALID_REQUEST,
+        N_("The sender number is malformed or not registered."),
+        N_(
+            "Check the sender number: digits only, a mobile, landline, 070 or 15XX/16XX/18XX "
+            "number, registered and verified at SOLAPI (발신번호 사전등록)."
+        ),
+    ),
     "1030": VendorCode(E.INSUFFICIENT_BALANCE, N_("Insufficient balance."), _FIX_RECHARGE),
     "2230": VendorCode(E.INSUFFICIENT_BALANCE, N_("Insufficient balance."), _FIX_RECHARGE),
     "1062": VendorCode(E.INVALID_REQUEST, N_("The sender number is not registered."), _FIX_SENDER),

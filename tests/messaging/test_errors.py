@@ -151,6 +151,7 @@ def test_normalize_vendor_code(raw, text):
         ("solapi", "1030", E.INSUFFICIENT_BALANCE),
         ("solapi", 2230, E.INSUFFICIENT_BALANCE),
         ("solapi", "1062", E.INVALID_REQUEST),
+        ("solapi", 1021, E.INVALID_REQUEST),
         ("solapi", "3104", E.MESSAGE_SEND_FAILED),
         ("solapi", "SignatureDoesNotMatch", E.AUTHENTICATION_FAILED),
     ],
@@ -191,6 +192,7 @@ def test_every_table_entry_has_a_meaning():
         ("iwinv", 50, "SMS", "Recharge"),
         ("iwinv", 501, None, "template code"),
         ("solapi", 3104, None, "KakaoTalk"),
+        ("solapi", "1021", "SMS", "sender number"),
         ("aligo", "-101", None, "API key"),
     ],
 )
