@@ -173,6 +173,12 @@ def _apply(policy: ThrottlePolicy, data: PolicyData) -> None:
             row.window_seconds = window.window_seconds
 
 
+def _touch(policy: ThrottlePolicy) -> None:
+    # Windows live in their own table, so editing only them leaves the policy row (and its
+    # onupdate timestamp) untouched; "last changed" covers the whole policy.
+    policy.updated_at = utcnow()
+
+
 def create_policy(data: PolicyData, *, actor: Any = None) -> ThrottlePolicy:
     """Add a policy; raises ThrottleError for invalid input or a taken name."""
     _validate(data)
@@ -210,6 +216,7 @@ def update_policy(policy: ThrottlePolicy, data: PolicyData, *, actor: Any) -> No
     db.session.flush()
     after = policy.snapshot()
     if before != after:
+        _touch(policy)
         bump_version()
         record_audit(
             "throttle.update",
@@ -242,6 +249,7 @@ def delete_window(policy: ThrottlePolicy, window: ThrottleWindow, *, actor: Any)
         raise ThrottleError("last_window")
     before = policy.snapshot()
     policy.windows.remove(window)
+    _touch(policy)
     db.session.flush()
     bump_version()
     record_audit(

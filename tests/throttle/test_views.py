@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -260,6 +262,65 @@ def test_unchanged_edit_is_not_audited(app, console, policy):
         ),
     )
     assert [e.action for e in audit(app, by_operators=True)] == []
+
+
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _changed_long_ago(app, policy_id: int) -> None:
+    with app.app_context():
+        db.session.execute(
+            sa.update(ThrottlePolicy)
+            .where(ThrottlePolicy.id == policy_id)
+            .values(updated_at=LONG_AGO)
+        )
+        db.session.commit()
+
+
+def test_editing_only_a_window_updates_last_changed(app, console, policy):
+    console.login(Role.ADMIN)
+    short, hour = only_policy(app).windows
+    _changed_long_ago(app, policy)
+    response = console.post(
+        f"/throttle-policies/{policy}/edit",
+        data=policy_form(
+            **{
+                "name": "per phone",
+                "windows-0-window_id": str(short.id),
+                "windows-0-max_requests": "4",
+                "windows-1-window_id": str(hour.id),
+            }
+        ),
+    )
+    assert response.status_code == 302
+    assert only_policy(app).updated_at > LONG_AGO
+    page = console.client.get(f"/throttle-policies/{policy}").get_data(as_text=True)
+    assert "2020-01-01" not in page
+
+
+def test_removing_a_window_updates_last_changed(app, console, policy):
+    console.login(Role.ADMIN)
+    short, _hour = only_policy(app).windows
+    _changed_long_ago(app, policy)
+    console.htmx_post(f"/throttle-policies/{policy}/windows/{short.id}/delete")
+    assert only_policy(app).updated_at > LONG_AGO
+
+
+def test_an_unchanged_edit_keeps_last_changed(app, console, policy):
+    console.login(Role.ADMIN)
+    short, hour = only_policy(app).windows
+    _changed_long_ago(app, policy)
+    console.post(
+        f"/throttle-policies/{policy}/edit",
+        data=policy_form(
+            **{
+                "name": "per phone",
+                "windows-0-window_id": str(short.id),
+                "windows-1-window_id": str(hour.id),
+            }
+        ),
+    )
+    assert only_policy(app).updated_at == LONG_AGO
 
 
 # --- htmx actions -----------------------------------------------------------------------------
