@@ -68,6 +68,13 @@ FAILOVER_CODES = frozenset(
 )
 
 
+#: Refusals an operator fixes at the provider account (its balance, its credentials or IP
+#: allow-list). Repeating them automatically is useless: they fail until someone acts. Once
+#: fixed, an operator's retry is useful and safe, since the vendor refused the message and
+#: sent nothing.
+FIXED_AT_ACCOUNT = frozenset({ErrorCode.INSUFFICIENT_BALANCE, ErrorCode.AUTHENTICATION_FAILED})
+
+
 class Acceptance(StrEnum):
     """What we know about whether the provider took the message.
 

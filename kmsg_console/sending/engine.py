@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
-from kmsg_console.messaging.errors import Acceptance
+from kmsg_console.messaging.errors import FIXED_AT_ACCOUNT, Acceptance
 from kmsg_console.messaging.phone import mask_phone
 from kmsg_console.messaging.prepare import PreparedMessage
 from kmsg_console.messaging.result import SendOutcome, SendStatus
@@ -381,9 +381,11 @@ def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOu
         }
         if error.accepted is Acceptance.NOT_ACCEPTED:
             status = MessageStatus.FAILED
+            # ``retryable`` here is the console's retry button; see FIXED_AT_ACCOUNT.
+            retryable = bool(error.retryable) or error.code in FIXED_AT_ACCOUNT
             values.update(
                 failed_at=now,
-                retryable=bool(error.retryable) and not log.body_redacted,
+                retryable=retryable and not log.body_redacted,
                 next_check_at=None,
             )
             detail = f"{error.code.value}: {error.message}"

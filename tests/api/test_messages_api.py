@@ -314,7 +314,8 @@ def test_scripted_failure_is_recorded_with_codes(app, api):
     script_sandbox("sandbox", ["fail:INSUFFICIENT_BALANCE"])
     body = api.post({"to": "01012345678", "text": "x"}).get_json()
     assert body["status"] == "FAILED"
-    assert body["error"]["code"] == "INSUFFICIENT_BALANCE" and body["error"]["retryable"] is False
+    # Refused, so nothing was sent: retryable once the account is topped up.
+    assert body["error"]["code"] == "INSUFFICIENT_BALANCE" and body["error"]["retryable"] is True
 
 
 def test_timeout_after_sending_is_unknown_and_never_resent(app, api, simulator):
