@@ -609,8 +609,11 @@ class ConsoleServer:
         self.url = f"http://{LOOPBACK}:{port}"
         self.api = self.url + "/api/v1"
         self.log = log or prepared.folder / "console.log"
+        # The web processes alone, as bare_server.py serves: the background worker's polling
+        # would take CPU from the requests being measured.
+        flags = ["--no-worker", *shape.flags()]
         self.process = procs.start(
-            [CONSOLE, "serve", "--host", LOOPBACK, "--port", str(port), *shape.flags()],
+            [CONSOLE, "serve", "--host", LOOPBACK, "--port", str(port), *flags],
             env={**prepared.env, **(env or {})},
             log=self.log,
         )

@@ -81,12 +81,18 @@ def prepare_database(app: Flask) -> None:
     type=int,
     help="Request threads per process (each waits out one vendor call at a time).",
 )
+# On by default: without a worker nothing tracks deliveries, sends fallbacks or expires OTPs,
+# and the README's one command must give a working install.
 @click.option(
-    "--with-worker", is_flag=True, help="Also run the background worker (single-machine installs)."
+    "--with-worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Run the background worker as a child process (delivery tracking, fallback, OTP "
+    "expiry, template sync, retention). --no-worker when `kmsg-console worker` runs apart.",
 )
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
-    """Migrate, bootstrap and serve the console with gunicorn."""
+    """Migrate, bootstrap and serve the console with gunicorn, and the background worker."""
     from kmsg_console.server import run_gunicorn, shutdown_grace
     from kmsg_console.worker.cli import start_child_worker, stop_child_worker
 

@@ -1,4 +1,4 @@
-"""``kmsg-console worker`` and the child worker process of ``serve --with-worker``."""
+"""``kmsg-console worker`` and the child worker process of ``serve`` (unless ``--no-worker``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from kmsg_console.worker import jobs
 
-#: Set for the worker started by ``serve --with-worker``: it stops when that process ends.
+#: Set for the worker started by ``serve``: it stops when that process ends.
 PARENT_ENV = "KMSG_WORKER_PARENT_PID"
 
 

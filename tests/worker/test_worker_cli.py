@@ -131,7 +131,7 @@ def test_long_running_worker_polls_and_stops_on_sigterm(
 
 
 def test_child_worker_stops_when_its_server_is_gone(app, database_url, instance_dir):
-    # serve --with-worker names its pid; a worker whose parent is not that pid has been orphaned.
+    # serve names its pid to its worker; a worker whose parent is not that pid is orphaned.
     process = _worker_process(database_url, instance_dir, **{PARENT_ENV: "1"})
     try:
         assert process.wait(timeout=30) == 0
