@@ -7,6 +7,7 @@ the algorithm is in ``gcra.py`` and the public entry point in ``engine.py``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -197,6 +198,25 @@ def phone_matches(phone: str, prefix: str) -> bool:
     if prefix.startswith("+"):
         return e164.startswith(prefix)
     return bool(domestic) and domestic.startswith(prefix)
+
+
+#: The start of every domestic number a throttle decision sees: only mobile numbers reach it
+#: (``normalize_recipient``), ``010`` + 8 digits or ``011``/``016``-``019`` + 7 or 8.
+_MOBILE_START = re.compile(r"0(1([016789][0-9]{0,8})?)?")
+
+
+def prefix_can_match(prefix: str) -> bool:
+    """Can any number :func:`phone_matches` sees start with ``prefix`` (``+`` and digits)?
+
+    Without ``+`` a prefix is compared with domestic mobile digits, so ``10`` (the E.164 form
+    without its ``+82``) or a landline's ``02`` would silently match nothing.
+    """
+    if not prefix.startswith("+"):
+        return bool(_MOBILE_START.fullmatch(prefix))
+    digits = prefix[1:]
+    if digits.startswith("82"):
+        return bool(_MOBILE_START.fullmatch("0" + digits[2:]))
+    return digits[:1] not in ("", "0")  # no country code starts with 0
 
 
 def subject_of(rule: Rule, ctx: ThrottleContext) -> str | None:

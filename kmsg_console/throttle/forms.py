@@ -43,6 +43,10 @@ ERROR_MESSAGES = {
     "name_taken": _l("A policy with this name already exists."),
     "bad_purpose": _l("Use letters, digits and . _ : - only (at most 64 characters)."),
     "bad_prefix": _l("Enter digits, optionally after a + (for example 010 or +1)."),
+    "prefix_unreachable": _l(
+        "This prefix can match no number: a Korean mobile prefix starts with 01 (for example "
+        "010 or +8210), a foreign one with + and the country code (for example +1)."
+    ),
     "prefix_required": _l("A per-prefix policy needs a number prefix."),
     "purpose_conflict": _l(
         "A per-purpose policy counts each purpose separately; leave this empty."

@@ -122,6 +122,8 @@ def _validate(data: PolicyData) -> None:
         raise ThrottleError("bad_purpose", "purpose")
     if data.prefix and not PREFIX_RE.match(data.prefix):
         raise ThrottleError("bad_prefix", "prefix")
+    if data.prefix and not core.prefix_can_match(data.prefix):
+        raise ThrottleError("prefix_unreachable", "prefix")
     if data.key_kind is KeyKind.PREFIX and not data.prefix:
         raise ThrottleError("prefix_required", "prefix")
     if data.key_kind is KeyKind.PURPOSE and data.purpose:
@@ -325,6 +327,8 @@ def add_list_entry(
         value_key = display = re.sub(r"[\s\-]", "", value or "")
         if not PREFIX_RE.match(value_key):
             raise ThrottleError("bad_prefix", "value")
+        if not core.prefix_can_match(value_key):
+            raise ThrottleError("prefix_unreachable", "value")
     duplicate = db.session.scalar(
         sa.select(ThrottleListEntry.id).where(
             ThrottleListEntry.list_kind == list_kind,

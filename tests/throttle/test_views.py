@@ -14,6 +14,7 @@ from kmsg_console.throttle.models import ThrottleListEntry, ThrottlePolicy, Thro
 from tests.throttle.conftest import decide
 
 PHONE = "01012345678"
+UNREACHABLE_PREFIX = "This prefix can match no number"
 
 
 def policy_form(**overrides) -> dict:
@@ -174,6 +175,8 @@ def test_admin_creates_a_policy_and_it_is_audited(app, console):
         ({"windows-0-max_requests": "abc"}, "Not a valid integer value."),
         ({"key_kind": "prefix"}, "A per-prefix policy needs a number prefix."),
         ({"prefix": "+1-800"}, "Enter digits, optionally after a + (for example 010 or +1)."),
+        ({"prefix": "10"}, UNREACHABLE_PREFIX),
+        ({"prefix": "+8202"}, UNREACHABLE_PREFIX),
         ({"purpose": "log in"}, "Use letters, digits and . _ : - only (at most 64 characters)."),
         ({"mode": "sometimes"}, "Not a valid choice."),
     ],
@@ -494,16 +497,41 @@ def test_blocklist_entry_is_stored_hashed_and_applies_at_once(app, console):
 
 @pytest.mark.parametrize(
     "match,value,message",
-    [("number", "12345", "Korean mobile number"), ("prefix", "abc", "for example 010 or +1")],
+    [
+        ("number", "12345", "Korean mobile number"),
+        ("prefix", "abc", "for example 010 or +1"),
+        # Numbers are compared as 01X... or, with a +, as E.164: these can match none.
+        ("prefix", "1", UNREACHABLE_PREFIX),
+        ("prefix", "10", UNREACHABLE_PREFIX),
+        ("prefix", "02", UNREACHABLE_PREFIX),
+        ("prefix", "0101234567890", UNREACHABLE_PREFIX),
+        ("prefix", "+0", UNREACHABLE_PREFIX),
+        ("prefix", "+82010", UNREACHABLE_PREFIX),
+    ],
 )
 def test_invalid_list_entries_are_refused(app, console, match, value, message):
     console.login(Role.ADMIN)
     response = console.post(
-        "/throttle-policies/lists", data={"list_kind": "safe", "match": match, "value": value}
+        "/throttle-policies/lists",
+        data={"list_kind": "block", "match": match, "value": value, "note": "keep this note"},
     )
-    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in body
+    assert body.count('role="alert"') == 1
+    assert f'value="{value}"' in body and "keep this note" in body
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ThrottleListEntry)) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "01", "010", "0101234", "+82", "+8210", "+1", "+234"])
+def test_prefixes_that_can_match_a_number_are_accepted(app, console, value):
+    console.login(Role.ADMIN)
+    response = console.post(
+        "/throttle-policies/lists", data={"list_kind": "block", "match": "prefix", "value": value}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(sa.select(ThrottleListEntry.value_key)).all() == [value]
 
 
 def test_safelist_prefix_without_htmx_redirects(app, console):
