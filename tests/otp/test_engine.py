@@ -19,7 +19,8 @@ from kmsg_console.otp import services as otp
 from kmsg_console.otp.models import Verification, VerificationPurpose
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import SandboxAdapter, script_sandbox
-from kmsg_console.sending.models import MessageLog
+from kmsg_console.providers.models import RoutingRule
+from kmsg_console.sending.models import MessageAttempt, MessageLog
 from kmsg_console.throttle.models import ThrottlePolicy
 from kmsg_console.throttle.services import ensure_default_policies, policy_counters
 from tests.api.openapi_check import OpenApiChecker
@@ -371,6 +372,36 @@ def test_failed_send_cancels_the_verification(app, otp_api):
     response = otp_api.start()
     assert response.status_code == 502 and response.get_json()["error"]["code"] == "send_failed"
     with app.app_context():
+        assert db.session.scalar(sa.select(Verification.status)) == "canceled"
+
+
+def test_a_live_provider_never_fails_an_otp_over_to_the_sandbox_on_an_old_route(app, otp_api):
+    """There the code would reach no handset while the start answered 201 pending."""
+    with app.test_request_context():
+        provider_services.save_provider(
+            None,
+            vendor="solapi",
+            code="down",
+            name="down",
+            enabled=True,
+            actor=None,
+            values={
+                "api_key": "k",
+                "api_secret": "s",
+                "default_from": "0212345678",
+                "base_url": "http://127.0.0.1:9",  # connection refused: nothing was sent
+            },
+        )
+        # Written directly, as a route saved before such routes were refused would be.
+        db.session.add(
+            RoutingRule(message_type="SMS", provider_codes=["down", "sandbox"], updated_at=utcnow())
+        )
+        db.session.commit()
+    response = otp_api.start()
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "send_failed"
+    with app.test_request_context():
+        assert list(db.session.scalars(sa.select(MessageAttempt.provider_code))) == ["down"]
+        assert sending.sandbox_inbox(PHONE) == []
         assert db.session.scalar(sa.select(Verification.status)) == "canceled"
 
 
