@@ -175,6 +175,18 @@ MESSAGE = {
         },
         "warnings": {"type": "array", "items": {"type": "object"}},
         "attempts": {"type": "array", "items": ATTEMPT},
+        "fallback": {
+            "type": ["object", "null"],
+            "description": "The SMS/LMS the console sent in place of this AlimTalk when the "
+            "recipient could not get KakaoTalk messages (get it by its message_id); null when "
+            "none was sent, also when the vendor sent its own substitute SMS.",
+            "required": ["message_id", "type", "status"],
+            "properties": {
+                "message_id": {"type": "string"},
+                "type": {"type": "string", "enum": ["SMS", "LMS"]},
+                "status": {"type": "string", "enum": STATUSES},
+            },
+        },
         "created_at": {"type": "string", "format": "date-time"},
         "sent_at": {"type": ["string", "null"], "format": "date-time"},
         "delivered_at": {"type": ["string", "null"], "format": "date-time"},

@@ -157,6 +157,7 @@ def message_json(log: MessageLog) -> dict[str, Any]:
             "http_status": log.http_status,
             "retryable": log.retryable,
         }
+    fallback = sending.find_fallback(log)
     return {
         "id": log.public_id,
         "status": log.status,
@@ -171,6 +172,9 @@ def message_json(log: MessageLog) -> dict[str, Any]:
         "error": error,
         "warnings": list(log.warnings or []),
         "attempts": sending.attempts_summary(log),
+        "fallback": None
+        if fallback is None
+        else {"message_id": fallback.public_id, "type": fallback.type, "status": fallback.status},
         "created_at": _iso(log.created_at),
         "sent_at": _iso(log.sent_at),
         "delivered_at": _iso(log.delivered_at),

@@ -21,6 +21,7 @@ from kmsg_console.sending.reading import (
     attempts_summary,
     decrypt_body,
     find_by_public_id,
+    find_fallback,
     phone_hash,
     sandbox_inbox,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "decrypt_body",
     "final_text",
     "find_by_public_id",
+    "find_fallback",
     "phone_hash",
     "prepare",
     "preview",

@@ -20,6 +20,11 @@ def find_by_public_id(public_id: str) -> MessageLog | None:
     return db.session.scalar(sa.select(MessageLog).where(MessageLog.public_id == public_id))
 
 
+def find_fallback(log: MessageLog) -> MessageLog | None:
+    """The SMS/LMS the console sent in place of the AlimTalk ``log`` (a unique index: one)."""
+    return db.session.scalar(sa.select(MessageLog).where(MessageLog.fallback_of_id == log.id))
+
+
 def phone_hash(raw_phone: str) -> str | None:
     """The lookup hash of any accepted format of a number, or None when it is not a number."""
     try:
