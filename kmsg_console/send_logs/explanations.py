@@ -8,6 +8,8 @@ vendor code is unknown or absent, and labels for the log's own enumerations. Tex
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.errors import ErrorCode as E
 
@@ -61,6 +63,28 @@ ERROR_HELP: dict[E, str] = {
     ),
 }
 
+#: Each normalized code by name, for filters and sentences (the code itself stays beside it
+#: where an operator compares it with an API answer).
+ERROR_LABELS: dict[E, str] = {
+    E.INVALID_REQUEST: N_("Invalid request"),
+    E.AUTHENTICATION_FAILED: N_("Authentication failed"),
+    E.INSUFFICIENT_BALANCE: N_("Insufficient balance"),
+    E.TEMPLATE_NOT_FOUND: N_("Template not found"),
+    E.RATE_LIMIT_EXCEEDED: N_("Rate limit exceeded"),
+    E.NETWORK_ERROR: N_("Network error"),
+    E.NETWORK_TIMEOUT: N_("No answer in time"),
+    E.NETWORK_SERVICE_UNAVAILABLE: N_("Provider unavailable"),
+    E.REQUEST_ABORTED: N_("Request aborted"),
+    E.PROVIDER_ERROR: N_("Provider error"),
+    E.MESSAGE_SEND_FAILED: N_("Not delivered"),
+    E.CRYPTO_CONFIG_ERROR: N_("Encryption setup error"),
+    E.CRYPTO_ENCRYPT_FAILED: N_("Encryption failed"),
+    E.CRYPTO_DECRYPT_FAILED: N_("Decryption failed"),
+    E.CRYPTO_HASH_FAILED: N_("Hashing failed"),
+    E.CRYPTO_POLICY_VIOLATION: N_("Encryption policy violation"),
+    E.UNKNOWN_ERROR: N_("Unknown error"),
+}
+
 #: ``MessageAttempt.outcome``
 OUTCOME_LABELS = {
     "in_flight": N_("In flight"),
@@ -83,3 +107,11 @@ def error_help(code: str | None) -> str | None:
         return ERROR_HELP[E(code)] if code else None
     except ValueError:
         return None
+
+
+def error_label(code: str | None) -> str:
+    """A normalized error code by its translated name (an unknown code as it is)."""
+    try:
+        return gettext(ERROR_LABELS[E(code)]) if code else ""
+    except ValueError:
+        return code or ""

@@ -17,7 +17,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import ErrorCode
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import SOURCE_LABELS
+from kmsg_console.send_logs.explanations import SOURCE_LABELS, error_label
 from kmsg_console.send_logs.report import DEFAULT_PERIOD
 from kmsg_console.send_logs.services import (
     ATTEMPT_OUTCOMES,
@@ -36,7 +36,7 @@ def _status_choices():
 
 
 def _error_choices():
-    return choices([ANY] + [(c.value, c.value) for c in ErrorCode])
+    return choices([ANY] + [(c.value, error_label(c.value)) for c in ErrorCode])
 
 
 ATTEMPT_OUTCOME_LABELS = {

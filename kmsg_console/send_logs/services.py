@@ -24,7 +24,8 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.vendor_codes import Explanation, explain
 from kmsg_console.operators.models import Operator
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import error_help
+from kmsg_console.send_logs.explanations import error_help, error_label
+from kmsg_console.send_logs.timeline import TimelineEntry, attempt_note, timeline, warning_text
 from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageStatus
 from kmsg_console.web.pagination import Page, decode_cursor, keyset_page
 from kmsg_console.web.timezones import operator_zone, to_local
@@ -179,6 +180,10 @@ class AttemptView:
     attempt: MessageAttempt
     explanation: Explanation | None
     help: str | None
+    #: The attempt's error message, and whether it is the console's own words (translated)
+    #: rather than an adapter's account of the vendor's answer.
+    note: str | None = None
+    note_is_ours: bool = False
 
 
 @dataclass
@@ -193,6 +198,20 @@ class LogDetail:
     api_key_name: str | None = None
     operator_email: str | None = None
     body: str | None = None
+    error_label: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+def _attempt_view(vendors: Mapping[str, str], log: MessageLog, a: MessageAttempt) -> AttemptView:
+    note, ours = attempt_note(a.error_message)
+    return AttemptView(
+        a,
+        explain_vendor_code(vendors, a.provider_code, a.vendor_code, log.type),
+        error_help(a.error_code),
+        note,
+        ours,
+    )
 
 
 def provider_vendors() -> dict[str, str]:
@@ -222,14 +241,10 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
         else None,
         explanation=explain_vendor_code(vendors, log.provider_code, log.vendor_code, log.type),
         help=error_help(log.error_code),
-        attempts=[
-            AttemptView(
-                a,
-                explain_vendor_code(vendors, a.provider_code, a.vendor_code, log.type),
-                error_help(a.error_code),
-            )
-            for a in log.attempts
-        ],
+        attempts=[_attempt_view(vendors, log, a) for a in log.attempts],
+        error_label=error_label(log.error_code),
+        warnings=[(str(w.get("code") or ""), warning_text(w)) for w in log.warnings or []],
+        timeline=timeline(log),
     )
     if log.api_key_id is not None:
         detail.api_key_name = db.session.scalar(

@@ -156,7 +156,6 @@ def detail(message_id: str):
         trigger_labels=TRIGGER_LABELS,
         outcome_labels=OUTCOME_LABELS,
         outcome_badges=OUTCOME_BADGES,
-        status_of={s.value: s for s in MessageStatus},
     )
 
 
