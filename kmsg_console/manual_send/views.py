@@ -43,7 +43,9 @@ def count():
     """The byte counter fragment for what is typed so far (htmx, as you type)."""
     form = ComposeForm()
     counter = services.count(form.text.data, form.subject.data, form.type.data)
-    return render_template("manual_send/_counter.html", counter=counter)
+    return render_template(
+        "manual_send/_counter.html", counter=counter, form=form, clear_field_errors=True
+    )
 
 
 @bp.post("/send/edit")

@@ -111,6 +111,31 @@ def test_invalid_number_and_a_scripted_failure(operator_console, page):
     assert [e for e in page.js_errors if "status of 422" not in e] == []
 
 
+def test_an_over_length_lms_is_explained_once_before_and_after_typing(operator_console, page):
+    live = operator_console
+    page.goto(live.url("/send"))
+    page.fill("input[name=to]", "010-1234-5678")
+    page.fill("textarea[name=text]", "가" * 1001)
+    _wait_for_bytes(page, 2002)
+    page.select_option("select[name=type]", "LMS")
+    page.wait_for_selector("#byte-counter .muted:has-text('직접 선택함')")  # "chosen by you"
+    page.click("form.send-form button[type=submit]")
+    page.wait_for_selector(".field.has-error textarea[name=text]")
+    errors = page.locator(".send-form .error:visible")
+    assert errors.count() == 1
+    assert errors.first.inner_text() == "LMS 본문이 2002바이트입니다. 한도는 2000바이트입니다."
+    screenshot(page, "send_lms_too_long")
+
+    page.locator("textarea[name=text]").press("Control+End")
+    page.locator("textarea[name=text]").press_sequentially("a")
+    _wait_for_bytes(page, 2003)
+    assert errors.count() == 1  # the live counter's note, not the submitted text's refusal
+    assert page.locator("#text-errors .error").count() == 0
+    assert "2000" in page.locator("#byte-counter .counter-notes .error").inner_text()
+    screenshot(page, "send_lms_too_long_typing")
+    assert [e for e in page.js_errors if "status of 422" not in e] == []
+
+
 def test_a_second_submit_while_the_provider_is_slow_sends_nothing_more(operator_console, page):
     live = operator_console
     script_sandbox("sandbox", ["delay:1500", "ok"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import pytest
+
 from tests.manual_send.conftest import message_logs
 
 
@@ -109,6 +111,34 @@ def test_sms_over_90_bytes_is_refused_with_the_reason(console, sandbox, operator
     assert "SMS text is 91 bytes; the limit is 90. Send it as LMS." in html
     assert '<option selected value="SMS">' in html
     assert "91 / 90 bytes" in html  # the counter is rendered for the kept text
+
+
+def _error_texts(html: str) -> list[str]:
+    """Every error message on the page: field errors and the counter's notes."""
+    return [
+        " ".join(text.split())
+        for text in re.findall(r'<(?:p|li) class="error[^"]*"[^>]*>([^<]+)<', html)
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"type": "LMS", "text": "a" * 2001}, "LMS text is 2001 bytes; the limit is 2000."),
+        ({"type": "", "text": "가" * 1001}, "LMS text is 2002 bytes; the limit is 2000."),
+        (
+            {"type": "SMS", "text": "가" * 45 + "a"},
+            "SMS text is 91 bytes; the limit is 90. Send it as LMS.",
+        ),
+        ({"type": "LMS", "text": "본문", "subject": "제" * 21}, "Subject is 42 bytes"),
+    ],
+)
+def test_an_over_length_refusal_is_shown_once(console, sandbox, operator, overrides, message):
+    response = console.post("/send/preview", data=_form(**overrides))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    errors = _error_texts(html)
+    assert len(errors) == 1 and message in errors[0], errors
 
 
 def test_missing_text_and_recipient_are_required(console, sandbox, operator):
