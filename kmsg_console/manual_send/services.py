@@ -20,10 +20,12 @@ from kmsg_console.messaging.encoding import (
     SUBJECT_MAX_BYTES,
     count_bytes,
 )
+from kmsg_console.messaging.errors import ErrorCode
 from kmsg_console.messaging.types import MessageType, MessageValidationError
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
+from kmsg_console.send_logs.explanations import error_label
 from kmsg_console.sending.models import MessageLog, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -314,16 +316,16 @@ def outcome_flash(log: MessageLog) -> tuple[str, str]:
     provider = log.provider_code or "-"
     if status in _DELIVERED_OR_ON_ITS_WAY:
         return _("Message sent through %(provider)s.", provider=provider), "success"
+    # The error by its name; its code is on the message's page the operator lands on.
+    error = error_label(log.error_code or ErrorCode.UNKNOWN_ERROR.value)
     if status is MessageStatus.FAILED:
         return _(
-            "Sending failed through %(provider)s: %(code)s.",
-            provider=provider,
-            code=log.error_code or "UNKNOWN_ERROR",
+            "Sending failed through %(provider)s: %(error)s.", provider=provider, error=error
         ), "error"
     text = _(
-        "Outcome unknown: %(provider)s did not confirm the message (%(code)s). "
+        "Outcome unknown: %(provider)s did not confirm the message (%(error)s). "
         "Do not send it again; status checks will settle it.",
         provider=provider,
-        code=log.error_code or "UNKNOWN_ERROR",
+        error=error,
     )
     return text, "warning"

@@ -91,7 +91,7 @@ def test_a_scripted_failure_is_logged_flashed_and_audited(app, console, sandbox,
         "519",
     )
     assert flashes(console.client) == [
-        ("error", "Sending failed through sandbox: INSUFFICIENT_BALANCE.")
+        ("error", "Sending failed through sandbox: Insufficient balance.")
     ]
     [event] = _audit_events(app)
     assert event.outcome == "failure" and event.details["status"] == "FAILED"
@@ -106,8 +106,15 @@ def test_a_timeout_is_reported_as_an_unknown_outcome(app, console, sandbox, oper
     [(category, message)] = flashes(console.client)
     assert category == "warning"
     assert message.startswith(
-        "Outcome unknown: sandbox did not confirm the message (NETWORK_TIMEOUT)."
+        "Outcome unknown: sandbox did not confirm the message (No answer in time)."
     )
+
+
+def test_the_outcome_names_the_error_in_korean(app, console, sandbox, operator):
+    script_sandbox("sandbox", ["fail:INSUFFICIENT_BALANCE"])
+    console.post("/send", data=_form(), headers={"Accept-Language": "ko"})
+    [(category, message)] = flashes(console.client)
+    assert category == "error" and message == "sandbox 발송 실패: 잔액 부족."
 
 
 def test_htmx_send_answers_with_hx_redirect(app, console, sandbox, operator):
