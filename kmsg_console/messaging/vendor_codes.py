@@ -44,7 +44,8 @@ _FIX_TEMPLATE = N_(
 _FIX_RATE = N_(
     "The vendor is throttling requests; lower the send rate or ask the vendor for a higher limit."
 )
-_FIX_NOT_KAKAO = N_(
+#: Advice to ask for the fallback, pointless once one was requested (the console drops it).
+FIX_NOT_KAKAO = N_(
     "The recipient does not use KakaoTalk; enable SMS/LMS fallback for this message."
 )
 _FIX_PARAMS = N_(
@@ -224,12 +225,12 @@ SOLAPI: dict[str, VendorCode] = {
         E.TEMPLATE_NOT_FOUND, N_("The template is not registered or not approved."), _FIX_TEMPLATE
     ),
     "3104": VendorCode(
-        E.MESSAGE_SEND_FAILED, N_("The recipient is not a KakaoTalk user."), _FIX_NOT_KAKAO
+        E.MESSAGE_SEND_FAILED, N_("The recipient is not a KakaoTalk user."), FIX_NOT_KAKAO
     ),
     "3107": VendorCode(
         E.MESSAGE_SEND_FAILED,
         N_("The recipient cannot receive AlimTalk (blocked or not a user)."),
-        _FIX_NOT_KAKAO,
+        FIX_NOT_KAKAO,
     ),
 }
 

@@ -21,6 +21,7 @@ from kmsg_console.send_logs.explanations import SOURCE_LABELS, error_label
 from kmsg_console.send_logs.report import DEFAULT_PERIOD
 from kmsg_console.send_logs.services import (
     ATTEMPT_OUTCOMES,
+    FALLBACK_FILTERS,
     LOCAL_INPUT_FORMAT,
     LogFilters,
     local_to_utc,
@@ -52,6 +53,16 @@ def _attempt_outcome_choices():
     return choices(
         [ANY] + [(value, _(ATTEMPT_OUTCOME_LABELS[value])) for value in ATTEMPT_OUTCOMES]
     )
+
+
+FALLBACK_LABELS = {
+    "delivered": _l("Delivered by fallback"),
+    "none": _l("Not delivered by fallback"),
+}
+
+
+def _fallback_choices():
+    return choices([ANY] + [(value, _(FALLBACK_LABELS[value])) for value in FALLBACK_FILTERS])
 
 
 def _type_choices():
@@ -88,6 +99,9 @@ class SendLogFilterForm(FlaskForm):
         _l("Attempt outcome"), choices=_attempt_outcome_choices, validators=[Optional()]
     )
     type = SelectField(_l("Message type"), choices=_type_choices, validators=[Optional()])
+    fallback = SelectField(
+        _l("AlimTalk fallback"), choices=_fallback_choices, validators=[Optional()]
+    )
     source = SelectField(_l("Source"), choices=_source_choices, validators=[Optional()])
     api_key = SelectField(_l("API key"), choices=_api_key_choices, validators=[Optional()])
     template = StringField(_l("Template code"), validators=[Optional(), Length(max=64)])
@@ -142,6 +156,7 @@ class SendLogFilterForm(FlaskForm):
             attempted=data["attempted"] or None,
             attempt_outcome=data["attempt_outcome"] or None,
             type=data["type"] or None,
+            fallback=data["fallback"] or None,
             source=data["source"] or None,
             api_key=int(data["api_key"]) if data["api_key"] else None,
             template=(data["template"] or "").strip() or None,
@@ -162,6 +177,7 @@ class SendLogFilterForm(FlaskForm):
                 "attempted",
                 "attempt_outcome",
                 "type",
+                "fallback",
                 "source",
                 "api_key",
                 "template",

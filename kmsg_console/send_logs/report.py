@@ -4,7 +4,9 @@ Buckets follow the operator's calendar (local hours or local days), computed her
 boundaries so the database only compares timestamps. The bucket of a row is a ``CASE`` over
 those boundaries, which every backend runs the same way and which stays correct across
 daylight-saving changes. Only ``FAILED`` messages are counted (a final, proven failure);
-``UNKNOWN`` ones appear in the status totals.
+``UNKNOWN`` ones appear in the status totals. A failed AlimTalk whose SMS/LMS fallback the
+console sent (and the vendor took) reached its recipient: it is "delivered by fallback", not
+a failure, and keeps rows of its own so that AlimTalk failing stays in view.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from kmsg_console.extensions import db
+from kmsg_console.messaging.types import MessageType
 from kmsg_console.messaging.vendor_codes import Explanation
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs import services
@@ -50,6 +54,11 @@ class FailureRow:
     last_seen: datetime | None = None
     #: All messages of this provider in the period (the traffic the failures are a share of).
     provider_total: int = 0
+    #: AlimTalks delivered by their SMS/LMS fallback: not failures, shown apart.
+    fallback: bool = False
+    #: The send log's ``fallback`` filter that picks exactly this row's messages, when the
+    #: other filters alone would also pick those of its twin row (same codes and provider).
+    fallback_filter: str | None = None
 
     @property
     def total(self) -> int:
@@ -83,6 +92,16 @@ class FailureReport:
     rows: list[FailureRow] = field(default_factory=list)
     vendor_codes: list[VendorCodeRow] = field(default_factory=list)
 
+    @cached_property
+    def fallback_delivered(self) -> int:
+        """Failed AlimTalks delivered by the SMS/LMS fallback the console sent."""
+        return sum(row.total for row in self.rows if row.fallback)
+
+    @property
+    def failed(self) -> int:
+        """Failed messages, without the AlimTalks their fallback delivered."""
+        return self.status_counts.get(MessageStatus.FAILED.value, 0) - self.fallback_delivered
+
     @property
     def since(self) -> datetime:
         return self.buckets[0].start
@@ -100,7 +119,16 @@ class FailureReport:
 
     @cached_property
     def column_totals(self) -> list[int]:
-        return [sum(row.counts[i] for row in self.rows) for i in range(len(self.buckets))]
+        """Failures per bucket (fallback deliveries are not failures)."""
+        return self._per_bucket(fallback=False)
+
+    @cached_property
+    def fallback_totals(self) -> list[int]:
+        return self._per_bucket(fallback=True)
+
+    def _per_bucket(self, *, fallback: bool) -> list[int]:
+        rows = [row for row in self.rows if row.fallback is fallback]
+        return [sum(row.counts[i] for row in rows) for i in range(len(self.buckets))]
 
     @property
     def total_messages(self) -> int:
@@ -109,8 +137,7 @@ class FailureReport:
     @property
     def failure_share(self) -> float | None:
         """Failed messages as a share of all messages in the period."""
-        failed = self.status_counts.get(MessageStatus.FAILED.value, 0)
-        return failed / self.total_messages if self.total_messages else None
+        return self.failed / self.total_messages if self.total_messages else None
 
 
 def buckets(period: str, now: datetime | None = None) -> list[Bucket]:
@@ -204,6 +231,15 @@ def failure_report(
         *((MessageLog.created_at < b.end, i) for i, b in enumerate(spans[:-1])),
         else_=len(spans) - 1,
     )
+    fallback = aliased(MessageLog)
+    # Only AlimTalks have fallbacks: every other failed row skips the probe.
+    delivered_by_fallback = sa.and_(
+        MessageLog.type == MessageType.ALIMTALK.value,
+        sa.exists().where(
+            fallback.fallback_of_id == MessageLog.id,
+            fallback.status.in_(services.FALLBACK_DELIVERED),
+        ),
+    )
     # Group over a subquery: PostgreSQL cannot match a CASE full of bound parameters in
     # SELECT with the "same" CASE in GROUP BY.
     inner = _in_period(
@@ -213,13 +249,14 @@ def failure_report(
             MessageLog.provider_code,
             MessageLog.created_at,
             bucket.label("bucket"),
+            sa.case((delivered_by_fallback, True), else_=False).label("fallback"),
         ).where(failed),
         spans,
         message_type,
     ).subquery()
-    grid: dict[tuple[str | None, str | None, str | None], FailureRow] = {}
-    group = (inner.c.error_code, inner.c.vendor_code, inner.c.provider_code)
-    for error_code, vendor_code, provider, index, n, first, last in db.session.execute(
+    grid: dict[tuple[str | None, str | None, str | None, bool], FailureRow] = {}
+    group = (inner.c.error_code, inner.c.vendor_code, inner.c.provider_code, inner.c.fallback)
+    for error_code, vendor_code, provider, rescued, index, n, first, last in db.session.execute(
         sa.select(
             *group,
             inner.c.bucket,
@@ -229,17 +266,23 @@ def failure_report(
         ).group_by(*group, inner.c.bucket)
     ):
         row = grid.setdefault(
-            (error_code, vendor_code, provider),
+            (error_code, vendor_code, provider, bool(rescued)),
             FailureRow(
                 error_code,
                 vendor_code,
                 provider,
                 [0] * len(spans),
                 provider_total=provider_totals.get(provider, 0),
+                fallback=bool(rescued),
             ),
         )
         row.counts[index] += n
         row.seen(first, last)
+    for (error_code, vendor_code, provider, rescued), row in grid.items():
+        if rescued:
+            row.fallback_filter = "delivered"
+        elif (error_code, vendor_code, provider, True) in grid:
+            row.fallback_filter = "none"
 
     vendors = services.provider_vendors()
     top = db.session.execute(
@@ -270,7 +313,13 @@ def failure_report(
     ]
     rows = sorted(
         grid.values(),
-        key=lambda r: (-r.total, r.error_code or "", r.vendor_code or "", r.provider or ""),
+        key=lambda r: (
+            r.fallback,
+            -r.total,
+            r.error_code or "",
+            r.vendor_code or "",
+            r.provider or "",
+        ),
     )
     return FailureReport(period, spans, status_counts, rows, vendor_codes)
 
@@ -301,11 +350,15 @@ def grid_links(report: FailureReport) -> GridLinks:
 
 
 def failure_chart(report: FailureReport) -> BarChart:
-    """Failed messages per bucket, as a bar chart."""
+    """Failed messages per bucket, as a bar chart (and the fallback deliveries, if any)."""
+    kinds = ("failed", "fallback") if report.fallback_delivered else ("failed",)
     return stacked_bars(
         [b.label for b in report.buckets],
-        [{"failed": n} for n in report.column_totals],
-        ("failed",),
+        [
+            {"failed": failed, "fallback": rescued}
+            for failed, rescued in zip(report.column_totals, report.fallback_totals, strict=True)
+        ],
+        kinds,
         width=1100,
     )
 

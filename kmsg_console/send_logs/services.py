@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, g, has_request_context
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kmsg_console import sending
 from kmsg_console.api_keys.models import ApiKey
 from kmsg_console.extensions import db
-from kmsg_console.messaging.vendor_codes import Explanation, explain
+from kmsg_console.messaging.types import MessageType
+from kmsg_console.messaging.vendor_codes import FIX_NOT_KAKAO, Explanation, explain
 from kmsg_console.operators.models import Operator
 from kmsg_console.providers.models import Provider
 from kmsg_console.send_logs.explanations import error_help, error_label
@@ -55,6 +57,8 @@ class LogFilters:
     template: str | None = None
     vendor_code: str | None = None
     recipient: str | None = None
+    #: ``delivered``: AlimTalks their SMS/LMS fallback delivered; ``none``: every other message.
+    fallback: str | None = None
 
 
 _EQUALITY = {
@@ -78,6 +82,11 @@ ATTEMPT_OUTCOMES: dict[str, tuple[str, ...]] = {
     "unknown": ("unknown", "in_flight"),
     "not_accepted": ("failed", "unknown", "in_flight"),
 }
+
+#: The statuses of a fallback SMS/LMS that count its AlimTalk as delivered: the vendor took
+#: it (as for any SENT message, a carrier's failure would still be reported as FAILED).
+FALLBACK_DELIVERED = (MessageStatus.SENT.value, MessageStatus.DELIVERED.value)
+FALLBACK_FILTERS = ("delivered", "none")
 
 
 def local_to_utc(moment: datetime) -> datetime:
@@ -118,6 +127,13 @@ def filtered_query(filters: LogFilters) -> sa.Select[Any]:
         if filters.attempt_outcome:
             attempt.append(MessageAttempt.outcome.in_(ATTEMPT_OUTCOMES[filters.attempt_outcome]))
         query = query.where(sa.exists().where(*attempt))
+    if filters.fallback in FALLBACK_FILTERS:
+        # One probe of the unique fallback_of_id index per candidate row.
+        child = aliased(MessageLog)
+        delivered = sa.exists().where(
+            child.fallback_of_id == MessageLog.id, child.status.in_(FALLBACK_DELIVERED)
+        )
+        query = query.where(delivered if filters.fallback == "delivered" else ~delivered)
     if filters.since is not None:
         query = query.where(MessageLog.created_at >= filters.since)
     if filters.until is not None:
@@ -201,6 +217,8 @@ class LogDetail:
     error_label: str = ""
     warnings: list[tuple[str, str]] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    #: The SMS/LMS the console sent in place of this AlimTalk.
+    fallback: MessageLog | None = None
 
 
 def _attempt_view(vendors: Mapping[str, str], log: MessageLog, a: MessageAttempt) -> AttemptView:
@@ -256,7 +274,29 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
         )
     if with_body:
         detail.body = sending.decrypt_body(log)
+    _tell_the_fallback(detail)
     return detail
+
+
+#: Send warnings that foretell the vendor's own fallback; superseded once the console sent one.
+_VENDOR_FALLBACK_WARNINGS = frozenset(
+    {"FAILOVER_PARTIAL_PROVIDER", "FAILOVER_UNSUPPORTED_PROVIDER"}
+)
+
+
+def _tell_the_fallback(detail: LogDetail) -> None:
+    """Say what happened to an AlimTalk's fallback instead of what the send foretold."""
+    log = detail.log
+    if log.type != MessageType.ALIMTALK.value:
+        return
+    detail.fallback = sending.find_fallback(log)
+    if detail.fallback is None and log.fallback_state is None:
+        return  # no fallback was asked for (or not yet): "enable fallback" is the advice
+    for view in (detail, *detail.attempts):
+        if view.explanation is not None and view.explanation.fix == FIX_NOT_KAKAO:
+            view.explanation = replace(view.explanation, fix=None)
+    if detail.fallback is not None:
+        detail.warnings = [w for w in detail.warnings if w[0] not in _VENDOR_FALLBACK_WARNINGS]
 
 
 def can_retry(log: MessageLog) -> bool:
