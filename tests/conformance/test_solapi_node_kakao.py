@@ -1,7 +1,7 @@
 """SOLAPI's Node SDK (npm ``solapi`` 6.0.1) against the simulator's Kakao channels and templates.
 
 Every Kakao channel and AlimTalk template call the SDK offers is made by the SDK itself
-(``scripts/solapi_node_kakao.js``). The SDK decodes most answers with its own response schemas,
+(``scripts/solapi_node_calls.js``). The SDK decodes most answers with its own response schemas,
 so an answer lacking a field the SDK requires fails here; the answers it hands over undecoded
 are checked by the script against the type the SDK declares for them. Each parsed value is then
 compared with what the simulator holds, and the query strings the SDK built with what the
@@ -23,7 +23,7 @@ from kmsg_console.providers.simulators.solapi_messages import ACCOUNT_ID
 from tests.conformance import clients
 from tests.conformance.solapi_setup import client_env
 
-SCRIPT = "solapi_node_kakao.js"
+SCRIPT = "solapi_node_calls.js"
 PF_ID = "KA01PF000000000000000000DEMO"
 DEMO_TEMPLATE = "KMSG_OTP_001"
 SHARED_CHANNEL = "KA01PF000000000000000000SHRD"

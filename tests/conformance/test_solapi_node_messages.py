@@ -1,6 +1,6 @@
 """The SOLAPI simulator's messaging side driven by SOLAPI's Node SDK (npm ``solapi`` 6.0.1).
 
-Every call is made by the SDK itself (``scripts/solapi_node_messages.js``). The SDK decodes
+Every call is made by the SDK itself (``scripts/solapi_node_calls.js``). The SDK decodes
 most answers with its own effect Schemas, so an answer lacking a field the SDK requires fails
 here; ``send``, ``uploadFile`` and ``removeReservationToGroup`` it hands over undecoded, and the
 script checks those against the schema the SDK publishes for their declared type. Parsed values
@@ -19,7 +19,7 @@ import pytest
 from tests.conformance import clients, solapi_setup
 from tests.conformance.solapi_setup import DEMO, JPEG, KST, MESSAGES, client_env, sms
 
-SCRIPT = "solapi_node_messages.js"
+SCRIPT = "solapi_node_calls.js"
 
 
 def call(method: str, *args: Any) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def send_three_ways(simulator, python_sdk, node_clients, tmp_path):
 
 def _node(node_clients, env: dict[str, str], *calls: dict[str, Any]) -> list[dict[str, Any]]:
     return clients.run_node(
-        node_clients, "solapi_node_messages.js", **env, CALLS=json.dumps(list(calls))
+        node_clients, "solapi_node_calls.js", **env, CALLS=json.dumps(list(calls))
     )
 
 

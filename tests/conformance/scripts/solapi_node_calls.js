@@ -1,21 +1,30 @@
-// SOLAPI's Node SDK (npm solapi) calling the simulator's messaging API: sends, uploads,
-// message and group lists, reservations, statistics and the balance.
+// SOLAPI's Node SDK (npm solapi) calling the simulator: sends, uploads, message and group lists,
+// reservations, statistics, the balance, and the Kakao channel and template API.
 //
 // Environment: SOLAPI_BASE_URL, SOLAPI_API_KEY, SOLAPI_API_SECRET and CALLS, a JSON list of
 // {"call": <SolapiMessageService method>, "args": [...]} run in order. The last line of standard
 // output is a JSON list with one entry per call: {"value": <what the SDK returned>}, or
-// {"error": {...}} when the SDK raised one of its own errors.
+// {"error": {...}} when the SDK raised one of its own errors. Dates the SDK turned into Date
+// objects print as ISO strings.
 
 const solapi = require("solapi");
 const { Schema } = require("effect");
 
-// `send`, `uploadFile` and `removeReservationToGroup` hand their answer over without decoding
-// it, although the SDK declares its type (index.d.ts) and publishes the schema of that type.
-// Those answers are checked against that schema here, the way the SDK checks the others.
+// The SDK decodes most answers with its response schemas but hands these over as they came,
+// although it declares their type (index.d.ts) and publishes the schema of that type. They are
+// checked against that schema here, the way the SDK checks the others.
 const DECLARED_TYPES = {
   send: solapi.detailGroupMessageResponseSchema,
   uploadFile: solapi.fileUploadResponseSchema,
   removeReservationToGroup: solapi.groupMessageResponseSchema,
+  requestKakaoChannelToken: solapi.requestKakaoChannelTokenResponseSchema,
+  createKakaoChannel: solapi.createKakaoChannelResponseSchema,
+  removeKakaoChannel: solapi.kakaoChannelSchema,
+  createKakaoAlimtalkTemplate: solapi.kakaoAlimtalkTemplateSchema,
+  updateKakaoAlimtalkTemplate: solapi.kakaoAlimtalkTemplateSchema,
+  updateKakaoAlimtalkTemplateName: solapi.kakaoAlimtalkTemplateSchema,
+  cancelInspectionKakaoAlimtalkTemplate: solapi.kakaoAlimtalkTemplateSchema,
+  removeKakaoAlimtalkTemplate: solapi.kakaoAlimtalkTemplateSchema,
 };
 
 // Every service SolapiMessageService builds keeps https://api.solapi.com in its own `baseUrl`;
@@ -65,6 +74,7 @@ function checkRefusal(call, error) {
 function describeError(error) {
   return {
     tag: error._tag || error.name,
+    isClientError: error instanceof solapi.ClientError,
     errorCode: error.errorCode,
     errorMessage: error.errorMessage,
     httpStatus: error.httpStatus,
@@ -84,6 +94,7 @@ async function main() {
     try {
       value = await service[call](...(args || []));
     } catch (error) {
+      // A schema mismatch is the simulator answering what the SDK cannot take: the test fails.
       if (error instanceof solapi.ResponseSchemaMismatchError) throw error;
       checkRefusal(call, error);
       results.push({ error: describeError(error) });
@@ -98,5 +109,6 @@ async function main() {
 main().catch((error) => {
   console.error(String(error && error.stack ? error.stack : error));
   if (error && error.validationErrors) console.error(error.validationErrors.join("\n"));
+  if (error && error.responseBody) console.error(error.responseBody);
   process.exit(1);
 });
