@@ -233,13 +233,23 @@ def clean_sandbox() -> Iterator[None]:
     sandbox_clear()
 
 
+class LiveBackup(SandboxAdapter):
+    """A live provider to fail over to that keeps what it was given in the sandbox's outbox.
+
+    The router never fails over from a live provider to the sandbox (it delivers nothing), so
+    the backup must count as live; it records instead of sending so the test can count it.
+    """
+
+    vendor = "standby"
+
+
 def _router(
     case: Case, url: str, adapters: list[BaseAdapter], timeouts: Timeouts = PROMPT
 ) -> Router:
     primary = case.build(url, timeouts)
     adapters.append(primary)
     return Router(
-        {"primary": primary, "backup": SandboxAdapter("backup")},
+        {"primary": primary, "backup": LiveBackup("backup")},
         by_type={case.message.type: ["primary", "backup"]},
     )
 
