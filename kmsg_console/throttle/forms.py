@@ -31,6 +31,7 @@ from kmsg_console.throttle.models import (
 from kmsg_console.throttle.services import (
     MAX_REQUESTS,
     MAX_WINDOW_SECONDS,
+    SEEDED,
     PolicyData,
     ThrottleError,
     WindowData,
@@ -161,8 +162,8 @@ class PolicyForm(FlaskForm):
             )
         form = cls(
             data={
-                "name": policy.name,
-                "description": policy.description,
+                "name": SEEDED.shown(policy.name),
+                "description": SEEDED.shown(policy.description),
                 "enabled": policy.enabled,
                 "mode": policy.mode.value,
                 "key_kind": policy.key_kind.value,

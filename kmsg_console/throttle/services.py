@@ -13,8 +13,10 @@ from flask import current_app, has_app_context
 
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
+from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_recipient
 from kmsg_console.orm import utcnow
+from kmsg_console.seeded_texts import SeededTexts
 from kmsg_console.throttle import core, engine
 from kmsg_console.throttle.backends import upsert
 from kmsg_console.throttle.models import (
@@ -396,46 +398,49 @@ def list_entries() -> dict[ListKind, list[ThrottleListEntry]]:
 
 DEFAULT_POLICIES: tuple[PolicyData, ...] = (
     PolicyData(
-        "OTP starts per phone",
+        N_("OTP starts per phone"),
         ThrottleMode.ENFORCE,
         KeyKind.PHONE,
         [ThrottleAction.OTP_START],
         [WindowData(3, 600), WindowData(5, 3600)],
-        "Telnyx guidance: 3 per 10 minutes and 5 per hour per number.",
+        N_("Telnyx guidance: 3 per 10 minutes and 5 per hour per number."),
     ),
     PolicyData(
-        "OTP starts per IP",
+        N_("OTP starts per IP"),
         ThrottleMode.ENFORCE,
         KeyKind.IP,
         [ThrottleAction.OTP_START],
         [WindowData(10, 3600)],
-        "10 per hour per client IP.",
+        N_("10 per hour per client IP."),
     ),
     PolicyData(
-        "Failed OTP checks per phone",
+        N_("Failed OTP checks per phone"),
         ThrottleMode.ENFORCE,
         KeyKind.PHONE,
         [ThrottleAction.OTP_CHECK_FAILURE],
         [WindowData(10, 3600)],
-        "Wrong codes per number across verifications.",
+        N_("Wrong codes per number across verifications."),
     ),
     PolicyData(
-        "Failed OTP checks per IP",
+        N_("Failed OTP checks per IP"),
         ThrottleMode.ENFORCE,
         KeyKind.IP,
         [ThrottleAction.OTP_CHECK_FAILURE],
         [WindowData(50, 3600)],
-        "Wrong codes per client IP across numbers.",
+        N_("Wrong codes per client IP across numbers."),
     ),
     PolicyData(
-        "Global daily cap",
+        N_("Global daily cap"),
         ThrottleMode.ENFORCE,
         KeyKind.GLOBAL,
         [ThrottleAction.OTP_START, ThrottleAction.API_SEND],
         [WindowData(10_000, 86400)],
-        "Circuit breaker against SMS pumping: all OTP starts and API sends per day.",
+        N_("Circuit breaker against SMS pumping: all OTP starts and API sends per day."),
     ),
 )
+
+#: The default policies' names and descriptions: shown translated until an operator changes them.
+SEEDED = SeededTexts(text for spec in DEFAULT_POLICIES for text in (spec.name, spec.description))
 
 
 def ensure_default_policies() -> list[ThrottlePolicy]:

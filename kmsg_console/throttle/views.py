@@ -55,6 +55,12 @@ def throttle_span(seconds: float) -> str:
     return labels[unit]
 
 
+@bp.app_template_filter("policy_text")
+def policy_text(text: str | None) -> str:
+    """A policy's name or description as the operator reads it (see ``services.SEEDED``)."""
+    return services.SEEDED.shown(text)
+
+
 @bp.context_processor
 def _template_names() -> dict:
     return {"Role": Role}
@@ -88,6 +94,9 @@ def _save(form: PolicyForm, policy: ThrottlePolicy | None) -> ThrottlePolicy | N
     data = form.to_data() if form.validate_on_submit() else None
     if data is None:
         return None
+    if policy is not None:
+        data.name = services.SEEDED.kept(data.name, policy.name)
+        data.description = services.SEEDED.kept(data.description, policy.description)
     try:
         if policy is None:
             policy = services.create_policy(data, actor=current_user)
@@ -108,7 +117,7 @@ def create():
     form = PolicyForm() if request.method == "POST" else PolicyForm(data={"windows": [{}, {}]})
     policy = _save(form, None) if request.method == "POST" else None
     if policy is not None:
-        flash(_("Policy %(name)s created.", name=policy.name), "success")
+        flash(_("Policy %(name)s created.", name=policy_text(policy.name)), "success")
         return redirect(url_for("throttle.detail", policy_id=policy.id))
     status = 422 if request.method == "POST" else 200
     return render_template("throttle/form.html", form=form, policy=None), status
@@ -125,7 +134,7 @@ def edit(policy_id: int):
         )
     form = PolicyForm()
     if _save(form, policy) is not None:
-        flash(_("Policy %(name)s saved.", name=policy.name), "success")
+        flash(_("Policy %(name)s saved.", name=policy_text(policy.name)), "success")
         return redirect(url_for("throttle.detail", policy_id=policy.id))
     return render_template("throttle/form.html", form=form, policy=policy), 422
 
@@ -156,9 +165,9 @@ def toggle(policy_id: int):
     if is_partial():
         return render_template("throttle/_row.html", **_row_context(policy))
     if policy.enabled:
-        flash(_("Policy %(name)s enabled.", name=policy.name), "success")
+        flash(_("Policy %(name)s enabled.", name=policy_text(policy.name)), "success")
     else:
-        flash(_("Policy %(name)s disabled.", name=policy.name), "success")
+        flash(_("Policy %(name)s disabled.", name=policy_text(policy.name)), "success")
     return redirect(url_for("throttle.detail", policy_id=policy.id))
 
 
