@@ -63,6 +63,15 @@ ERROR_HELP: dict[E, str] = {
     ),
 }
 
+#: An unknown outcome without the vendor's message id: no status check can settle it, so the
+#: operator has to (every code's own help would promise the status checks).
+UNKNOWN_WITHOUT_ID = N_(
+    "The provider did not confirm this message and gave it no message id, so its status "
+    "cannot be looked up: the outcome stays unknown, and the console never sends it again by "
+    "itself. It may still have arrived. Ask the recipient or look it up in the provider's own "
+    "console; if it did not arrive, send it again as a new message."
+)
+
 #: Each normalized code by name, for filters and sentences (the code itself stays beside it
 #: where an operator compares it with an API answer).
 ERROR_LABELS: dict[E, str] = {

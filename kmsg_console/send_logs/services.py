@@ -26,7 +26,8 @@ from kmsg_console.messaging.types import MessageType
 from kmsg_console.messaging.vendor_codes import FIX_NOT_KAKAO, Explanation, explain
 from kmsg_console.operators.models import Operator
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import error_help, error_label
+from kmsg_console.send_logs import send_again
+from kmsg_console.send_logs.explanations import UNKNOWN_WITHOUT_ID, error_help, error_label
 from kmsg_console.send_logs.timeline import TimelineEntry, attempt_note, timeline, warning_text
 from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageStatus
 from kmsg_console.web.pagination import Page, decode_cursor, keyset_page
@@ -219,6 +220,10 @@ class LogDetail:
     timeline: list[TimelineEntry] = field(default_factory=list)
     #: The SMS/LMS the console sent in place of this AlimTalk.
     fallback: MessageLog | None = None
+    #: The messages an operator sent this one again from and as, and why it cannot be.
+    sent_again_from: MessageLog | None = None
+    sent_again_as: MessageLog | None = None
+    send_again_refusal: str | None = None
 
 
 def _attempt_view(vendors: Mapping[str, str], log: MessageLog, a: MessageAttempt) -> AttemptView:
@@ -226,10 +231,17 @@ def _attempt_view(vendors: Mapping[str, str], log: MessageLog, a: MessageAttempt
     return AttemptView(
         a,
         explain_vendor_code(vendors, a.provider_code, a.vendor_code, log.type),
-        error_help(a.error_code),
+        UNKNOWN_WITHOUT_ID
+        if a.outcome == "unknown" and not a.provider_message_id and _without_id(log)
+        else error_help(a.error_code),
         note,
         ours,
     )
+
+
+def _without_id(log: MessageLog) -> bool:
+    """An unknown outcome that no status check can settle (see ``UNKNOWN_WITHOUT_ID``)."""
+    return log.status == MessageStatus.UNKNOWN.value and not log.provider_message_id
 
 
 def provider_vendors() -> dict[str, str]:
@@ -258,7 +270,7 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
         if log.provider_code
         else None,
         explanation=explain_vendor_code(vendors, log.provider_code, log.vendor_code, log.type),
-        help=error_help(log.error_code),
+        help=UNKNOWN_WITHOUT_ID if _without_id(log) else error_help(log.error_code),
         attempts=[_attempt_view(vendors, log, a) for a in log.attempts],
         error_label=error_label(log.error_code),
         warnings=[(str(w.get("code") or ""), warning_text(w)) for w in log.warnings or []],
@@ -275,6 +287,10 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
     if with_body:
         detail.body = sending.decrypt_body(log)
     _tell_the_fallback(detail)
+    detail.sent_again_from = send_again.sent_again_from(log)
+    if log.status in send_again.SENDABLE_AGAIN:
+        detail.sent_again_as = send_again.sent_again_as(log)
+        detail.send_again_refusal = send_again.refusal(log)
     return detail
 
 

@@ -36,7 +36,7 @@ class TimelineEntry:
     text: str
     #: A vendor's or adapter's own words, shown as they came.
     verbatim: str | None = None
-    #: Another message the entry is about (the fallback that was sent).
+    #: Another message the entry is about (the fallback that was sent, the message sent again).
     message_id: str | None = None
 
 
@@ -45,6 +45,7 @@ KIND_LABELS = {
     "status": N_("Status change"),
     "retry": N_("Retry"),
     "fallback": N_("SMS/LMS fallback"),
+    "sent_again": N_("Sent again"),
 }
 
 #: How a status answer reached the console (``outcomes.apply_result``'s ``source``).
@@ -187,6 +188,10 @@ _RULES = (
         error=error_label,
     ),
     _rule(r"retry requested by (?P<who>.+)", N_("Retry requested by %(who)s.")),
+    _rule(
+        r"sent again as (?P<message_id>[0-9a-f-]{36}) by (?P<who>.+)",
+        N_("Sent again as a new message by %(who)s:"),
+    ),
     _rule(
         r"recipient cannot get Kakao, but no fallback text was stored \(OTP codes never are\)",
         N_(

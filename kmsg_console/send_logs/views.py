@@ -23,7 +23,7 @@ from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
 from kmsg_console.send_logs import export as csv_export
-from kmsg_console.send_logs import report, services
+from kmsg_console.send_logs import report, send_again, services
 from kmsg_console.send_logs.explanations import (
     OUTCOME_BADGES,
     OUTCOME_LABELS,
@@ -184,3 +184,45 @@ def retry(message_id: str):
             "success" if ok else "error",
         )
     return redirect(url_for("send_logs.detail", message_id=log.public_id), 303)
+
+
+@bp.get("/send-logs/<string:message_id>/send-again")
+@access(Role.OPERATOR)
+def confirm_send_again(message_id: str):
+    """What sending a failed or unknown message again would do, to confirm."""
+    log = services.get_log_or_404(message_id)
+    reason = send_again.refusal(log)
+    if reason is not None:
+        flash(_(reason), "error")
+        return redirect(url_for("send_logs.detail", message_id=log.public_id), 303)
+    return render_template(
+        "send_logs/send_again.html",
+        log=log,
+        request_again=send_again.request_of(log),
+        body=sending.decrypt_body(log),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/send-logs/<string:message_id>/send-again")
+@access(Role.OPERATOR)
+def send_message_again(message_id: str):
+    """Send a failed or unknown message again as a new message (confirmed, audited)."""
+    log = services.get_log_or_404(message_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        new = send_again.send_again(log, operator=current_user)
+    except sending.SendRefused as exc:
+        if exc.code == "not_sendable_again":
+            flash(_(exc.message), "error")
+        else:
+            flash(_("The message cannot be sent again: %(reason)s", reason=exc.message), "error")
+        return redirect(url_for("send_logs.detail", message_id=log.public_id), 303)
+    status = new.status_enum
+    ok = status in (MessageStatus.SENT, MessageStatus.PENDING, MessageStatus.DELIVERED)
+    flash(
+        _("Sent again as a new message. It is now: %(status)s.", status=_(status.label)),
+        "success" if ok else "error",
+    )
+    return redirect(url_for("send_logs.detail", message_id=new.public_id), 303)

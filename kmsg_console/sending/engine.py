@@ -83,6 +83,7 @@ def send(
     idempotency_key: str | None = None,
     sensitive_values: Iterable[str] = (),
     fallback_of_id: int | None = None,
+    resent_from_id: int | None = None,
     message_id: str | None = None,
     also_write: Sequence[object | RowUpdate] = (),
 ) -> SendResult:
@@ -91,6 +92,8 @@ def send(
     ``sensitive_values`` (an OTP code) are masked in the stored body, which also disables
     retries for that message. ``message_id`` fixes the message's public id in advance (the
     OTP engine records it on the verification before sending); by default a new one is made.
+    ``fallback_of_id`` and ``resent_from_id`` link the new row to the message it stands in for
+    (unique: a second one raises ``IntegrityError`` before any provider is called).
     ``also_write``: the caller's rows (new objects, ``RowUpdate``s), written in order in the
     same transaction as the message row, before any provider is called; if that transaction
     fails (e.g. ``IntegrityError`` from one of them) nothing is sent and the error goes on.
@@ -118,13 +121,14 @@ def send(
         fingerprint=fingerprint,
         sensitive=sensitive,
         fallback_of_id=fallback_of_id,
+        resent_from_id=resent_from_id,
     )
     try:
         _route(router, log, message, trigger="initial", also_write=also_write)
     except IntegrityError:
         # Written with the first attempt, the unique indexes answer before anything is sent:
         # another request with the same Idempotency-Key won the race (it does the sending),
-        # or a second fallback of one original, or a row the caller handed over.
+        # or a second fallback (or resend) of one original, or a row the caller handed over.
         existing = _find_idempotent(api_key_id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
@@ -161,6 +165,7 @@ def _create_log(
     fingerprint,
     sensitive,
     fallback_of_id,
+    resent_from_id,
 ) -> MessageLog:
     keyring = current_app.config["KEYRING"]
     message = prepared.message
@@ -205,6 +210,7 @@ def _create_log(
         attempts=[],  # a new message has none: no lazy load when the first one is added
         attempt_count=0,
         fallback_of_id=fallback_of_id,
+        resent_from_id=resent_from_id,
     )
     log.events.append(
         MessageEvent(
@@ -376,7 +382,9 @@ def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOu
         values = {
             "error_code": error.code.value,
             "vendor_code": error.vendor_code,
-            "vendor_text": (error.vendor_text or error.message or "")[:500],
+            # The vendor's own words only: the adapter's account (an exception's text after a
+            # timeout) stays on the attempt, where the page keeps it as technical detail.
+            "vendor_text": (error.vendor_text or "")[:500] or None,
             "http_status": error.http_status,
         }
         if error.accepted is Acceptance.NOT_ACCEPTED:

@@ -106,6 +106,9 @@ class MessageLog(db.Model):
         # At most one SMS/LMS fallback per AlimTalk, enforced by the database.
         sa.Index("uq_message_log_fallback_of", "fallback_of_id", unique=True),
         sa.Index("ix_message_log_fallback_state", "fallback_state"),
+        # An operator sends a failed or unknown message again at most once: a double click
+        # or a colleague's click is refused by the database, not sent a second time.
+        sa.Index("uq_message_log_resent_from", "resent_from_id", unique=True),
         # Delivery reports (webhooks) name the vendor's message id.
         sa.Index("ix_message_log_provider_message", "provider_code", "provider_message_id"),
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_message_log_idempotency"),
@@ -162,6 +165,9 @@ class MessageLog(db.Model):
     fallback_of_id: Mapped[int | None] = mapped_column(BigId)
     #: This AlimTalk's API-level fallback: due, claimed (before sending), sent, failed, skipped.
     fallback_state: Mapped[str | None] = mapped_column(sa.String(10))
+    #: The failed or unknown message an operator sent again as this new one (no foreign key,
+    #: like ``fallback_of_id``).
+    resent_from_id: Mapped[int | None] = mapped_column(BigId)
 
     attempts: Mapped[list[MessageAttempt]] = relationship(
         back_populates="message", order_by="MessageAttempt.id", cascade="all, delete-orphan"

@@ -53,6 +53,7 @@ STORED = [
         "REQUEST_ABORTED: the sending process ended before recording the outcome",
     ),
     ("retry", "FAILED", "retry requested by ops@example.com"),
+    ("sent_again", "UNKNOWN", f"sent again as {FALLBACK_ID} by ops@example.com"),
     (
         "fallback",
         "FAILED",
