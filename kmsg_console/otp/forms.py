@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from kmsg_console.extensions import db
 from kmsg_console.otp.models import OtpChannel, VerificationPurpose, VerificationStatus
+from kmsg_console.otp.services import SEEDED_NAMES
 from kmsg_console.web.forms import choices
 
 PURPOSE_CODE_PATTERN = r"^[a-z0-9_]{2,40}$"
@@ -28,7 +29,7 @@ def _purpose_choices(*, enabled_only: bool) -> list[tuple[str, str]]:
     query = sa.select(VerificationPurpose).order_by(VerificationPurpose.code)
     if enabled_only:
         query = query.where(VerificationPurpose.enabled.is_(True))
-    return [(p.code, f"{p.name} ({p.code})") for p in db.session.scalars(query)]
+    return [(p.code, f"{SEEDED_NAMES.shown(p.name)} ({p.code})") for p in db.session.scalars(query)]
 
 
 class StartForm(FlaskForm):

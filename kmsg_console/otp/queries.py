@@ -280,7 +280,7 @@ def conversion(days: int = 7, now: datetime | None = None) -> Conversion:
     ).all()
 
     purposes = {
-        p.id: PurposeRow(p.code, p.name, [Tally() for _ in day_list])
+        p.id: PurposeRow(p.code, services.SEEDED_NAMES.shown(p.name), [Tally() for _ in day_list])
         for p in db.session.scalars(
             sa.select(VerificationPurpose).order_by(VerificationPurpose.code)
         )

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db, end_read_transaction
+from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, mask_phone, normalize_recipient
 from kmsg_console.messaging.variables import render_template
 from kmsg_console.observability import metrics
@@ -50,6 +51,7 @@ from kmsg_console.otp.models import (
     VerificationPurpose,
     VerificationStatus,
 )
+from kmsg_console.seeded_texts import SeededTexts
 from kmsg_console.sending.models import MessageSource, MessageStatus
 from kmsg_console.sending.records import RowUpdate, durability_point
 from kmsg_console.throttle.engine import ThrottleContext, check_and_consume, give_back
@@ -62,11 +64,13 @@ PHONE_PURPOSE = sending.PHONE_HASH_PURPOSE
 CODE_LENGTHS = range(4, 11)
 
 DEFAULT_PURPOSES = (
-    ("login", "Login"),
-    ("signup", "Sign-up"),
-    ("password_reset", "Password reset"),
-    ("payment", "Payment"),
+    ("login", N_("Login")),
+    ("signup", N_("Sign-up")),
+    ("password_reset", N_("Password reset")),
+    ("payment", N_("Payment")),
 )
+#: The standard purposes' names: shown translated until an operator renames them.
+SEEDED_NAMES = SeededTexts(name for _code, name in DEFAULT_PURPOSES)
 
 
 class OtpRefused(Exception):

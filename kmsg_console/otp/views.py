@@ -25,6 +25,12 @@ from kmsg_console.web.pagination import BadCursor
 bp = Blueprint("otp", __name__, url_prefix="/otp")
 
 
+@bp.app_template_filter("purpose_name")
+def purpose_name(name: str | None) -> str:
+    """A purpose's name as the operator reads it (see ``services.SEEDED_NAMES``)."""
+    return services.SEEDED_NAMES.shown(name)
+
+
 # -- the console ----------------------------------------------------------------------------
 
 
@@ -235,7 +241,9 @@ def _save(form: PurposeForm, purpose: VerificationPurpose | None) -> Verificatio
         if purpose is None:
             purpose = purposes.create_purpose(form.code.data, form.settings())
         else:
-            purposes.update_purpose(purpose, form.settings())
+            settings = form.settings()
+            settings["name"] = services.SEEDED_NAMES.kept(settings["name"], purpose.name)
+            purposes.update_purpose(purpose, settings)
     except purposes.PurposeInvalid as exc:
         db.session.rollback()
         for field_name, problem in exc.problems:
@@ -264,6 +272,8 @@ def edit_purpose(purpose_id: int):
     purpose = db.get_or_404(VerificationPurpose, purpose_id)
     form = PurposeForm() if request.method == "POST" else PurposeForm(obj=purpose)
     del form.code  # the id never changes
+    if request.method != "POST":
+        form.name.data = services.SEEDED_NAMES.shown(purpose.name)
     if _save(form, purpose) is not None:
         flash(_("Purpose %(code)s saved.", code=purpose.code), "success")
         return redirect(url_for("otp.list_purposes"), 303)

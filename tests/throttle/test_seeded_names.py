@@ -3,8 +3,6 @@ renames them; editing one in Korean without touching its name keeps the seeded o
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,6 +10,7 @@ from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.throttle.models import ThrottlePolicy
 from kmsg_console.throttle.services import ensure_default_policies
+from tests.form_values import form_values
 
 KOREAN = {"Accept-Language": "ko"}
 
@@ -44,32 +43,11 @@ def test_seeded_policies_read_in_korean(console, seeded):
     assert "OTP starts per phone" in english
 
 
-def _edit_form(html: str) -> dict[str, str | list[str]]:
-    """What the browser would submit from the edit page, unchanged."""
-    form: dict[str, str | list[str]] = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name or 'type="submit"' in tag:
-            continue
-        value = re.search(r'value="([^"]*)"', tag)
-        if 'type="checkbox"' in tag:
-            if "checked" in tag:
-                form.setdefault(name.group(1), []).append(value.group(1) if value else "y")
-            continue
-        form[name.group(1)] = value.group(1) if value else ""
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        form[name] = body.strip()
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = [o for o in re.findall(r"<option[^>]*>", body) if " selected" in o]
-        form[name] = re.search(r'value="([^"]*)"', chosen[0]).group(1) if chosen else ""
-    return form
-
-
 def test_editing_in_korean_keeps_the_seeded_name_unless_it_is_changed(app, console, seeded):
     console.login(Role.ADMIN)
     policy_id = seeded["OTP starts per IP"]
     page = console.client.get(f"/throttle-policies/{policy_id}/edit", headers=KOREAN)
-    form = _edit_form(page.get_data(as_text=True))
+    form = form_values(page.get_data(as_text=True))
     assert (
         form["name"] == "IP별 OTP 시작" and form["description"] == "클라이언트 IP당 1시간에 10회."
     )
