@@ -235,10 +235,17 @@ def apply_refusal(form: Any, exc: Any) -> None:
     cause = exc.__cause__
     fields = dict(form.variable_fields)
     for issue in getattr(cause, "issues", None) or ():
-        text = _(issue.message, **dict(issue.params)) if issue.params else _(issue.message)
-        targets = [fields[n] for n in str(issue.params.get("names", "")).split(", ") if n in fields]
-        for target in targets if issue.code == "MISSING_VARIABLE" and targets else [form.to]:
-            target.errors = [*target.errors, text]
+        names = str(issue.params.get("names", "")).split(", ")
+        missing = [n for n in names if n in fields] if issue.code == "MISSING_VARIABLE" else []
+        # The engine names every missing variable in one sentence; each field says its own,
+        # once (the engine may report the same gap from more than one check).
+        for name in missing:
+            text = _("Enter a value for #{%(name)s}.", name=name)
+            if text not in fields[name].errors:
+                fields[name].errors = [*fields[name].errors, text]
+        if not missing:
+            text = _(issue.message, **dict(issue.params)) if issue.params else _(issue.message)
+            form.to.errors = [*form.to.errors, text]
     if not getattr(cause, "issues", None):
         reason = (
             _("No enabled provider can send this message.")

@@ -68,6 +68,47 @@ def channels() -> list[str]:
     return sorted({plus or profile for plus, profile in rows if plus or profile})
 
 
+@dataclass(frozen=True)
+class ReviewComment:
+    text: str
+    #: Who wrote it: Kakao (through the vendor), or the operator reviewing in the sandbox.
+    author: str
+
+
+@dataclass(frozen=True)
+class ReviewComments:
+    """A template's review comments: of the review under way or last finished, and older."""
+
+    current: list[ReviewComment]
+    earlier: list[ReviewComment]
+
+
+def review_comments(template: MessageTemplate, reviewer: str) -> ReviewComments:
+    """Split the vendor's comment list by review, with each comment's author.
+
+    Vendors keep every comment a template ever got. A comment belongs to an earlier review
+    when the template was submitted for review again after it arrived (its history entry is
+    older than the last move into "inspecting"). A comment with no history entry (an imported
+    template) counts as current and is credited to ``reviewer``.
+    """
+    events = template.events  # newest first
+    review_started = next(
+        (e.id for e in events if e.to_status == ReviewStatus.INSPECTING.value), None
+    )
+    arrived: dict[str, Any] = {}
+    for event in events:
+        if event.kind == "comment" and event.detail is not None:
+            arrived.setdefault(event.detail, event)
+    current: list[ReviewComment] = []
+    earlier: list[ReviewComment] = []
+    for text in template.review_comments or []:
+        event = arrived.get(text[:500])
+        comment = ReviewComment(text, (event.actor_label if event else None) or reviewer)
+        older = event is not None and review_started is not None and event.id < review_started
+        (earlier if older else current).append(comment)
+    return ReviewComments(current, earlier)
+
+
 def last_send(template: MessageTemplate) -> MessageLog | None:
     """The newest message sent with this template's code through its provider."""
     if not template.vendor_code:

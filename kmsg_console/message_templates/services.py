@@ -81,6 +81,14 @@ def _label(actor: Any) -> str:
     return getattr(actor, "email", None) or "system"
 
 
+def kakao_reviewer(template: MessageTemplate) -> str:
+    """Who wrote the review comments a vendor relays: Kakao, through the template's vendor."""
+    from kmsg_console.providers.adapters.registry import ADAPTERS
+
+    adapter = ADAPTERS.get(template.vendor or "")
+    return f"Kakao ({adapter.label})" if adapter is not None else "Kakao"
+
+
 def _event(
     template: MessageTemplate,
     kind: str,
@@ -89,13 +97,15 @@ def _event(
     actor: Any = None,
     from_status: str | None = None,
     to_status: str | None = None,
+    author: str | None = None,
 ) -> None:
+    """Append a history entry, credited to ``author`` when given, else to ``actor``."""
     template.events.append(
         MessageTemplateEvent(
             at=utcnow(),
             kind=kind,
             detail=(detail or "")[:500] or None,
-            actor_label=_label(actor),
+            actor_label=author or _label(actor),
             from_status=from_status,
             to_status=to_status,
             vendor_status=template.vendor_status,
@@ -158,8 +168,13 @@ def _apply_vendor(
     actor: Any,
     kind: str = "status",
     detail: str | None = None,
+    commenter: str | None = None,
 ) -> bool:
-    """Take the vendor's view of a template; record what changed. True when anything did."""
+    """Take the vendor's view of a template; record what changed. True when anything did.
+
+    New review comments are credited to ``commenter``, by default Kakao: the operator who
+    asked for the sync or submitted the template only relayed them.
+    """
     changed = False
     before = template.status
     template.vendor_status = found.vendor_status
@@ -175,7 +190,7 @@ def _apply_vendor(
         template.review_comments = list(found.comments)
         changed = True
     for comment in new_comments:
-        _event(template, "comment", comment, actor=actor)
+        _event(template, "comment", comment, author=commenter or kakao_reviewer(template))
     if found.content and found.content != template.content:
         template.content, template.variables = found.content, variables_of(found.content)
         _event(template, "synced", TEXT_CHANGED, actor=actor)
@@ -372,6 +387,7 @@ def sandbox_review(
         status.value.upper(),
         tuple(comments),
     )
-    _apply_vendor(template, found, actor=actor, kind="reviewed")
+    # The sandbox has no Kakao: the operator deciding here is the reviewer.
+    _apply_vendor(template, found, actor=actor, kind="reviewed", commenter=_label(actor))
     _audit("sandbox_review", template, actor, decision=status.value, comment=comment or None)
     return template

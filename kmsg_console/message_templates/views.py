@@ -187,6 +187,7 @@ def _detail_page(
         "test_form": test_form,
         "sent": sent,
         "last_send": queries.last_send(template),
+        "review": queries.review_comments(template, services.kakao_reviewer(template)),
     }
     if fragment:  # the test-send card alone (htmx), with the history swapped out of band
         return render_template("message_templates/_test_send.html", **context), status

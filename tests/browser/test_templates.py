@@ -79,8 +79,9 @@ def test_template_from_draft_to_an_alimtalk_send(live_console, page):
     assert _status(page) == "approved"
     history = page.locator("#template-history tbody tr")
     assert history.count() >= 7
-    # (No screenshot here: Playwright's screenshot leaves style="" on inputs, which htmx's settle
-    # step would then copy during the swap below and the CSP would report.)
+    assert page.locator("#template-last-send").inner_text() == "없음"  # "never"
+    # A screenshot leaves style="" on inputs; htmx's settle step no longer copies it.
+    screenshot(page, "templates_approved")
 
     # Send an AlimTalk with it through the sandbox route, then open its send log.
     page.fill("#test-send input[name=to]", "010-2345-6789")
@@ -99,6 +100,8 @@ def test_template_from_draft_to_an_alimtalk_send(live_console, page):
     assert (
         page.locator("#test-send input[name=to]").input_value() == ""
     )  # a fresh form for the next one
+    last_sent = page.locator("#template-last-send a")  # swapped out of band, no reload
+    assert last_sent.get_attribute("href") == result.locator("a").get_attribute("href")
     screenshot(page, "templates_test_sent")
     result.locator("a").click()
     page.wait_for_url("**/send-logs/**")

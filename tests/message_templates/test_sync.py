@@ -92,3 +92,28 @@ def test_sandbox_sync_reads_the_console_itself(ctx, providers, actor):
     db.session.commit()
     assert sync.sync_template(template, actor=actor) is False
     assert template.status == "registered" and template.last_synced_at is not None
+
+
+def test_a_synced_review_comment_is_credited_to_kakao_not_to_the_operator(
+    ctx, providers, simulator, actor
+):
+    template = make_template(providers["aligo"], actor)
+    services.register_template(template, actor=actor)
+    services.request_inspection(template, actor=actor)
+    db.session.commit()
+    simulator.control.reject_template("aligo_kakao", template.vendor_code, "이미지 권리 확인 필요")
+    sync.sync_template(template, actor=actor)
+    db.session.commit()
+    by_kind = {event.kind: event.actor_label for event in template.events}
+    assert by_kind["comment"] == "Kakao (Aligo)"
+    assert by_kind["status"] == "tester@example.com"  # the operator did ask for the sync
+
+
+def test_a_sandbox_reviewers_comment_stays_credited_to_that_operator(ctx, providers, actor):
+    template = make_template(providers["sandbox"], actor)
+    services.register_template(template, actor=actor)
+    services.request_inspection(template, actor=actor)
+    services.sandbox_review(template, False, "버튼 이름을 바꿔 주세요", actor=actor)
+    db.session.commit()
+    (comment,) = [event for event in template.events if event.kind == "comment"]
+    assert comment.actor_label == "tester@example.com"

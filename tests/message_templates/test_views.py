@@ -12,6 +12,7 @@ from kmsg_console.extensions import db
 from kmsg_console.message_templates.models import MessageTemplate
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services as provider_services
+from tests.message_templates.conftest import provider_settings
 
 FORM = {
     "kind": "ALIMTALK",
@@ -186,7 +187,7 @@ def test_test_send_refuses_a_missing_variable_then_sends(app, console, sandbox):
         "/templates/1/test-send", data={"to": "010-1234-5678", "var_0": "홍길동"}
     )
     assert missing.status_code == 422
-    assert "No value for template variable(s): invoice." in missing.get_data(as_text=True)
+    assert _errors(missing) == ["Enter a value for #{invoice}."]
     assert "<h1" not in missing.get_data(as_text=True)
     sent = console.htmx_post(
         "/templates/1/test-send", data={"to": "010-1234-5678", "var_0": "홍길동", "var_1": "1234"}
@@ -200,6 +201,92 @@ def test_test_send_refuses_a_missing_variable_then_sends(app, console, sandbox):
         )
         assert event.details["message_id"] == message_id and event.details["to"] == "010-****-5678"
         assert "01012345678" not in str(event.details)
+
+
+def _approved(console, form=FORM) -> None:
+    console.post("/templates/new", data=form)
+    for step in ("register", "inspection"):
+        console.post(f"/templates/1/{step}")
+    console.post("/templates/1/review", data={"approve": "1"})
+
+
+def _field_errors(response) -> dict[str, list[str]]:
+    """Errors per input name, for the fields that have any."""
+    html = response.get_data(as_text=True)
+    found = {}
+    for block in re.findall(r'<div class="field has-error">(.*?)</div>', html, re.S):
+        name = re.search(r'name="([^"]+)"', block).group(1)
+        found[name] = re.findall(r'<p class="error"[^>]*>([^<]+)</p>', block)
+    return found
+
+
+def test_each_missing_variable_is_flagged_once_under_its_own_field(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    _approved(console)
+    missing = console.htmx_post("/templates/1/test-send", data={"to": "010-1234-5678"})
+    assert missing.status_code == 422
+    assert _field_errors(missing) == {
+        "var_0": ["Enter a value for #{name}."],
+        "var_1": ["Enter a value for #{invoice}."],
+    }
+
+
+def test_a_test_send_from_the_page_updates_last_sent(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    _approved(console)
+    page = console.client.get("/templates/1").get_data(as_text=True)
+    assert re.search(r'<dd id="template-last-send">\s*<span class="muted">never', page)
+    sent = console.htmx_post(
+        "/templates/1/test-send", data={"to": "010-1234-5678", "var_0": "홍길동", "var_1": "1"}
+    )
+    html = sent.get_data(as_text=True)
+    message_id = re.search(
+        r'id="test-send-result">.*?href="/send-logs/([0-9a-f-]{36})"', html, re.S
+    )
+    last_send = re.search(r'<dd id="template-last-send" hx-swap-oob="true">(.*?)</dd>', html, re.S)
+    assert message_id and last_send
+    assert f'href="/send-logs/{message_id.group(1)}"' in last_send.group(1)
+
+
+def test_comments_of_an_earlier_review_are_labeled_once_the_template_is_approved(
+    app, console, simulator
+):
+    console.login(Role.OPERATOR)
+    with app.test_request_context():
+        provider_services.save_provider(
+            None,
+            vendor="aligo",
+            code="aligo-main",
+            name="Aligo",
+            values=provider_settings(simulator, "aligo"),
+            enabled=True,
+            actor=None,
+        )
+        db.session.commit()
+    form = {**FORM, "provider": "aligo-main"}
+    console.post("/templates/new", data=form)
+    console.post("/templates/1/register")
+    console.post("/templates/1/inspection")
+    simulator.control.reject_template("aligo_kakao", _template(app).vendor_code, "송장 설명 필요")
+    console.post("/templates/1/sync")
+    rejected = console.client.get("/templates/1").get_data(as_text=True)
+    current = re.search(r'<ul class="review-current">(.*?)</ul>', rejected, re.S)
+    assert current and "송장 설명 필요" in current.group(1)
+    assert "Kakao (Aligo)" in current.group(1)  # Kakao wrote it, not the operator who synced
+    assert "From an earlier review" not in rejected
+
+    console.post("/templates/1/edit", data={**form, "content": FORM["content"] + " 감사합니다."})
+    console.post("/templates/1/inspection")
+    simulator.control.approve_template("aligo_kakao", _template(app).vendor_code)
+    console.post("/templates/1/sync")
+    assert _template(app).status == "approved"
+    approved = console.client.get("/templates/1").get_data(as_text=True)
+    section = re.search(r'<section[^>]*id="review-comments"[^>]*>(.*?)</section>', approved, re.S)
+    assert section is not None
+    assert 'class="review-current"' not in section.group(1)
+    assert "Reviewer's comments" not in section.group(1)
+    earlier = re.search(r"From an earlier review.*?<ul[^>]*>(.*?)</ul>", section.group(1), re.S)
+    assert earlier and "송장 설명 필요" in earlier.group(1)
 
 
 def test_provider_sync_from_the_list(app, console, sandbox, simulator):
