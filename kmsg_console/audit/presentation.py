@@ -19,7 +19,10 @@ from flask_babel import gettext
 from kmsg_console.api_keys.models import Scope
 from kmsg_console.audit.services import REDACTED
 from kmsg_console.i18n_markers import N_
+from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
+from kmsg_console.send_logs.explanations import ERROR_LABELS
+from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
     EntryMatch,
     KeyKind,
@@ -212,6 +215,7 @@ def target_label(target_type: str | None) -> str:
 def detail_lines(action: str, details: Mapping[str, Any] | None) -> list[DetailLine]:
     """The event's details as lines, in the order they were recorded."""
     labels = _labels_for(action)
+    details = _seeded_names_shown(action, details)
     lines: list[DetailLine] = []
     for key, value in (details or {}).items():
         if key in ("before", "after"):
@@ -241,6 +245,30 @@ def _changes(before: Any, after: Any, labels: Callable[[str], str]) -> list[Deta
     # Only one side: a creation's snapshot or what a removal took away.
     side = before or after
     return [DetailLine(labels(key), _format(side[key], key, labels)) for key in keys]
+
+
+def _seeded_names_shown(action: str, details: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``details`` with a policy's or purpose's seeded name (still as the install stored it)
+    as the pages show it: in the operator's language."""
+    # Imported here: both services record audit events themselves.
+    if action.startswith("throttle."):
+        from kmsg_console.throttle.services import SEEDED as seeded
+    elif action.startswith("otp.purpose"):
+        from kmsg_console.otp.services import SEEDED_NAMES as seeded
+    else:
+        return details
+
+    def shown(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        return {
+            key: seeded.shown(item)
+            if key in ("name", "description") and isinstance(item, str)
+            else shown(item)
+            for key, item in value.items()
+        }
+
+    return shown(details)
 
 
 def _labels_for(action: str) -> Callable[[str], str]:
@@ -287,6 +315,9 @@ def _labels_of(*enums: type[StrEnum]) -> dict[str, str]:
 
 #: Stored enumeration values shown by their labels (unknown values stay as stored).
 _VALUE_LABELS: dict[str, dict[str, str]] = {
+    # A message's status is upper case, a template's review status lower case.
+    "status": _labels_of(MessageStatus, ReviewStatus),
+    "error_code": {code.value: label for code, label in ERROR_LABELS.items()},
     "role": _labels_of(Role),
     "scopes": _labels_of(Scope),
     "list": _labels_of(ListKind),
