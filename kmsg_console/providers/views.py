@@ -62,10 +62,12 @@ def _apply_errors(form, exc: services.ProviderError) -> None:
 @bp.route("/providers/new", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def create():
-    """Add a provider of the vendor chosen in the query string."""
+    """Add a provider of the vendor chosen in the query string (asked for when missing)."""
     vendor = request.args.get("vendor", "")
     if vendor not in ADAPTERS:
-        abort(404)
+        if request.method == "POST":
+            abort(404)  # nothing to save a form against
+        return _vendor_page(vendor)
     form = provider_form_class(vendor, is_edit=False)()
     if form.validate_on_submit():
         try:
@@ -93,6 +95,14 @@ def create():
         fields=config_fields(form, vendor),
         provider=None,
     ), status
+
+
+def _vendor_page(asked: str):
+    """Which vendor the new provider is for; an unknown one is a 404 that still offers them."""
+    form = VendorPickForm(request.args)
+    if asked:
+        form.vendor.errors = [_("Choose one of the vendors listed.")]
+    return render_template("providers/pick.html", form=form), 404 if asked else 200
 
 
 @bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services
+from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
 
 SECRET = "demo-api-secret"
@@ -362,3 +364,34 @@ def test_only_admins_manage_providers(console):
     console.login(Role.OPERATOR)
     assert console.client.get("/providers").status_code == 403
     assert console.post("/providers/routing", data={}).status_code == 403
+
+
+def _vendor_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="vendor"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r'<option[^>]*value="([^"]*)"', select.group(1)) if select else []
+
+
+def test_adding_a_provider_without_a_vendor_asks_which_one(console):
+    console.login(Role.ADMIN)
+    response = console.client.get("/providers/new")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'<form method="get" action="/providers/new"', html)
+    assert _vendor_options(html) == list(ADAPTERS)
+    assert 'role="alert"' not in html
+    chosen = console.client.get("/providers/new?vendor=aligo")
+    assert chosen.status_code == 200 and 'name="cfg_user_id"' in chosen.get_data(as_text=True)
+
+
+def test_an_unknown_vendor_is_answered_with_the_choice_and_one_error(console):
+    console.login(Role.ADMIN)
+    response = console.client.get("/providers/new?vendor=nope")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert _vendor_options(html) == list(ADAPTERS)
+    assert html.count('role="alert"') == 1 and "Choose one of the vendors" in html
+
+
+def test_only_admins_choose_a_vendor(console):
+    console.login(Role.OPERATOR)
+    assert console.client.get("/providers/new").status_code == 403
