@@ -83,7 +83,8 @@ def _option_help(dest: str, by_vendor: Mapping[str, ConfigField]) -> str:
         )
     text = "; ".join(parts) + "."
     if len(by_vendor) == 1 and next(iter(by_vendor.values())).help:
-        text += " " + next(iter(by_vendor.values())).help
+        spec = next(iter(by_vendor.values()))
+        text += " " + spec.help + (f" {spec.example}" if spec.example else "")
     return text
 
 

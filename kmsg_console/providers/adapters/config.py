@@ -29,6 +29,9 @@ class ConfigField:
     kind: FieldKind = "text"
     help: str = ""
     default: Any = None
+    #: A value as the operator would type it, shown as code after ``help``: it is syntax,
+    #: the same in every language, so it stays out of the translated text.
+    example: str = ""
 
 
 @dataclass(frozen=True)

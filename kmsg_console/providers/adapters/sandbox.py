@@ -169,9 +169,10 @@ class SandboxAdapter(BaseAdapter):
             "script",
             N_("Scripted outcomes"),
             help=N_(
-                "Comma-separated outcomes for the next sends, e.g. "
-                '"fail:PROVIDER_ERROR,timeout,ok". Empty: every send succeeds.'
+                "Comma-separated outcomes for the next sends; empty: every send succeeds. "
+                "For example:"
             ),
+            example="fail:PROVIDER_ERROR,timeout,ok",
         ),
     )
 
