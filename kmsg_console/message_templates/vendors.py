@@ -8,6 +8,7 @@ status. Failures raise :class:`VendorError` carrying the normalized error.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import ErrorCode, SendError
 from kmsg_console.messaging.provider import (
+    KakaoCategory,
     KakaoTemplate,
     TemplateDraft,
     TemplateProvider,
@@ -28,6 +30,8 @@ from kmsg_console.providers.models import Provider
 
 from .lifecycle import EDIT_RESULT
 from .models import EmphasisType, KakaoMessageType, MessageTemplate, ReviewStatus
+
+logger = logging.getLogger(__name__)
 
 _STATUS = {
     TemplateStatus.DRAFT: ReviewStatus.REGISTERED,  # Aligo REG
@@ -99,6 +103,35 @@ def supports_templates(provider: Provider) -> bool:
     return cls is not None and all(
         hasattr(cls, m) for m in ("create_template", "get_template", "list_templates")
     )
+
+
+@dataclass(frozen=True)
+class CategoryChoices:
+    """The Kakao categories the template form offers for a provider.
+
+    ``options`` is empty when the vendor keeps no list (the code is typed, if it takes one)
+    or when the list could not be read; ``unreachable`` tells the two apart.
+    """
+
+    options: tuple[KakaoCategory, ...] = ()
+    unreachable: bool = False
+
+
+def kakao_categories(provider: Provider | None) -> CategoryChoices:
+    """Ask ``provider``'s vendor for Kakao's template categories (SOLAPI lists them)."""
+    if provider is None or provider.vendor == "sandbox":
+        return CategoryChoices()
+    adapter = provider_services.adapter_for(provider)
+    lister = getattr(adapter, "list_template_categories", None)
+    if lister is None:
+        return CategoryChoices()
+    result = lister()
+    if isinstance(result, Err):
+        logger.warning(
+            "template categories of %s could not be read: %s", provider.code, result.error.code
+        )
+        return CategoryChoices(unreachable=True)
+    return CategoryChoices(tuple(result.value))
 
 
 def gateway_for(provider: Provider) -> Gateway:

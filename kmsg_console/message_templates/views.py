@@ -17,7 +17,7 @@ from kmsg_console.web.access import access
 from kmsg_console.web.forms import EmptyForm
 from kmsg_console.web.htmx import is_partial, render_page_or_fragment
 
-from . import queries, sends, services, sync
+from . import queries, sends, services, sync, vendors
 from .forms import FilterForm, ReviewForm, TemplateForm, apply_refusal, test_send_form
 from .lifecycle import Action
 from .models import EVENT_LABELS, Category, KakaoMessageType, MessageTemplate, ReviewStatus
@@ -70,11 +70,31 @@ def _provider(form: TemplateForm):
 
 
 def _form_page(form: TemplateForm, template: MessageTemplate | None, status: int = 200):
-    data = services.with_defaults(form.to_data(), _provider(form))
-    bubble = queries.preview(data, services.check(data, _provider(form)))
+    provider = _provider(form)
+    data = services.with_defaults(form.to_data(), provider)
+    bubble = queries.preview(data, services.check(data, provider))
     return render_template(
-        "message_templates/form.html", form=form, template=template, bubble=bubble
+        "message_templates/form.html",
+        form=form,
+        template=template,
+        bubble=bubble,
+        provider=provider,
+        categories=vendors.kakao_categories(provider),
     ), status
+
+
+@bp.get("/category-code")
+@access(Role.OPERATOR)
+def category_field():
+    """The category code field for the chosen provider (htmx, when the provider changes)."""
+    form = TemplateForm(request.args, meta={"csrf": False})
+    provider = _provider(form)
+    return render_template(
+        "message_templates/_category_code.html",
+        form=form,
+        provider=provider,
+        categories=vendors.kakao_categories(provider),
+    )
 
 
 @bp.get("")

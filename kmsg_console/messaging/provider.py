@@ -105,6 +105,14 @@ class KakaoTemplate:
 
 
 @dataclass(frozen=True)
+class KakaoCategory:
+    """One of Kakao's template categories as a vendor lists it (``001002``, "회원 > 로그인")."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
 class TemplateDraft:
     """Fields to create or update a Kakao template."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import pytest
@@ -321,3 +322,79 @@ def test_sandbox_rejection_needs_a_comment_and_edit_waits_for_the_review(app, co
     assert blocked.status_code == 303 and blocked.headers["Location"] == "/templates/1"
     page = console.client.get("/templates/1").get_data(as_text=True)
     assert "A template under review cannot be changed" in page
+
+
+# -- Kakao's category list -------------------------------------------------------------------
+
+CATEGORY_PATH = "/kakao/v2/templates/categories"
+
+
+def _add_provider(app, simulator, vendor: str) -> str:
+    with app.test_request_context():
+        provider = provider_services.save_provider(
+            None,
+            vendor=vendor,
+            code=f"{vendor}-main",
+            name=vendor.upper(),
+            values=provider_settings(simulator, vendor),
+            enabled=True,
+            actor=None,
+        )
+        db.session.commit()
+        return provider.code
+
+
+def _category_field(html: str) -> str:
+    match = re.search(r'<div id="category-code-field"[^>]*>(.*?)</div>\s*</div>', html, re.S)
+    return match.group(1) if match else html
+
+
+def test_the_category_code_is_chosen_from_the_vendors_list(app, console, simulator):
+    console.login(Role.OPERATOR)
+    solapi = _add_provider(app, simulator, "solapi")
+    fragment = console.client.get(
+        f"/templates/category-code?provider={solapi}", headers={"HX-Request": "true"}
+    )
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html
+    assert '<select id="category_code" name="category_code"' in html
+    assert '<option value="001002">회원 &gt; 인증/비밀번호/로그인 (001002)</option>' in html
+    created = console.post(
+        "/templates/new", data={**FORM, "provider": solapi, "category_code": "004001"}
+    )
+    assert created.status_code == 303 and _template(app).category_code == "004001"
+    edit = console.client.get("/templates/1/edit").get_data(as_text=True)
+    assert '<option selected value="004001">' in _category_field(edit)
+
+
+def test_a_vendor_without_a_category_list_keeps_the_typed_code(app, console, simulator, sandbox):
+    console.login(Role.OPERATOR)
+    aligo = _add_provider(app, simulator, "aligo")
+    for provider in (aligo, "sandbox", ""):
+        html = console.client.get(
+            f"/templates/category-code?provider={provider}&category_code=001002",
+            headers={"HX-Request": "true"},
+        ).get_data(as_text=True)
+        assert '<input id="category_code"' in html and 'value="001002"' in html, provider
+        assert "Could not read" not in html
+
+
+def test_an_unreachable_vendor_falls_back_to_typing_the_code(app, console, simulator):
+    console.login(Role.OPERATOR)
+    solapi = _add_provider(app, simulator, "solapi")
+    simulator.control.inject("solapi", "status_5xx", path=CATEGORY_PATH, count=None)
+    page = console.client.get("/templates/new").get_data(as_text=True)
+    assert '<input id="category_code"' in _category_field(page)  # no provider chosen yet
+    refused = console.post(
+        "/templates/new", data={**FORM, "provider": solapi, "category_code": "", "name": ""}
+    )
+    field = html_lib.unescape(_category_field(refused.get_data(as_text=True)))
+    assert refused.status_code == 422
+    assert '<input id="category_code"' in field
+    assert "Could not read the category list from SOLAPI" in field
+    assert "SOLAPI needs Kakao's category code" in field  # the field's own error stays
+
+
+def test_only_writers_read_the_category_field(app, console, simulator):
+    console.login(Role.VIEWER)
+    assert console.client.get("/templates/category-code?provider=").status_code == 403

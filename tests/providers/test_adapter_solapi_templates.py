@@ -53,3 +53,19 @@ def test_an_approved_template_is_not_deleted(simulator, adapter):
     assert not refused.ok
     assert (refused.error.vendor_code, refused.error.http_status) == ("InvalidTemplateStatus", 400)
     assert adapter.get_template(APPROVED_TEMPLATE).value.status is TemplateStatus.APPROVED
+
+
+def test_kakaos_template_categories_are_read(simulator, adapter):
+    categories = adapter.list_template_categories().value
+    assert ("001002", "회원 > 인증/비밀번호/로그인") in [(c.code, c.name) for c in categories]
+    assert template_calls(simulator) == [("GET", "/kakao/v2/templates/categories")]
+
+
+def test_unreadable_categories_are_an_error_not_an_empty_list(simulator, adapter):
+    simulator.control.inject("solapi", "status_5xx", path="/kakao/v2/templates/categories")
+    failed = adapter.list_template_categories()
+    assert not failed.ok and failed.error.http_status >= 500
+    simulator.control.inject(
+        "solapi", "body", path="/kakao/v2/templates/categories", body='{"unexpected": 1}'
+    )
+    assert not adapter.list_template_categories().ok

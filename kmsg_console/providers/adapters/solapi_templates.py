@@ -17,7 +17,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
-from kmsg_console.messaging.provider import KakaoTemplate, TemplateDraft, TemplateStatus
+from kmsg_console.messaging.provider import (
+    KakaoCategory,
+    KakaoTemplate,
+    TemplateDraft,
+    TemplateStatus,
+)
 from kmsg_console.messaging.result import Err, Ok, Result
 
 _STATUS = {
@@ -95,6 +100,27 @@ class SolapiTemplatesMixin:
         return Ok(
             [template_from_solapi(i, self.redact(i)) for i in items or [] if isinstance(i, dict)]
         )
+
+    def list_template_categories(self) -> Result[list[KakaoCategory]]:
+        """Kakao's template categories, whose codes a template's ``categoryCode`` takes."""
+        result = self._read(self._call("GET", "/kakao/v2/templates/categories"))
+        if isinstance(result, Err):
+            return result
+        rows = result.value if isinstance(result.value, list) else None
+        categories = [
+            KakaoCategory(str(row["code"]), str(row.get("name") or row["code"]))
+            for row in rows or []
+            if isinstance(row, dict) and row.get("code")
+        ]
+        if not categories:  # an answer without the list is not "no categories"
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "SOLAPI returned no template categories",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
+        return Ok(categories)
 
     def get_template(self, code: str) -> Result[KakaoTemplate]:
         """One template; a 404 becomes ``TEMPLATE_NOT_FOUND``."""
