@@ -294,7 +294,8 @@ def failure_report(
                 MessageLog.error_code,
                 sa.func.count().label("n"),
             )
-            .where(failed, MessageLog.vendor_code.is_not(None))
+            # The vendor codes of failures: an AlimTalk its fallback delivered is none.
+            .where(failed, MessageLog.vendor_code.is_not(None), ~delivered_by_fallback)
             .group_by(
                 MessageLog.provider_code,
                 MessageLog.type,

@@ -72,14 +72,14 @@ def refusal(log: MessageLog) -> str | None:
         return OTP
     if sent_again_as(log) is not None:
         return ALREADY
-    if log.payload_enc is None:
-        return NO_PAYLOAD
-    if any(a.outcome == "in_flight" for a in log.attempts):
-        return IN_FLIGHT
     if log.type == MessageType.ALIMTALK.value:
         fallback = sending.find_fallback(log)
         if fallback is not None and fallback.status != MessageStatus.FAILED.value:
             return FALLBACK_SENT
+    if log.payload_enc is None:
+        return NO_PAYLOAD
+    if any(a.outcome == "in_flight" for a in log.attempts):
+        return IN_FLIGHT
     return None
 
 

@@ -78,6 +78,7 @@ def test_the_failure_report_counts_a_rescued_alimtalk_as_delivered_by_fallback(
         assert rows == {("3104", True): 1, ("3104", False): 1}
         assert result.failure_share == 1 / 3  # the rescued AlimTalk and its SMS are not failures
         assert report.failure_chart(result).kinds == ("failed", "fallback")
+        assert [(r.vendor_code, r.count) for r in result.vendor_codes] == [("3104", 1)]
         rescued = list_page(
             LogFilters(status="FAILED", fallback="delivered"), cursor=None, per_page=10
         )
