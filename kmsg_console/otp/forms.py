@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -10,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from kmsg_console.extensions import db
 from kmsg_console.otp.models import OtpChannel, VerificationPurpose, VerificationStatus
-from kmsg_console.otp.services import SEEDED_NAMES
+from kmsg_console.otp.services import SEEDED_NAMES, test_providers
 from kmsg_console.web.forms import choices
 
 PURPOSE_CODE_PATTERN = r"^[a-z0-9_]{2,40}$"
@@ -39,10 +40,21 @@ class StartForm(FlaskForm):
         _l("Phone number"), filters=[_strip], validators=[DataRequired(), Length(max=32)]
     )
     purpose = SelectField(_l("Purpose"), validators=[InputRequired()])
+    provider = SelectField(_l("Send through"), validators=[Optional()], default="")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.purpose.choices = choices(_purpose_choices(enabled_only=True))
+        self.provider.choices = choices(
+            [("", _("The routing table, like an API call"))]
+            + [
+                (
+                    code,
+                    _("%(name)s (%(code)s): the code shows on the next page", name=name, code=code),
+                )
+                for code, name in test_providers().items()
+            ]
+        )
 
 
 class CheckForm(FlaskForm):

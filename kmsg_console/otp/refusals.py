@@ -15,7 +15,7 @@ from kmsg_console.messaging.phone import InvalidPhoneNumber, mask_phone
 from kmsg_console.otp.services import OtpRefused
 
 #: Refusals that belong under a form field rather than above the form.
-FIELD_OF = {"invalid_phone": "phone", "unknown_purpose": "purpose"}
+FIELD_OF = {"invalid_phone": "phone", "unknown_purpose": "purpose", "unknown_provider": "provider"}
 #: The same for the check form.
 CHECK_FIELD_OF = {"invalid_code": "code"}
 
@@ -50,6 +50,7 @@ def _message(exc: OtpRefused) -> str:
     messages = {
         "invalid_phone": _("This is not a Korean mobile number."),
         "unknown_purpose": _("This purpose does not exist or is disabled."),
+        "unknown_provider": _("Only an enabled sandbox provider can be chosen for a test."),
         "resend_cooldown": _(
             "This number got a code for this purpose moments ago (resend cooldown). "
             "Nothing was sent. Try again in %(wait)s.",

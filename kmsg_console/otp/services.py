@@ -51,6 +51,7 @@ from kmsg_console.otp.models import (
     VerificationPurpose,
     VerificationStatus,
 )
+from kmsg_console.providers import services as provider_services
 from kmsg_console.seeded_texts import SeededTexts
 from kmsg_console.sending.models import MessageSource, MessageStatus
 from kmsg_console.sending.records import RowUpdate, durability_point
@@ -270,15 +271,21 @@ def start(
     user_ref: str | None = None,
     api_key_id: int | None = None,
     operator=None,
+    provider_code: str | None = None,
 ) -> Verification:
     """Start a verification: throttle, replace any pending one, send a fresh code.
 
-    The answer is the same whether or not the number was seen before.
+    The answer is the same whether or not the number was seen before. ``provider_code``
+    sends a console test through that sandbox provider instead of the routing table.
     """
     purpose = purpose_settings(purpose_code)
     if purpose is None or not purpose.enabled:
         raise OtpRefused(
             422, "unknown_purpose", f"No enabled verification purpose {purpose_code!r}."
+        )
+    if provider_code is not None and provider_code not in test_providers():
+        raise OtpRefused(
+            422, "unknown_provider", f"{provider_code!r} is not an enabled sandbox provider."
         )
     digits = _normalized_phone(phone)
     keyring = current_app.config["KEYRING"]
@@ -320,6 +327,7 @@ def start(
             user_ref=user_ref,
             api_key_id=api_key_id,
             operator=operator,
+            provider_code=provider_code,
         )
     except OtpRefused as exc:
         if exc.status == 429:
@@ -341,6 +349,7 @@ def _issue_with_retries(
     user_ref: str | None,
     api_key_id: int | None,
     operator,
+    provider_code: str | None = None,
 ) -> Verification:
     """Issue the code, redone when a concurrent start for the same number got there first."""
     for _attempt in range(ISSUE_ATTEMPTS):
@@ -357,6 +366,7 @@ def _issue_with_retries(
                 user_ref=user_ref,
                 api_key_id=api_key_id,
                 operator=operator,
+                provider_code=provider_code,
             )
         except IntegrityError:
             # A concurrent start for this phone and purpose committed its pending code
@@ -406,6 +416,7 @@ def _issue(
     user_ref: str | None,
     api_key_id: int | None,
     operator,
+    provider_code: str | None = None,
 ) -> Verification:
     """Replace the pending code (if any) with a new verification and send its code."""
     keyring = current_app.config["KEYRING"]
@@ -436,7 +447,7 @@ def _issue(
     )
     _event(verification, "pending", f"code sent by {purpose.channel}")
 
-    send_request = _send_request(purpose, digits, code)
+    send_request = _send_request(purpose, digits, code, provider_code)
     try:
         # The verification (and the cancellation of the one it replaces) is committed with
         # the message row and its first attempt, before the provider is called: the
@@ -479,7 +490,11 @@ def _issue(
             actor=operator,
             target_type="verification",
             target_id=public_id,
-            details={"purpose": purpose.code, "to": verification.phone_masked},
+            details={
+                "purpose": purpose.code,
+                "to": verification.phone_masked,
+                **({"provider": provider_code} if provider_code else {}),
+            },
         )
         db.session.commit()
     # Otherwise the send's last commit wrote everything this start has to say.
@@ -527,7 +542,18 @@ def _mask_ip(ip: str | None) -> str | None:
     return ".".join(parts[:2] + ["*", "*"]) if len(parts) == 4 else "…"
 
 
-def _send_request(purpose: PurposeSettings, digits: str, code: str) -> sending.SendRequest:
+def test_providers() -> dict[str, str]:
+    """Providers a console test may name instead of the routing table: the enabled sandboxes.
+
+    Only a sandbox: it delivers nothing, so a test through it leaves live traffic alone and
+    its code shows in the console; a live provider is reached through routing.
+    """
+    return {p.code: p.name for p in provider_services.enabled_providers() if p.vendor == "sandbox"}
+
+
+def _send_request(
+    purpose: PurposeSettings, digits: str, code: str, provider_code: str | None = None
+) -> sending.SendRequest:
     sms_text = render_sms(purpose, code)
     if purpose.channel == OtpChannel.ALIMTALK.value and purpose.alimtalk_template_code:
         return sending.SendRequest(
@@ -543,9 +569,12 @@ def _send_request(purpose: PurposeSettings, digits: str, code: str) -> sending.S
             failover={"enabled": True, "channel": "sms", "content": sms_text}
             if purpose.sms_fallback
             else None,
+            provider=provider_code,
         )
     # No explicit type: SMS, or LMS when the filled-in text is over 90 bytes.
-    return sending.SendRequest(to=digits, text=sms_text, from_=purpose.sender_number)
+    return sending.SendRequest(
+        to=digits, text=sms_text, from_=purpose.sender_number, provider=provider_code
+    )
 
 
 def find(public_id: str) -> Verification | None:

@@ -90,6 +90,7 @@ def start():
             client_ip=request.remote_addr,
             user_ref=f"operator:{current_user.id}",
             operator=current_user,
+            provider_code=form.provider.data or None,
         )
     except services.OtpRefused as exc:
         refusal = refusals.explain(exc)
