@@ -87,6 +87,8 @@ def _form_page(form: TemplateForm, template: MessageTemplate | None, status: int
 @access(Role.OPERATOR)
 def category_field():
     """The category code field for the chosen provider (htmx, when the provider changes)."""
+    if not is_partial():  # a field, not a page: the form it belongs to
+        return redirect(url_for("message_templates.create"), 303)
     form = TemplateForm(request.args, meta={"csrf": False})
     provider = _provider(form)
     return render_template(

@@ -398,3 +398,9 @@ def test_an_unreachable_vendor_falls_back_to_typing_the_code(app, console, simul
 def test_only_writers_read_the_category_field(app, console, simulator):
     console.login(Role.VIEWER)
     assert console.client.get("/templates/category-code?provider=").status_code == 403
+
+
+def test_the_category_field_opened_as_a_page_leads_to_the_form(app, console):
+    console.login(Role.OPERATOR)
+    response = console.client.get("/templates/category-code")
+    assert response.status_code == 303 and response.headers["Location"] == "/templates/new"
