@@ -105,7 +105,8 @@ def test_invalid_number_and_a_scripted_failure(operator_console, page):
     page.click(".send-preview button.primary")
     page.wait_for_url("**/send-logs/*")
     assert page.locator(".flash-error").count() == 1
-    assert "INSUFFICIENT_BALANCE" in page.locator(".flash-error").inner_text()
+    # The refusal is named by its label in the operator's language, not by the raw code.
+    assert "잔액 부족" in page.locator(".flash-error").inner_text()
     screenshot(page, "send_result_failed")
     # Chromium logs the 422 answer of the refused preview as a console error; nothing else.
     assert [e for e in page.js_errors if "status of 422" not in e] == []
