@@ -165,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         manual_send,
         message_templates,
         operators,
+        opt_outs,
     )
     from kmsg_console.observability import views as observability_views
     from kmsg_console.otp import bp as otp_bp
@@ -191,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
         send_log_views.bp,
         otp_bp,
         message_templates.bp,
+        opt_outs.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -21,6 +21,7 @@ from kmsg_console.audit.services import REDACTED
 from kmsg_console.i18n_markers import N_
 from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
+from kmsg_console.opt_outs.models import OptOutSource
 from kmsg_console.send_logs.explanations import ERROR_LABELS
 from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
@@ -81,6 +82,9 @@ ACTION_LABELS: dict[str, str] = {
     "template.sync": N_("Template synced from the provider"),
     "template.import": N_("Template imported from the provider"),
     "template.test_send": N_("Template test sent"),
+    "opt_out.add": N_("Added to the opt-out list"),
+    "opt_out.remove": N_("Removed from the opt-out list"),
+    "opt_out.import": N_("Opt-out list imported"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -96,6 +100,7 @@ TARGET_LABELS: dict[str, str] = {
     "verification": N_("Verification"),
     "verification_purpose": N_("OTP purpose"),
     "message_template": N_("Template"),
+    "opt_out": N_("Opt-out"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -177,6 +182,16 @@ FIELD_LABELS: dict[str, str] = {
     "webhook": N_("Webhook secret set"),
     # routing
     "DEFAULT": N_("Default (any type)"),
+}
+
+#: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.
+OPT_OUT_FIELD_LABELS: dict[str, str] = {
+    "phone": N_("Phone number"),
+    "scope": N_("Scope"),
+    "source": N_("Source"),
+    "added": N_("Added"),
+    "already_present": N_("Already on the list"),
+    "invalid_rows": N_("Invalid rows"),
 }
 
 
@@ -278,6 +293,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         from kmsg_console.worker.retention import CLASSES
 
         extra = {c.key: c.label for c in CLASSES}
+    elif action.startswith("opt_out."):
+        extra = OPT_OUT_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -325,4 +342,5 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "mode": _labels_of(ThrottleMode),
     "key_kind": _labels_of(KeyKind),
     "actions": _labels_of(ThrottleAction),
+    "source": _labels_of(OptOutSource),
 }

@@ -196,3 +196,37 @@ def mask_phone(value: str | None) -> str:
     if len(digits) <= 4:
         return "*" * len(digits)
     return "*" * (len(digits) - 4) + digits[-4:]
+
+
+#: Free 080 opt-out lines: 080 and 7 or 8 digits (080-123-4567, 080-1234-5678).
+_OPT_OUT_LINE = re.compile(r"080[0-9]{7,8}")
+
+
+def normalize_opt_out_line(raw: str) -> str:
+    """Return the domestic digits of a free 080 opt-out line (``0801234567``).
+
+    Advertising must name such a line, and a recipient who calls it opts out of that
+    sender's advertising only; ``+82 80-123-4567`` and ``080-123-4567`` are the same line.
+
+    :raises InvalidPhoneNumber: for anything that is not an 080 number.
+    """
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text:
+        raise InvalidPhoneNumber(N_("Phone number is empty."))
+    if len(text) > _MAX_INPUT_LENGTH or not _ALLOWED.match(text):
+        raise InvalidPhoneNumber(
+            N_("Phone number may contain only digits, spaces, hyphens and a leading +.")
+        )
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("82") and not digits.startswith("820"):
+        digits = "0" + digits[2:]
+    elif digits.startswith("820"):
+        digits = digits[2:]
+    if not _OPT_OUT_LINE.fullmatch(digits):
+        raise InvalidPhoneNumber(N_("An opt-out line is an 080 number, e.g. 080-123-4567."))
+    return digits
+
+
+def format_opt_out_line(digits: str) -> str:
+    """``0801234567`` → ``080-123-4567``; ``08012345678`` → ``080-1234-5678``."""
+    return f"{digits[:3]}-{digits[3:-4]}-{digits[-4:]}"
