@@ -146,15 +146,19 @@ class Router:
         *,
         on_attempt_start: Callable[[str], None] | None = None,
         on_attempt_done: Callable[[Attempt], None] | None = None,
+        chain: list[str] | None = None,
     ) -> RouteOutcome:
         """Send ``message`` through the chain; stop at the first decisive outcome.
 
         ``on_attempt_start(provider_id)`` runs before each provider call (the
         send engine writes its log row there; if it raises, that provider is
         not called and the exception propagates). ``on_attempt_done(attempt)``
-        runs after each call.
+        runs after each call. ``chain`` replaces ``candidates(message)`` when the
+        caller narrowed it (the send engine's rules drop providers a sender number
+        is not registered with).
         """
-        chain = self.candidates(message)
+        if chain is None:
+            chain = self.candidates(message)
         if isinstance(chain, Err):
             return RouteOutcome(chain, ())
         attempts: list[Attempt] = []

@@ -43,6 +43,7 @@ from kmsg_console.messaging.types import (
 from kmsg_console.observability import metrics
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
+from kmsg_console.sending import rules
 from kmsg_console.sending.models import (
     MessageAttempt,
     MessageEvent,
@@ -110,6 +111,26 @@ def send(
     chain = router.candidates(message)
     if not isinstance(chain, list):
         raise SendRefused(422, "no_provider", chain.error.message)
+    candidate = rules.Candidate(request, message, chain, router, source)
+    try:
+        chain = rules.check(candidate)
+    except rules.RuleRefusal as refusal:
+        log = _create_log(
+            prepared,
+            request,
+            source=source,
+            api_key_id=api_key_id,
+            operator_id=operator_id,
+            idempotency_key=None,  # a refusal holds no key: the caller may fix and retry
+            fingerprint=None,
+            sensitive=sensitive,
+            fallback_of_id=None,
+            resent_from_id=None,
+        )
+        _write_refusal(log, refusal, provider_code=chain[0] if chain else None)
+        raise SendRefused(
+            refusal.status, refusal.code, refusal.message, refusal.issues, log=log
+        ) from None
 
     log = _create_log(
         prepared,
@@ -124,7 +145,7 @@ def send(
         resent_from_id=resent_from_id,
     )
     try:
-        _route(router, log, message, trigger="initial", also_write=also_write)
+        _route(router, log, message, trigger="initial", chain=chain, also_write=also_write)
     except IntegrityError:
         # Written with the first attempt, the unique indexes answer before anything is sent:
         # another request with the same Idempotency-Key won the race (it does the sending),
@@ -222,12 +243,40 @@ def _create_log(
     return log  # written with its first attempt, before that provider is called (_route)
 
 
+def _write_refusal(log: MessageLog, refusal: rules.RuleRefusal, *, provider_code) -> None:
+    """Write a message a sending rule refused: FAILED with the rule's code, no attempt.
+
+    Never retryable from the console: the rule would refuse it again until the list or
+    the text changes, and then it is a new message.
+    """
+    now = utcnow()
+    log.provider_code = provider_code
+    log.status = MessageStatus.FAILED.value
+    log.status_updated_at = now
+    log.error_code = refusal.code
+    log.retryable = False
+    log.failed_at = now
+    # Its only event says why: it was never "accepted for sending".
+    log.events = [
+        MessageEvent(
+            at=now,
+            kind="refused",
+            status=MessageStatus.FAILED.value,
+            detail=f"{refusal.code}: {refusal.message}"[:500],
+        )
+    ]
+    with durability_point() as point:
+        point.insert(log, *log.events)
+    metrics.MESSAGES.labels(provider_code or "", log.type, log.status, refusal.code).inc()
+
+
 def _route(
     router: Router,
     log: MessageLog,
     message: Message,
     *,
     trigger: str,
+    chain: list[str] | None = None,
     operator_id: int | None = None,
     also_write: Sequence[object | RowUpdate] = (),
 ) -> None:
@@ -269,7 +318,9 @@ def _route(
         metrics.ATTEMPTS.labels(result.provider_id, outcome, _error_code(result) or "").inc()
         metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
 
-    routed = router.send(message, on_attempt_start=before_call, on_attempt_done=after_call)
+    routed = router.send(
+        message, on_attempt_start=before_call, on_attempt_done=after_call, chain=chain
+    )
     with durability_point() as point:
         _write_answer(point, router, log, message, current["attempt"], current["result"])
         _write_final_status(point, log, routed.outcome)
