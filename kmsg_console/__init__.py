@@ -171,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmsg_console.otp import bp as otp_bp
     from kmsg_console.providers import views as provider_views
     from kmsg_console.send_logs import views as send_log_views
+    from kmsg_console.settings import views as settings_views
     from kmsg_console.throttle import bp as throttle_bp
     from kmsg_console.web import health
     from kmsg_console.worker import views as worker_views
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         otp_bp,
         message_templates.bp,
         opt_outs.bp,
+        settings_views.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -299,7 +299,13 @@ _paths: dict[str, Any] = {
                     "strings holding U+0000 or unpaired surrogates, a scheduled_at out of range, "
                     "or an Idempotency-Key that is empty, too long or holds control characters."
                 ),
-                "409": _error_response("Idempotency-Key reused with a different body."),
+                "409": _error_response(
+                    "Idempotency-Key reused with a different body (idempotency_conflict), or "
+                    "duplicate_message: the same type, sender, subject and text went to this "
+                    "number within the duplicate-send window an admin set (off by default); "
+                    "the message names the earlier message. A replay with the same "
+                    "Idempotency-Key returns the original instead."
+                ),
                 "413": _error_response("The request body is too large."),
                 "415": UNSUPPORTED_MEDIA_TYPE,
                 "422": _error_response(

@@ -85,6 +85,7 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.add": N_("Added to the opt-out list"),
     "opt_out.remove": N_("Removed from the opt-out list"),
     "opt_out.import": N_("Opt-out list imported"),
+    "setting.update": N_("Setting changed"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -101,6 +102,7 @@ TARGET_LABELS: dict[str, str] = {
     "verification_purpose": N_("OTP purpose"),
     "message_template": N_("Template"),
     "opt_out": N_("Opt-out"),
+    "setting": N_("Setting"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -182,6 +184,9 @@ FIELD_LABELS: dict[str, str] = {
     "webhook": N_("Webhook secret set"),
     # routing
     "DEFAULT": N_("Default (any type)"),
+    # sending rules
+    "duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
+    "sending.duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
 }
 
 #: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.

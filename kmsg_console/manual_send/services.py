@@ -177,6 +177,16 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
                 "An admin can set one up under Providers."
             ),
         )
+    elif exc.code == "duplicate_message":
+        _add_error(
+            form,
+            None,
+            _(
+                "This number got the same text within the duplicate-send window, so it was "
+                "not sent again. Change the text, or wait until the window has passed; the "
+                "send log shows the earlier message."
+            ),
+        )
     else:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
 

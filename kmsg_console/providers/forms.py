@@ -7,12 +7,20 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import PasswordInput
 
 from kmsg_console.providers.adapters.config import ConfigField
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.services import MASK
+from kmsg_console.sending.duplicates import MAX_WINDOW_MINUTES
 from kmsg_console.web.forms import choices
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -29,6 +37,22 @@ class ProviderBaseForm(FlaskForm):
     )
     name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     enabled = BooleanField(_l("Enabled"), default=True)
+    duplicate_window = IntegerField(
+        _l("Duplicate-send window (minutes)"),
+        description=_l(
+            "Empty: the console-wide window (Sending rules). 0: off for this provider. "
+            "At most %(max)s minutes.",
+            max=MAX_WINDOW_MINUTES,
+        ),
+        validators=[
+            Optional(),
+            NumberRange(
+                0,
+                MAX_WINDOW_MINUTES,
+                message=_l("Enter 0 (off) to %(max)s minutes.", max=MAX_WINDOW_MINUTES),
+            ),
+        ],
+    )
 
 
 def _field_for(spec: ConfigField, is_edit: bool):

@@ -33,6 +33,8 @@ class Provider(TimestampMixin, db.Model):
     #: Normalized code and a short vendor text of the last failed check (never a secret).
     health_error: Mapped[str | None] = mapped_column(sa.String(255))
     balance: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Duplicate-send window of this provider in minutes (0: off); None: the global one.
+    duplicate_window_minutes: Mapped[int | None] = mapped_column()
 
 
 class RoutingRule(db.Model):

@@ -21,6 +21,8 @@ from kmsg_console.providers.adapters.config import ProviderConfigError, Timeouts
 from kmsg_console.providers.adapters.registry import ADAPTERS, build_adapter
 from kmsg_console.providers.models import Provider, RoutingRule
 
+#: A keyword argument left out: the saved value stays.
+KEEP = object()
 #: What a secret field shows once saved. Submitting it back unchanged keeps the stored value.
 MASK = "••••••••"
 DEFAULT_ROUTE = "DEFAULT"
@@ -80,8 +82,13 @@ def save_provider(
     values: Mapping[str, Any],
     enabled: bool,
     actor,
+    duplicate_window_minutes: int | None | object = KEEP,
 ) -> Provider:
-    """Create or update a provider; secrets are encrypted and an unchanged mask keeps them."""
+    """Create or update a provider; secrets are encrypted and an unchanged mask keeps them.
+
+    ``duplicate_window_minutes``: the provider's own duplicate-send window (None: the
+    console-wide one); left as it is when not given.
+    """
     if vendor not in ADAPTERS:
         raise ProviderError("vendor", "unknown_vendor")
     fields = ADAPTERS[vendor].CONFIG_FIELDS
@@ -114,10 +121,17 @@ def save_provider(
                 parsed[field] = normalize_sender(parsed[field])
             except InvalidPhoneNumber as exc:
                 raise ProviderError(field, "invalid", str(exc)) from exc
-    before = {"name": provider.name, "enabled": provider.enabled, **(provider.settings or {})}
+    before = {
+        "name": provider.name,
+        "enabled": provider.enabled,
+        "duplicate_window_minutes": provider.duplicate_window_minutes,
+        **(provider.settings or {}),
+    }
     old_tokens = dict(provider.secrets or {})
     provider.name = name.strip() or provider.code
     provider.enabled = enabled
+    if duplicate_window_minutes is not KEEP:
+        provider.duplicate_window_minutes = duplicate_window_minutes  # type: ignore[assignment]
     provider.settings = {
         k: v for k, v in parsed.items() if k not in secrets_named and v is not None
     }
@@ -136,7 +150,12 @@ def save_provider(
     if creating:
         db.session.add(provider)
     db.session.flush()
-    after = {"name": provider.name, "enabled": provider.enabled, **provider.settings}
+    after = {
+        "name": provider.name,
+        "enabled": provider.enabled,
+        "duplicate_window_minutes": provider.duplicate_window_minutes,
+        **provider.settings,
+    }
     details = diff(before, after)
     if changed_secrets:
         details["credentials_replaced"] = changed_secrets  # names only, never values

@@ -78,6 +78,7 @@ def create():
                 name=form.name.data,
                 values=config_values(form, vendor),
                 enabled=form.enabled.data,
+                duplicate_window_minutes=form.duplicate_window.data,
                 actor=current_user,
             )
         except services.ProviderError as exc:
@@ -115,7 +116,12 @@ def edit(provider_id: int):
         form = form_class()
         form.code.data = provider.code  # the id never changes
     else:
-        data = {"code": provider.code, "name": provider.name, "enabled": provider.enabled}
+        data = {
+            "code": provider.code,
+            "name": provider.name,
+            "enabled": provider.enabled,
+            "duplicate_window": provider.duplicate_window_minutes,
+        }
         data.update({f"cfg_{k}": v for k, v in services.form_values(provider).items()})
         form = form_class(data=data)
     if form.validate_on_submit():
@@ -127,6 +133,7 @@ def edit(provider_id: int):
                 name=form.name.data,
                 values=config_values(form, provider.vendor),
                 enabled=form.enabled.data,
+                duplicate_window_minutes=form.duplicate_window.data,
                 actor=current_user,
             )
         except services.ProviderError as exc:

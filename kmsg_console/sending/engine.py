@@ -43,7 +43,7 @@ from kmsg_console.messaging.types import (
 from kmsg_console.observability import metrics
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
-from kmsg_console.sending import rules
+from kmsg_console.sending import duplicates, rules
 from kmsg_console.sending.models import (
     MessageAttempt,
     MessageEvent,
@@ -200,6 +200,7 @@ def _create_log(
         to_hash=keyring.lookup_hash(message.to, PHONE_HASH_PURPOSE),
         to_enc=keyring.encrypt(message.to, f"message:{message.message_id}:to"),
         to_masked=mask_phone(message.to),
+        dedupe_hash=duplicates.dedupe_hash(message, source=source, sensitive=bool(sensitive)),
         from_number=message.from_,
         subject=message.subject,
         body_enc=keyring.encrypt(body, f"message:{message.message_id}:body")

@@ -112,6 +112,8 @@ class MessageLog(db.Model):
         # Delivery reports (webhooks) name the vendor's message id.
         sa.Index("ix_message_log_provider_message", "provider_code", "provider_message_id"),
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_message_log_idempotency"),
+        # The duplicate-send window looks for an earlier message with the same hash.
+        sa.Index("ix_message_log_dedupe_hash", "dedupe_hash", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -132,6 +134,9 @@ class MessageLog(db.Model):
     to_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     to_enc: Mapped[str] = mapped_column(sa.Text, nullable=False)
     to_masked: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    #: Keyed hash of type, sender, recipient, subject and final text (the duplicate-send
+    #: window's lookup; never the text in clear). None for OTP messages.
+    dedupe_hash: Mapped[str | None] = mapped_column(sa.String(64))
     from_number: Mapped[str | None] = mapped_column(sa.String(20))
     subject: Mapped[str | None] = mapped_column(sa.String(200))
     #: The final text, encrypted; for OTP messages the code is masked before encryption.

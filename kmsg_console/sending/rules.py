@@ -20,6 +20,7 @@ from typing import Any
 from kmsg_console.messaging.router import Router
 from kmsg_console.messaging.types import Message
 from kmsg_console.orm import utcnow
+from kmsg_console.sending import duplicates
 from kmsg_console.sending.models import MessageSource
 from kmsg_console.sending.request import SendRequest
 
@@ -63,4 +64,5 @@ def check(candidate: Candidate) -> list[str]:
 
     :raises RuleRefusal: from the first rule that refuses.
     """
+    duplicates.check(candidate)
     return candidate.chain

@@ -24,6 +24,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("opt_outs.list_opt_outs", N_("Opt-outs"), Role.VIEWER),
     NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
+    NavItem("settings.sending_rules", N_("Sending rules"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
