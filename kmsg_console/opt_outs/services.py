@@ -182,6 +182,18 @@ def add_opt_out(
     return result
 
 
+def entries_for(phone: str) -> tuple[str, list[OptOut]]:
+    """The masked number and its opt-outs (every scope), for the API's check.
+
+    :raises OptOutError: for a number that is not a mobile number.
+    """
+    digits = normalize_phone(phone)
+    entries = db.session.scalars(
+        sa.select(OptOut).where(OptOut.phone_hash == _hash(digits)).order_by(OptOut.scope)
+    )
+    return mask_phone(digits), list(entries)
+
+
 def remove_opt_out(opt_out: OptOut, *, actor: Any) -> None:
     record_audit(
         "opt_out.remove",

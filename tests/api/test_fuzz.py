@@ -113,7 +113,7 @@ def fuzz_config(
         "phases": {"stateful": {"enabled": True, "max-steps": max_steps}},
         # Half of the phone numbers the fuzzer sends are valid, so sends and starts succeed.
         "dictionaries": {"kr_mobile": {"values": valid_phone_numbers()}},
-        "parameters": {"body.to": phones, "body.phone": phones},
+        "parameters": {"body.to": phones, "body.phone": phones, "query.phone": phones},
         "analysis": {"constants": {"enabled": False}},
     }
     if seed is not None:
@@ -252,6 +252,8 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         "GET /messages/{id}",
         "POST /verifications",
         "POST /verifications/{id}/check",
+        "POST /opt-outs",
+        "GET /opt-outs",
     }
 
     report = run_fuzz(schema)
@@ -265,6 +267,8 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         ("GET /messages/{id}", 200),
         ("POST /verifications", 201),
         ("POST /verifications/{id}/check", 200),
+        ("POST /opt-outs", 201),
+        ("GET /opt-outs", 200),
     ]:
         assert report.seen(label, status), (label, status, dict(report.statuses))
     assert report.requests > 300, dict(report.statuses)
