@@ -20,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(api_keys_group)
     app.cli.add_command(_worker_command())
     app.cli.add_command(_templates_command())
+    app.cli.add_command(_opt_outs_command())
     for command in _provider_commands():
         app.cli.add_command(command)
 
@@ -34,6 +35,12 @@ def _templates_command() -> click.Command:
     from kmsg_console.message_templates.cli import templates_group
 
     return templates_group
+
+
+def _opt_outs_command() -> click.Command:
+    from kmsg_console.opt_outs.cli import opt_outs_group
+
+    return opt_outs_group
 
 
 def _provider_commands() -> tuple[click.Command, ...]:

@@ -85,6 +85,7 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.add": N_("Added to the opt-out list"),
     "opt_out.remove": N_("Removed from the opt-out list"),
     "opt_out.import": N_("Opt-out list imported"),
+    "opt_out.sync": N_("Opt-out list synced from a provider"),
     "setting.update": N_("Setting changed"),
 }
 
@@ -197,6 +198,7 @@ OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "added": N_("Added"),
     "already_present": N_("Already on the list"),
     "invalid_rows": N_("Invalid rows"),
+    "skipped": N_("Only in inactive groups"),
 }
 
 

@@ -36,3 +36,12 @@ class AddOptOutForm(FlaskForm):
 
 class ImportOptOutsForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired()])
+
+
+class SyncOptOutsForm(FlaskForm):
+    """Import a provider's block list (the providers that keep one are the choices)."""
+
+    provider = SelectField(_l("Provider"), validators=[DataRequired()])
+
+    def set_providers(self, providers) -> None:
+        self.provider.choices = choices((p.code, f"{p.name} ({p.code})") for p in providers)

@@ -28,6 +28,8 @@ class OptOutSource(StrEnum):
     CONSOLE = "console"
     CSV = "csv"
     API = "api"
+    #: Synced from a vendor's block list (SOLAPI 수신 거부).
+    VENDOR = "vendor"
 
     @property
     def label(self) -> str:
@@ -35,6 +37,7 @@ class OptOutSource(StrEnum):
             OptOutSource.CONSOLE: N_("Console"),
             OptOutSource.CSV: N_("CSV import"),
             OptOutSource.API: N_("API"),
+            OptOutSource.VENDOR: N_("Provider sync"),
         }[self]
 
 

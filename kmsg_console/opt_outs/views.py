@@ -8,8 +8,13 @@ from flask_login import current_user
 
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
-from kmsg_console.opt_outs import services
-from kmsg_console.opt_outs.forms import AddOptOutForm, ImportOptOutsForm, OptOutFilterForm
+from kmsg_console.opt_outs import services, sync
+from kmsg_console.opt_outs.forms import (
+    AddOptOutForm,
+    ImportOptOutsForm,
+    OptOutFilterForm,
+    SyncOptOutsForm,
+)
 from kmsg_console.opt_outs.models import OptOut, OptOutSource
 from kmsg_console.web.access import access
 from kmsg_console.web.forms import EmptyForm
@@ -22,7 +27,13 @@ bp = Blueprint("opt_outs", __name__)
 ADD_PREFIX = "new"
 
 
-def _page(add_form=None, import_form=None, report=None, status=200):
+def _sync_form(formdata=None) -> SyncOptOutsForm:
+    form = SyncOptOutsForm(formdata=formdata)
+    form.set_providers(sync.block_list_providers())
+    return form
+
+
+def _page(add_form=None, import_form=None, report=None, status=200, sync_form=None):
     filters = OptOutFilterForm(request.args)
     filters.set_scopes(services.scopes_in_use())
     page = None
@@ -46,6 +57,7 @@ def _page(add_form=None, import_form=None, report=None, status=200):
         import_form=import_form or ImportOptOutsForm(formdata=None),
         report=report,
         remove_form=EmptyForm(),
+        sync_form=sync_form or _sync_form(),
         scope_display=services.scope_display,
     ), status
 
@@ -109,3 +121,38 @@ def import_csv():
             db.session.commit()
             return _page(report=report)
     return _page(import_form=form, status=422)
+
+
+@bp.post("/opt-outs/sync")
+@access(Role.VIEWER)
+def sync_from_provider():
+    """Import a provider's block list (SOLAPI 수신 거부); the counts are flashed."""
+    form = _sync_form(request.form)
+    if not form.validate_on_submit():
+        return _page(sync_form=form, status=422)
+    provider = next(p for p in sync.block_list_providers() if p.code == form.provider.data)
+    try:
+        report = sync.sync_provider(provider, actor=current_user)
+    except sync.SyncFailed as exc:
+        db.session.rollback()
+        flash(
+            _("The provider's block list could not be read: %(error)s", error=exc.error.code.value),
+            "error",
+        )
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "%(provider)s: %(listed)d blocked numbers read, %(added)d added, "
+                "%(present)d already on the list, %(invalid)d not mobile numbers, "
+                "%(skipped)d only in inactive groups.",
+                provider=provider.name,
+                listed=report.listed,
+                added=report.added,
+                present=report.present,
+                invalid=report.invalid,
+                skipped=report.skipped,
+            ),
+            "success",
+        )
+    return redirect(url_for("opt_outs.list_opt_outs"), 303)

@@ -32,6 +32,7 @@ from kmsg_console.messaging.vendor_codes import map_vendor_code, normalize_vendo
 
 from .base import BaseAdapter
 from .config import ConfigField
+from .solapi_blocks import SolapiBlocksMixin
 from .solapi_templates import SolapiTemplatesMixin
 from .transport import HttpReply
 
@@ -101,7 +102,7 @@ def _parse_date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class SolapiAdapter(SolapiTemplatesMixin, BaseAdapter):
+class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
     """SMS/LMS/MMS, AlimTalk (ATA) and FriendTalk (CTA) through SOLAPI."""
 
     vendor = "solapi"

@@ -17,6 +17,7 @@ from . import (
     iwinv_sms,
     iwinv_templates,
     solapi,
+    solapi_blocks,
     solapi_channels,
     solapi_kakao,
 )
@@ -85,6 +86,7 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
     install_fault_hooks(app, state, VENDOR_ERRORS)
     for blueprint in (
         solapi.bp,
+        solapi_blocks.bp,
         solapi_channels.bp,
         solapi_kakao.bp,
         iwinv_alimtalk.bp,

@@ -178,3 +178,38 @@ class SimulatorControl:
     def set_balance(self, account: str, amount: float) -> dict[str, float]:
         """Accounts: solapi, solapi_point, iwinv_alimtalk, iwinv_sms, aligo (SMS+Kakao share it)."""
         return self._call("POST", f"/balances/{account}", {"amount": amount})["balances"]
+
+    # -- SOLAPI block lists -------------------------------------------------------
+    def blocks(self, vendor: str = "solapi") -> dict[str, list[dict[str, Any]]]:
+        """The block groups and blocked numbers a vendor keeps."""
+        return self._call("GET", f"/blocks/{vendor}")
+
+    def add_block_group(
+        self,
+        *,
+        name: str | None = None,
+        use_all: bool = False,
+        sender_numbers: list[str] | None = None,
+        status: str = "ACTIVE",
+        vendor: str = "solapi",
+    ) -> dict[str, Any]:
+        """Seed a block group; returns it with its ``blockGroupId``."""
+        payload = {
+            "name": name,
+            "useAll": use_all,
+            "senderNumbers": sender_numbers or [],
+            "status": status,
+        }
+        return self._call("POST", f"/blocks/{vendor}/groups", payload)["blockGroup"]
+
+    def add_block_number(
+        self,
+        phone: str,
+        group_ids: list[str] | None = None,
+        memo: str = "",
+        *,
+        vendor: str = "solapi",
+    ) -> dict[str, Any]:
+        """Seed a recipient who refused the groups' senders."""
+        payload = {"phoneNumber": phone, "blockGroupIds": group_ids or [], "memo": memo}
+        return self._call("POST", f"/blocks/{vendor}/numbers", payload)["blockNumber"]

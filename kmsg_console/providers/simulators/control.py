@@ -19,6 +19,7 @@ from . import (
     iwinv_sms,
     iwinv_templates,
     solapi,
+    solapi_blocks,
     solapi_kakao,
 )
 from .common import json_response
@@ -67,6 +68,11 @@ ENDPOINTS = [
     "GET    /_control/balances                        balances per account",
     "POST   /_control/balances/<account>              set a balance {amount}",
     "POST   /_control/tokens/<vendor>/expire          end every API token (aligo_kakao) now",
+    "GET    /_control/blocks/solapi                   SOLAPI block groups and blocked numbers",
+    "POST   /_control/blocks/solapi/groups            add a block group "
+    "{name?, useAll?, senderNumbers?, status?}",
+    "POST   /_control/blocks/solapi/numbers           add a blocked number "
+    "{phoneNumber, blockGroupIds?, memo?}",
 ]
 
 
@@ -274,3 +280,53 @@ def set_balance(account: str) -> Response:
     with state.lock:
         state.balances[account] = float(amount)
         return json_response({"balances": dict(state.balances)})
+
+
+@bp.get("/blocks/<vendor>")
+def list_blocks(vendor: str) -> Response:
+    _vendor(vendor, ("solapi",))
+    state = get_state()
+    with state.lock:
+        return json_response(
+            {
+                "blockGroups": list(state.block_groups.values()),
+                "blockNumbers": list(state.block_numbers.values()),
+            }
+        )
+
+
+@bp.post("/blocks/<vendor>/groups")
+def add_block_group(vendor: str) -> Response:
+    _vendor(vendor, ("solapi",))
+    data = request.get_json(silent=True) or {}
+    senders = data.get("senderNumbers") or []
+    if not isinstance(senders, list):
+        return _fail("senderNumbers must be a list of numbers")
+    state = get_state()
+    with state.lock:
+        group = solapi_blocks.add_group(
+            state,
+            name=data.get("name"),
+            use_all=bool(data.get("useAll", False)),
+            sender_numbers=[str(n) for n in senders],
+            status=str(data.get("status") or "ACTIVE"),
+        )
+    return json_response({"blockGroup": group})
+
+
+@bp.post("/blocks/<vendor>/numbers")
+def add_block_number(vendor: str) -> Response:
+    _vendor(vendor, ("solapi",))
+    data = request.get_json(silent=True) or {}
+    groups = data.get("blockGroupIds") or []
+    if not isinstance(groups, list):
+        return _fail("blockGroupIds must be a list of group ids")
+    state = get_state()
+    with state.lock:
+        number = solapi_blocks.add_number(
+            state,
+            str(data.get("phoneNumber") or ""),
+            group_ids=[str(g) for g in groups],
+            memo=str(data.get("memo") or ""),
+        )
+    return json_response({"blockNumber": number})

@@ -164,6 +164,9 @@ class SimulatorState:
             self.tokens: dict[str, dict[str, float]] = {v: {} for v in VENDOR_PREFIXES}
             #: Message groups a vendor keeps (SOLAPI), by group id.
             self.groups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: SOLAPI's block lists (수신 거부): groups and blocked numbers, by their ids.
+            self.block_groups: dict[str, dict[str, Any]] = {}
+            self.block_numbers: dict[str, dict[str, Any]] = {}
             #: Files uploaded to a vendor (SOLAPI storage), by file id.
             self.files: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             self.balances: dict[str, float] = {
