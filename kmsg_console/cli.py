@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(_worker_command())
     app.cli.add_command(_templates_command())
     app.cli.add_command(_opt_outs_command())
+    app.cli.add_command(_sending_rules_command())
     for command in _provider_commands():
         app.cli.add_command(command)
 
@@ -41,6 +42,12 @@ def _opt_outs_command() -> click.Command:
     from kmsg_console.opt_outs.cli import opt_outs_group
 
     return opt_outs_group
+
+
+def _sending_rules_command() -> click.Command:
+    from kmsg_console.settings.cli import sending_rules_group
+
+    return sending_rules_group
 
 
 def _provider_commands() -> tuple[click.Command, ...]:

@@ -170,6 +170,27 @@ def save_provider(
     return provider
 
 
+def set_duplicate_window(
+    provider: Provider, minutes: int | None, *, actor=None, actor_label: str | None = None
+) -> None:
+    """Give ``provider`` its own duplicate-send window (None: the console-wide one); audited."""
+    before = provider.duplicate_window_minutes
+    if before == minutes:
+        return
+    provider.duplicate_window_minutes = minutes
+    record_audit(
+        "provider.update",
+        actor=actor,
+        actor_label=actor_label,
+        target_type="provider",
+        target_id=provider.code,
+        details={
+            "before": {"duplicate_window_minutes": before},
+            "after": {"duplicate_window_minutes": minutes},
+        },
+    )
+
+
 def set_enabled(provider: Provider, enabled: bool, *, actor) -> None:
     if provider.enabled == enabled:
         return

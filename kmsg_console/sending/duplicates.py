@@ -59,11 +59,11 @@ def global_window() -> int:
     return int(settings.get(GLOBAL_KEY, 0) or 0)
 
 
-def save_global_window(minutes: int, *, actor: Any) -> bool:
+def save_global_window(minutes: int, *, actor: Any, actor_label: str | None = None) -> bool:
     """Set the console-wide window (0 turns it off); audited. The caller commits."""
     if not 0 <= minutes <= MAX_WINDOW_MINUTES:
         raise ValueError(f"the window is 0 to {MAX_WINDOW_MINUTES} minutes")
-    return settings.put(GLOBAL_KEY, minutes, actor=actor, default=0)
+    return settings.put(GLOBAL_KEY, minutes, actor=actor, default=0, actor_label=actor_label)
 
 
 def window_for(provider_code: str | None) -> int:

@@ -15,7 +15,9 @@ def get(key: str, default: Any = None) -> Any:
     return default if row is None or row.value is None else row.value
 
 
-def put(key: str, value: Any, *, actor: Any, default: Any = None) -> bool:
+def put(
+    key: str, value: Any, *, actor: Any, default: Any = None, actor_label: str | None = None
+) -> bool:
     """Save ``value`` under ``key`` (audited when it changes); True when something changed."""
     row = db.session.get(ConsoleSetting, key)
     before = default if row is None or row.value is None else row.value
@@ -25,10 +27,11 @@ def put(key: str, value: Any, *, actor: Any, default: Any = None) -> bool:
         row = ConsoleSetting(key=key)
         db.session.add(row)
     row.value = value
-    row.updated_by = (getattr(actor, "email", None) or "system")[:255]
+    row.updated_by = (actor_label or getattr(actor, "email", None) or "system")[:255]
     record_audit(
         "setting.update",
         actor=actor,
+        actor_label=actor_label,
         target_type="setting",
         target_id=key,
         details={"before": {key: before}, "after": {key: value}},

@@ -256,3 +256,31 @@ def test_the_send_form_says_why_a_duplicate_was_not_sent(app, console):
     assert b"the same text within the duplicate-send window" in response.data
     assert [log.error_code for log in _logs(app)] == [None, "duplicate_message"]
     sandbox_clear()
+
+
+def test_the_cli_shows_and_sets_the_windows(app):
+    with app.test_request_context():
+        provider_services.ensure_sandbox_provider()
+        db.session.commit()
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["sending-rules", "duplicate-window"])
+    assert shown.exit_code == 0 and "console-wide: 0 min" in shown.output
+    assert runner.invoke(args=["sending-rules", "duplicate-window", "61"]).exit_code == 2
+    assert runner.invoke(args=["sending-rules", "duplicate-window", "10"]).exit_code == 0
+    result = runner.invoke(args=["sending-rules", "duplicate-window", "3", "--provider", "sandbox"])
+    assert result.exit_code == 0 and "sandbox: 3 min (0: off); in force: 3 min" in result.output
+    result = runner.invoke(
+        args=["sending-rules", "duplicate-window", "--provider", "sandbox", "--use-global"]
+    )
+    assert "sandbox: the console-wide window; in force: 10 min" in result.output
+    missing = runner.invoke(args=["sending-rules", "duplicate-window", "--provider", "nope"])
+    assert missing.exit_code != 0 and "no provider 'nope'" in missing.output
+    with app.app_context():
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.actor_label == "cli").order_by(AuditEvent.id)
+        ).all()
+        assert [e.action for e in events] == [
+            "setting.update",
+            "provider.update",
+            "provider.update",
+        ]
