@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import diff, record_audit
@@ -167,7 +168,7 @@ def form_problem(provider: Provider | None, key: str | None) -> tuple[str, dict[
     if not profile.usable:
         return (
             N_("The Kakao sender profile %(profile)s is %(status)s; Kakao sends nothing from it."),
-            {"profile": profile.display, "status": profile.status},
+            {"profile": profile.display, "status": gettext(profile.status_enum.label).lower()},
         )
     return None
 

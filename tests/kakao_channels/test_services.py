@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
@@ -115,7 +116,8 @@ def test_form_problem_refuses_unregistered_and_unusable_profiles(providers, acto
     profile = _profiles("solapi-main")[SOLAPI_PF_ID]
     services.update_profile(profile, plus_id=None, name=None, status="dormant", actor=actor)
     dormant = services.form_problem(solapi, SOLAPI_PF_ID)
-    assert dormant is not None and dormant[1]["status"] == "dormant"
+    # The status is named by its label, in the operator's language.
+    assert dormant is not None and dormant[1]["status"] == gettext("Dormant").lower()
 
 
 @pytest.mark.parametrize(
