@@ -79,3 +79,34 @@ def test_admin_syncs_profiles_and_picks_one_for_a_template(live_console, page, s
     assert "배송 시작" in page.locator("#profile-templates").inner_text()
     screenshot(page, "kakao_channels_profile_with_template")
     assert page.js_errors == []
+
+
+def test_the_send_form_offers_the_providers_profiles_for_alimtalk(live_console, page, simulator):
+    with live_console.app.test_request_context():
+        create_operator("operator@example.com", PASSWORD, Role.OPERATOR)
+        for vendor in ("solapi", "aligo"):
+            provider_services.save_provider(
+                None,
+                vendor=vendor,
+                code=f"{vendor}-main",
+                name=vendor.upper(),
+                values=provider_settings(simulator, vendor),
+                enabled=True,
+                actor=None,
+            )
+        db.session.commit()
+    sign_in(page, live_console, "operator@example.com")
+    page.goto(live_console.url("/send"))
+    page.select_option("select[name=type]", "ALIMTALK")
+    page.select_option("select[name=provider]", "aligo-main")
+    page.wait_for_selector("select#kakao_profile option[value='demo-sender-key']", state="attached")
+    page.select_option("select[name=provider]", "solapi-main")
+    page.wait_for_selector(
+        "select#kakao_profile option[value='KA01PF000000000000000000DEMO']", state="attached"
+    )
+    options = page.locator("select#kakao_profile option").all_inner_texts()
+    assert len(options) == 2 and "demo-sender-key" not in " ".join(options)
+    page.wait_for_selector("#byte-counter [data-type='ALIMTALK']")
+    page.locator("fieldset.alimtalk-fields").scroll_into_view_if_needed()
+    screenshot(page, "kakao_channels_send_form")
+    assert page.js_errors == []
