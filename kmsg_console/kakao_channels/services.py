@@ -89,7 +89,7 @@ def can_sync(provider: Provider) -> bool:
 
 
 def kakao_providers() -> list[Provider]:
-    """Providers that send AlimTalk (every vendor but none without Kakao)."""
+    """The providers whose vendor sends AlimTalk (the ones a sender profile can belong to)."""
     from kmsg_console.messaging.types import MessageType
     from kmsg_console.providers.adapters.registry import ADAPTERS
 
