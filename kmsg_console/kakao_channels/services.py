@@ -89,15 +89,11 @@ def can_sync(provider: Provider) -> bool:
 
 
 def kakao_providers() -> list[Provider]:
-    """The providers whose vendor sends AlimTalk (the ones a sender profile can belong to)."""
-    from kmsg_console.messaging.types import MessageType
+    """The providers a sender profile can belong to: every vendor the console knows sends
+    AlimTalk (IWINV only with its AlimTalk key, which its adapter checks when sending)."""
     from kmsg_console.providers.adapters.registry import ADAPTERS
 
-    return [
-        p
-        for p in provider_services.all_providers()
-        if p.vendor in ADAPTERS and MessageType.ALIMTALK in ADAPTERS[p.vendor].supported_types
-    ]
+    return [p for p in provider_services.all_providers() if p.vendor in ADAPTERS]
 
 
 def list_profiles(provider_code: str | None = None) -> list[KakaoProfile]:
