@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         operators,
         opt_outs,
     )
+    from kmsg_console.kakao_channels import views as kakao_channel_views
     from kmsg_console.observability import views as observability_views
     from kmsg_console.otp import bp as otp_bp
     from kmsg_console.providers import views as provider_views
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         message_templates.bp,
         opt_outs.bp,
         settings_views.bp,
+        kakao_channel_views.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -104,6 +104,21 @@ SEND_MESSAGE_REQUEST = {
             "description": "RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00+09:00; "
             f"later than now and at most {SCHEDULE_HORIZON.days} days ahead.",
         },
+        "kakao": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "profile_id": text(
+                    maxLength=64,
+                    description=(
+                        "Kakao sender profile (발신프로필) key: SOLAPI pfId or Aligo senderKey. "
+                        "Default: the template's profile, else the provider's configured "
+                        "channel. A profile registered in the console as blocked, dormant or "
+                        "deleted is refused with 422 kakao_profile_unusable."
+                    ),
+                ),
+            },
+        },
     },
 }
 
@@ -310,8 +325,9 @@ _paths: dict[str, Any] = {
                 "415": UNSUPPORTED_MEDIA_TYPE,
                 "422": _error_response(
                     "Invalid phone number, text too long, unknown template, no provider for the "
-                    "type, or a scheduled_at that has passed or is more than "
-                    f"{SCHEDULE_HORIZON.days} days ahead."
+                    "type, a scheduled_at that has passed or is more than "
+                    f"{SCHEDULE_HORIZON.days} days ahead, or a Kakao sender profile that is "
+                    "blocked, dormant or deleted (kakao_profile_unusable)."
                 ),
                 "429": throttled("Throttled by a policy; retry after the given seconds."),
                 "503": THROTTLE_UNAVAILABLE,

@@ -280,6 +280,7 @@ def send_message():
         provider=body.get("provider"),
         failover=body.get("failover"),
         scheduled_at=_scheduled_at(body.get("scheduled_at")),
+        kakao=body.get("kakao"),
     )
     try:
         _throttle_send(send_request, idempotency_key)

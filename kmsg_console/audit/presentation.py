@@ -19,6 +19,7 @@ from flask_babel import gettext
 from kmsg_console.api_keys.models import Scope
 from kmsg_console.audit.services import REDACTED
 from kmsg_console.i18n_markers import N_
+from kmsg_console.kakao_channels.models import ProfileStatus
 from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
 from kmsg_console.opt_outs.models import OptOutSource
@@ -87,6 +88,10 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.import": N_("Opt-out list imported"),
     "opt_out.sync": N_("Opt-out list synced from a provider"),
     "setting.update": N_("Setting changed"),
+    "kakao_profile.add": N_("Kakao sender profile added"),
+    "kakao_profile.update": N_("Kakao sender profile changed"),
+    "kakao_profile.remove": N_("Kakao sender profile removed"),
+    "kakao_profile.sync": N_("Kakao sender profiles synced from the provider"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -104,6 +109,7 @@ TARGET_LABELS: dict[str, str] = {
     "message_template": N_("Template"),
     "opt_out": N_("Opt-out"),
     "setting": N_("Setting"),
+    "kakao_profile": N_("Kakao sender profile"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -199,6 +205,16 @@ OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "already_present": N_("Already on the list"),
     "invalid_rows": N_("Invalid rows"),
     "skipped": N_("Only in inactive groups"),
+}
+
+#: Fields of Kakao sender profile events.
+KAKAO_PROFILE_FIELD_LABELS: dict[str, str] = {
+    "key": N_("Profile key (pfId / senderKey)"),
+    "vendor_status": N_("Status at the provider"),
+    "added": N_("Added"),
+    "updated": N_("Updated"),
+    "unchanged": N_("Unchanged"),
+    "not_listed": N_("Not listed by the provider"),
 }
 
 
@@ -302,6 +318,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = {c.key: c.label for c in CLASSES}
     elif action.startswith("opt_out."):
         extra = OPT_OUT_FIELD_LABELS
+    elif action.startswith("kakao_profile."):
+        extra = KAKAO_PROFILE_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -340,7 +358,7 @@ def _labels_of(*enums: type[StrEnum]) -> dict[str, str]:
 #: Stored enumeration values shown by their labels (unknown values stay as stored).
 _VALUE_LABELS: dict[str, dict[str, str]] = {
     # A message's status is upper case, a template's review status lower case.
-    "status": _labels_of(MessageStatus, ReviewStatus),
+    "status": _labels_of(ProfileStatus, MessageStatus, ReviewStatus),
     "error_code": {code.value: label for code, label in ERROR_LABELS.items()},
     "role": _labels_of(Role),
     "scopes": _labels_of(Scope),

@@ -10,10 +10,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
+from kmsg_console.extensions import db
+from kmsg_console.i18n_markers import N_
+from kmsg_console.kakao_channels import services as profile_services
+from kmsg_console.kakao_channels import usage as profile_usage
+from kmsg_console.kakao_channels.models import configured_key
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
     SMS_MAX_BYTES,
@@ -30,11 +36,9 @@ from kmsg_console.sending.models import MessageLog, MessageStatus
 
 logger = logging.getLogger(__name__)
 
-#: Types the compose form offers. To add AlimTalk once approved templates exist: append
-#: ``MessageType.ALIMTALK`` here, give ``ComposeForm`` a ``template_code`` select (filled from
-#: the template registry behind ``sending.use_template_resolver``) and ``variables``;
-#: :func:`send_request` already forwards both when the form has them.
-OFFERED_TYPES: tuple[MessageType, ...] = (MessageType.SMS, MessageType.LMS)
+#: Types the compose form offers. AlimTalk sends an approved template (``template_code``,
+#: from the template registry) with its variables through a Kakao sender profile.
+OFFERED_TYPES: tuple[MessageType, ...] = (MessageType.SMS, MessageType.LMS, MessageType.ALIMTALK)
 
 #: Pipeline issue field -> compose form field. Anything else is shown above the form.
 _FORM_FIELDS = {
@@ -46,6 +50,7 @@ _FORM_FIELDS = {
     "template_code": "template_code",
     "variables": "variables",
     "provider": "provider",
+    "kakao.profile_id": "kakao_profile",
 }
 #: Provider settings that hold the sender number used when a message names none.
 _SENDER_SETTINGS = ("default_from", "sender_number", "sender")
@@ -70,6 +75,49 @@ def provider_options() -> list[tuple[str, str]]:
             label = f"{provider.name} ({provider.code}) · {', '.join(kinds)}"
             options.append((provider.code, label))
     return options
+
+
+def template_options() -> list[tuple[str, str]]:
+    """Approved AlimTalk templates: ``(code, "name (provider)")`` after "choose one"."""
+    from kmsg_console.message_templates.models import MessageTemplate, ReviewStatus, TemplateKind
+
+    rows = db.session.scalars(
+        sa.select(MessageTemplate)
+        .where(
+            MessageTemplate.kind == TemplateKind.ALIMTALK.value,
+            MessageTemplate.status == ReviewStatus.APPROVED.value,
+            MessageTemplate.vendor_code.is_not(None),
+        )
+        .order_by(MessageTemplate.name, MessageTemplate.id)
+    )
+    options = [("", _("Choose a template (AlimTalk only)"))]
+    seen = set()
+    for row in rows:
+        if row.vendor_code not in seen:  # the send engine looks a template up by code
+            seen.add(row.vendor_code)
+            provider = row.provider.code if row.provider else "-"
+            options.append((row.vendor_code, f"{row.name} ({provider} · {row.vendor_code})"))
+    return options
+
+
+def kakao_profiles(provider_code: str | None) -> list[Any]:
+    """The registered sender profiles the form offers for the chosen provider."""
+    provider = provider_services.get_by_code(provider_code) if provider_code else None
+    return profile_services.choices_for(provider)
+
+
+def kakao_profile_problem(provider_code: str | None, key: str) -> tuple[str, dict] | None:
+    """Why ``key`` cannot be picked: it belongs to a chosen provider and must be registered."""
+    provider = provider_services.get_by_code(provider_code) if provider_code else None
+    if provider is None:
+        return _PICK_PROVIDER, {}
+    return profile_services.form_problem(provider, key)
+
+
+_PROFILE_UNUSABLE = N_(
+    "Kakao sends nothing from this sender profile (blocked, dormant or deleted): choose another."
+)
+_PICK_PROVIDER = N_("A sender profile belongs to one provider: choose the provider too.")
 
 
 def _supported(provider: Provider) -> frozenset[MessageType]:
@@ -144,8 +192,17 @@ def count(text: str | None, subject: str | None, type_value: str | None) -> Coun
 def send_request(form: Any) -> sending.SendRequest:
     """The send request for the compose form's data."""
     kind = requested_type(form.type.data)
-    template_code = getattr(form, "template_code", None)
-    variables = getattr(form, "variables", None)
+    if kind is MessageType.ALIMTALK:
+        profile = form.kakao_profile.data or None
+        return sending.SendRequest(
+            to=form.to.data or "",
+            type=kind.value,
+            from_=form.sender.data or None,
+            provider=form.provider.data or None,
+            template_code=form.template_code.data or None,
+            variables=form.variable_values(),
+            kakao={"profile_id": profile} if profile else None,
+        )
     return sending.SendRequest(
         to=form.to.data or "",
         text=form.text.data,
@@ -154,8 +211,6 @@ def send_request(form: Any) -> sending.SendRequest:
         # An explicit SMS carries no subject; "automatic" drops it itself, with a warning.
         subject=None if kind is MessageType.SMS else (form.subject.data or None),
         provider=form.provider.data or None,
-        template_code=template_code.data if template_code is not None else None,
-        variables=dict(variables.data or {}) if variables is not None else {},
     )
 
 
@@ -166,6 +221,8 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
         for issue in cause.issues:
             text = _(issue.message) % dict(issue.params) if issue.params else _(issue.message)
             _add_error(form, issue.field, text)
+    elif exc.code == profile_usage.ERROR_CODE:
+        _add_error(form, profile_usage.FIELD, _(_PROFILE_UNUSABLE))
     elif exc.code == "no_provider" and form.provider.data:
         _add_error(form, "provider", _("This provider cannot send this type of message."))
     elif exc.code == "no_provider":
@@ -226,6 +283,9 @@ class PreviewView:
     explicit_provider: bool
     warnings: list[str]
     unencodable: tuple[str, ...]
+    #: AlimTalk: the template code and the sender profile it goes out through.
+    template_code: str | None = None
+    kakao_profile: str | None = None
 
 
 def describe(result: sending.Preview, form: Any) -> PreviewView:
@@ -258,7 +318,17 @@ def describe(result: sending.Preview, form: Any) -> PreviewView:
         explicit_provider=bool(message.provider_id),
         warnings=warnings,
         unencodable=counted.unencodable_chars if counted else (),
+        template_code=message.template_id if message.type.is_kakao else None,
+        kakao_profile=_profile_shown(message, chain, providers) if message.type.is_kakao else None,
     )
+
+
+def _profile_shown(message: Any, chain: list[RouteStep], providers: dict) -> str | None:
+    """The profile the message names, else the first provider's configured channel."""
+    if message.kakao.profile_id:
+        return message.kakao.profile_id
+    first = providers.get(chain[0].code) if chain else None
+    return configured_key(first.vendor, first.settings) if first is not None else None
 
 
 def _translate_warning(template: str, details: Any) -> str:

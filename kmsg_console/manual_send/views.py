@@ -18,7 +18,12 @@ bp = Blueprint("manual_send", __name__)
 
 def _compose_page(form: ComposeForm, status: int = 200):
     counter = services.count(form.text.data, form.subject.data, form.type.data)
-    return render_template("manual_send/compose.html", form=form, counter=counter), status
+    return render_template(
+        "manual_send/compose.html",
+        form=form,
+        counter=counter,
+        profiles=services.kakao_profiles(form.provider.data),
+    ), status
 
 
 def _redirect(url: str):
@@ -35,6 +40,20 @@ def _redirect(url: str):
 def compose():
     """The empty compose form."""
     return _compose_page(ComposeForm())
+
+
+@bp.get("/send/kakao-profile")
+@access(Role.OPERATOR)
+def kakao_profile_field():
+    """The sender profile select for the chosen provider (htmx, when the provider changes)."""
+    if not getattr(request, "htmx", False):  # a field, not a page: the form it belongs to
+        return redirect(url_for("manual_send.compose"), 303)
+    form = ComposeForm(request.args, meta={"csrf": False})
+    return render_template(
+        "manual_send/_kakao_profile.html",
+        form=form,
+        profiles=services.kakao_profiles(form.provider.data),
+    )
 
 
 @bp.post("/send/count")

@@ -63,8 +63,10 @@ class TemplateForm(FlaskForm):
     provider = SelectField(
         _l("Provider"), choices=lambda: provider_choices(_("No provider")), default=""
     )
-    sender_profile = StringField(
-        _l("Kakao channel sender profile"), validators=[Optional(), Length(max=64)]
+    #: A registered profile of the chosen provider (``_sender_profile.html`` lists them;
+    #: any other value is refused by ``services.check`` with a field error).
+    sender_profile = SelectField(
+        _l("Kakao sender profile"), validators=[Optional(), Length(max=64)], validate_choice=False
     )
     plus_id = StringField(_l("Channel id (@plusId)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Template name"), validators=[Optional(), Length(max=100)])

@@ -16,6 +16,8 @@ from typing import Any
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
+from kmsg_console.kakao_channels import services as profile_services
+from kmsg_console.kakao_channels.usage import registered
 from kmsg_console.orm import utcnow
 from kmsg_console.providers.models import Provider
 
@@ -231,6 +233,10 @@ def check(data: TemplateData, provider: Provider | None) -> list[Issue]:
                 {"channel": channel},
             )
         )
+    if data.kind == TemplateKind.ALIMTALK.value:
+        problem = profile_services.form_problem(provider, data.sender_profile)
+        if problem is not None:
+            issues.append(Issue("sender_profile", problem[0], problem[1]))
     if (
         data.kind == TemplateKind.ALIMTALK.value
         and provider is not None
@@ -248,6 +254,10 @@ def with_defaults(data: TemplateData, provider: Provider | None) -> TemplateData
     data.provider_vendor = provider.vendor if provider is not None else None
     if data.kind == TemplateKind.ALIMTALK.value and not data.sender_profile:
         data.sender_profile = vendors.configured_channel(provider)
+    if data.kind == TemplateKind.ALIMTALK.value and provider is not None and not data.plus_id:
+        # The @handle of the picked profile, when the profile list knows it.
+        profile = registered(provider.code, data.sender_profile) if data.sender_profile else None
+        data.plus_id = profile.plus_id if profile is not None else None
     if data.kind != TemplateKind.ALIMTALK.value:
         data.buttons = []
     return data

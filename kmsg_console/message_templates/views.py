@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from kmsg_console import sending
 from kmsg_console.extensions import db
+from kmsg_console.kakao_channels import services as profile_services
 from kmsg_console.operators.models import Role
 from kmsg_console.providers import services as provider_services
 from kmsg_console.web.access import access
@@ -80,6 +81,8 @@ def _form_page(form: TemplateForm, template: MessageTemplate | None, status: int
         bubble=bubble,
         provider=provider,
         categories=vendors.kakao_categories(provider),
+        profiles=profile_services.choices_for(provider),
+        configured=vendors.configured_channel(provider),
     ), status
 
 
@@ -96,6 +99,23 @@ def category_field():
         form=form,
         provider=provider,
         categories=vendors.kakao_categories(provider),
+    )
+
+
+@bp.get("/sender-profile")
+@access(Role.OPERATOR)
+def sender_profile_field():
+    """The sender profile select for the chosen provider (htmx, when the provider changes)."""
+    if not is_partial():  # a field, not a page: the form it belongs to
+        return redirect(url_for("message_templates.create"), 303)
+    form = TemplateForm(request.args, meta={"csrf": False})
+    provider = _provider(form)
+    return render_template(
+        "message_templates/_sender_profile.html",
+        form=form,
+        provider=provider,
+        profiles=profile_services.choices_for(provider),
+        configured=vendors.configured_channel(provider),
     )
 
 

@@ -105,6 +105,21 @@ class KakaoTemplate:
 
 
 @dataclass(frozen=True)
+class KakaoChannel:
+    """A Kakao channel (sender profile) as a vendor lists it (k-msg ``KakaoChannel``).
+
+    ``key`` is the id sends carry (SOLAPI ``pfId``, Aligo ``senderKey``); ``vendor_status``
+    the vendor's own status code(s), ``None`` when the vendor reports none.
+    """
+
+    key: str
+    plus_id: str | None = None
+    name: str | None = None
+    vendor_status: str | None = None
+    raw: Any = None
+
+
+@dataclass(frozen=True)
 class KakaoCategory:
     """One of Kakao's template categories as a vendor lists it (``001002``, "회원 > 로그인")."""
 

@@ -167,6 +167,9 @@ def save_provider(
         details=details,
     )
     forget_adapters()
+    from kmsg_console.kakao_channels.services import register_configured
+
+    register_configured(provider, actor=actor)  # the Kakao channel its settings name
     return provider
 
 

@@ -13,10 +13,11 @@ those packages never import the send engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from kmsg_console.kakao_channels import usage as kakao_profiles
 from kmsg_console.messaging.router import Router
 from kmsg_console.messaging.types import Message
 from kmsg_console.orm import utcnow
@@ -64,5 +65,18 @@ def check(candidate: Candidate) -> list[str]:
 
     :raises RuleRefusal: from the first rule that refuses.
     """
+    # First the rules that narrow the chain, then those that look at the provider it starts with.
+    candidate = replace(candidate, chain=_kakao_profile(candidate))
     duplicates.check(candidate)
     return candidate.chain
+
+
+def _kakao_profile(candidate: Candidate) -> list[str]:
+    """Kakao sends nothing from a blocked, dormant or deleted sender profile (발신프로필):
+    providers that would use one leave the chain; none left refuses the message."""
+    if not candidate.message.type.is_kakao:
+        return candidate.chain
+    chain = kakao_profiles.usable_chain(candidate.chain, candidate.message.kakao.profile_id)
+    if isinstance(chain, kakao_profiles.Refusal):
+        raise RuleRefusal(422, kakao_profiles.ERROR_CODE, chain.message, field=kakao_profiles.FIELD)
+    return chain

@@ -22,6 +22,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("otp.console", N_("OTP"), Role.OPERATOR),
     NavItem("message_templates.list_templates", N_("Templates"), Role.VIEWER),
     NavItem("opt_outs.list_opt_outs", N_("Opt-outs"), Role.VIEWER),
+    NavItem("kakao_channels.list_profiles", N_("Kakao profiles"), Role.VIEWER),
     NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
     NavItem("settings.sending_rules", N_("Sending rules"), Role.ADMIN),

@@ -6,7 +6,7 @@ of its own; console-wide settings (the global window) live in a small key-value 
 Opt-outs synced from a vendor use the existing source column (``vendor`` fits).
 
 Revision ID: 2302604abc40
-Revises: e2a7c4d91f36
+Revises: f3b8d2a6c914
 Create Date: 2026-12-17 09:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import kmsg_console.orm
 
 revision = "2302604abc40"
-down_revision = "e2a7c4d91f36"
+down_revision = "f3b8d2a6c914"
 branch_labels = None
 depends_on = None
 
@@ -42,8 +42,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider", schema=None) as batch_op:
-        batch_op.drop_column("duplicate_window_minutes")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy would drop and recreate ``provider``,
+    # which SQLite's foreign keys refuse while other tables' rows point at providers.
+    op.drop_column("provider", "duplicate_window_minutes")
     with op.batch_alter_table("message_log", schema=None) as batch_op:
         batch_op.drop_index("ix_message_log_dedupe_hash")
         batch_op.drop_column("dedupe_hash")

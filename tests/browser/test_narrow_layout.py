@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from kmsg_console import sending
 from kmsg_console.api_keys.services import issue_key
 from kmsg_console.extensions import db
+from kmsg_console.kakao_channels import services as profile_services
 from kmsg_console.message_templates import services as template_services
 from kmsg_console.message_templates.models import MessageTemplate
 from kmsg_console.message_templates.validation import TemplateData
@@ -120,6 +121,15 @@ def _seed(app) -> dict[str, str]:
                 )
             )
         issue_key("주문 서버 (운영)", ["send", "otp"], actor=admin)
+        iwinv = db.session.scalar(sa.select(Provider).where(Provider.code == "iwinv-main"))
+        profile = profile_services.add_profile(
+            iwinv,
+            "KA01PF2612071400000000000000LONGKEY",
+            plus_id="@kmsg-night-shift-store",
+            name="KMSG 야간 배송 알림 채널",
+            status="dormant",
+            actor=admin,
+        )
         db.session.commit()
         template = db.session.scalars(sa.select(MessageTemplate)).first()
         message = db.session.scalars(sa.select(MessageLog)).first()
@@ -129,6 +139,7 @@ def _seed(app) -> dict[str, str]:
             "message": message.public_id,
             "verification": verification.public_id,
             "provider": str(provider.id),
+            "profile": str(profile.id),
         }
 
 
@@ -149,6 +160,8 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, bool]]:
         (f"/throttle-policies/{ids['policy']}", True),
         ("/throttle-policies/lists", True),
         ("/throttle-policies/test", False),
+        ("/kakao-channels", True),
+        (f"/kakao-channels/{ids['profile']}", False),
         ("/providers", True),
         (f"/providers/{ids['provider']}/delivery", False),
         ("/api-keys", True),

@@ -10,7 +10,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
-from kmsg_console.messaging.provider import KakaoTemplate, TemplateDraft, TemplateStatus
+from kmsg_console.messaging.provider import (
+    KakaoChannel,
+    KakaoTemplate,
+    TemplateDraft,
+    TemplateStatus,
+)
 from kmsg_console.messaging.result import Err, Ok, Result
 
 _STATUS = {
@@ -148,3 +153,39 @@ class AligoTemplatesMixin:
         """Submit a template to Kakao's review (REG/REJ → REQ)."""
         result = self._template_post("/akv10/template/request/", {"tpl_code": code})
         return result if isinstance(result, Err) else Ok(None)
+
+    # -- channels (sender profiles) ------------------------------------------------------
+    def list_kakao_channels(self) -> Result[list[KakaoChannel]]:
+        """Every channel of the account (``/akv10/profile/list/``; no sender key needed).
+
+        Entries without a senderKey (a channel whose auth number was asked for but that is
+        not registered yet) are left out, as k-msg does. The vendor status keeps both of
+        Aligo's codes, ``status/profileStat`` (``A/A`` for an active channel).
+        """
+        result = self._kakao_post("/akv10/profile/list/", {})
+        if isinstance(result, Err):
+            return result
+        rows = result.value.get("list") if isinstance(result.value, dict) else None
+        if not isinstance(rows, list):
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "Aligo returned no profile list",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
+        channels = []
+        for row in rows:
+            if not isinstance(row, dict) or not row.get("senderKey"):
+                continue
+            codes = [str(row[k]) for k in ("status", "profileStat") if row.get(k)]
+            channels.append(
+                KakaoChannel(
+                    key=str(row["senderKey"]),
+                    plus_id=str(row.get("uuid") or "") or None,
+                    name=str(row.get("name") or "") or None,
+                    vendor_status="/".join(codes) or None,
+                    raw=self.redact(row),
+                )
+            )
+        return Ok(channels)

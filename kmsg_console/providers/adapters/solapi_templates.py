@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 from kmsg_console.messaging.errors import Acceptance, ErrorCode, SendError
 from kmsg_console.messaging.provider import (
     KakaoCategory,
+    KakaoChannel,
     KakaoTemplate,
     TemplateDraft,
     TemplateStatus,
 )
 from kmsg_console.messaging.result import Err, Ok, Result
+
+#: Pages read at most when listing channels (500 channels; an account has a handful).
+_CHANNEL_PAGES = 5
 
 _STATUS = {
     "PENDING": TemplateStatus.PENDING,
@@ -162,3 +166,41 @@ class SolapiTemplatesMixin:
         return self._template(
             self._read(self._call("PUT", f"/kakao/v2/templates/{code}/inspection"))
         )
+
+    # -- channels (sender profiles) ------------------------------------------------------
+    def list_kakao_channels(self) -> Result[list[KakaoChannel]]:
+        """The account's linked Kakao channels (``GET /kakao/v2/channels``, every page).
+
+        SOLAPI's channel object carries no status: a channel it lists is linked and usable,
+        so the status is left ``None`` and the caller treats "listed" as active.
+        """
+        channels: list[KakaoChannel] = []
+        params: dict[str, Any] = {"limit": 100}
+        for _page in range(_CHANNEL_PAGES):
+            result = self._read(self._call("GET", "/kakao/v2/channels", params=params))
+            if isinstance(result, Err):
+                return result
+            body = result.value if isinstance(result.value, dict) else {}
+            rows = body.get("channelList")
+            if not isinstance(rows, list):
+                return Err(
+                    SendError.of(
+                        ErrorCode.PROVIDER_ERROR,
+                        "SOLAPI returned no channel list",
+                        accepted=Acceptance.NOT_ACCEPTED,
+                    )
+                )
+            for row in rows:
+                if isinstance(row, dict) and row.get("channelId"):
+                    search_id = str(row.get("searchId") or "")
+                    channels.append(
+                        KakaoChannel(
+                            key=str(row["channelId"]),
+                            plus_id=f"@{search_id.lstrip('@')}" if search_id else None,
+                            raw=self.redact(row),
+                        )
+                    )
+            if not body.get("nextKey"):
+                break
+            params = {**params, "startKey": body["nextKey"]}
+        return Ok(channels)
