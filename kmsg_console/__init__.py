@@ -158,6 +158,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
     from kmsg_console import (
         account,
+        advertising,
         api,
         api_keys,
         audit,
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         otp_bp,
         message_templates.bp,
         opt_outs.bp,
+        advertising.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public
