@@ -22,7 +22,7 @@ from kmsg_console.i18n_markers import N_
 from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
 from kmsg_console.opt_outs.models import OptOutSource
-from kmsg_console.send_logs.explanations import ERROR_LABELS
+from kmsg_console.send_logs.explanations import ERROR_LABELS, RULE_EXPLANATIONS
 from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
     EntryMatch,
@@ -85,6 +85,7 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.add": N_("Added to the opt-out list"),
     "opt_out.remove": N_("Removed from the opt-out list"),
     "opt_out.import": N_("Opt-out list imported"),
+    "ad_settings.update": N_("Advertising settings changed"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -101,6 +102,7 @@ TARGET_LABELS: dict[str, str] = {
     "verification_purpose": N_("OTP purpose"),
     "message_template": N_("Template"),
     "opt_out": N_("Opt-out"),
+    "ad_settings": N_("Advertising settings"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -184,6 +186,11 @@ FIELD_LABELS: dict[str, str] = {
     "DEFAULT": N_("Default (any type)"),
 }
 
+#: Fields of the advertising settings' events.
+AD_SETTINGS_FIELD_LABELS: dict[str, str] = {
+    "sender_name": N_("Sender name"),
+    "opt_out_line": N_("Free 080 opt-out number"),
+}
 #: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.
 OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "phone": N_("Phone number"),
@@ -295,6 +302,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = {c.key: c.label for c in CLASSES}
     elif action.startswith("opt_out."):
         extra = OPT_OUT_FIELD_LABELS
+    elif action.startswith("ad_settings."):
+        extra = AD_SETTINGS_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -334,7 +343,10 @@ def _labels_of(*enums: type[StrEnum]) -> dict[str, str]:
 _VALUE_LABELS: dict[str, dict[str, str]] = {
     # A message's status is upper case, a template's review status lower case.
     "status": _labels_of(MessageStatus, ReviewStatus),
-    "error_code": {code.value: label for code, label in ERROR_LABELS.items()},
+    "error_code": {
+        **{code.value: label for code, label in ERROR_LABELS.items()},
+        **{code.value: rule.label for code, rule in RULE_EXPLANATIONS.items()},
+    },
     "role": _labels_of(Role),
     "scopes": _labels_of(Scope),
     "list": _labels_of(ListKind),

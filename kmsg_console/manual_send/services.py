@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 
 from kmsg_console import sending
+from kmsg_console.advertising import services as ad_settings
 from kmsg_console.audit.services import record_audit
+from kmsg_console.messaging import advertising
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
     SMS_MAX_BYTES,
@@ -21,11 +24,13 @@ from kmsg_console.messaging.encoding import (
     count_bytes,
 )
 from kmsg_console.messaging.errors import ErrorCode
+from kmsg_console.messaging.rule_codes import RuleCode, is_rule_code
 from kmsg_console.messaging.types import MessageType, MessageValidationError
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import error_label
+from kmsg_console.send_logs.explanations import AD_PART_TEXTS, error_label, rule_explanation
+from kmsg_console.sending import rules
 from kmsg_console.sending.models import MessageLog, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ _FORM_FIELDS = {
     "template_code": "template_code",
     "variables": "variables",
     "provider": "provider",
+    "ad": "ad",
 }
 #: Provider settings that hold the sender number used when a message names none.
 _SENDER_SETTINGS = ("default_from", "sender_number", "sender")
@@ -156,6 +162,7 @@ def send_request(form: Any) -> sending.SendRequest:
         provider=form.provider.data or None,
         template_code=template_code.data if template_code is not None else None,
         variables=dict(variables.data or {}) if variables is not None else {},
+        ad=bool(form.ad.data),
     )
 
 
@@ -166,6 +173,9 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
         for issue in cause.issues:
             text = _(issue.message) % dict(issue.params) if issue.params else _(issue.message)
             _add_error(form, issue.field, text)
+    elif is_rule_code(exc.code):
+        field = exc.issues[0]["field"] if exc.issues else None
+        _add_error(form, field, rule_refusal_text(exc.code, form))
     elif exc.code == "no_provider" and form.provider.data:
         _add_error(form, "provider", _("This provider cannot send this type of message."))
     elif exc.code == "no_provider":
@@ -179,6 +189,53 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
         )
     else:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
+
+
+def rule_refusal_text(code: str, form: Any) -> str:
+    """A sending rule's refusal in the operator's words (the API's message is English)."""
+    if code == RuleCode.AD_RULES:
+        missing = advertising.check_text(form.text.data).missing
+        if missing:
+            parts = ", ".join(_(AD_PART_TEXTS[part]) for part in missing)
+            return _("Advertising must carry %(parts)s.", parts=parts)
+    if code == RuleCode.AD_QUIET_HOURS:
+        panel = ad_panel(form)
+        return _(
+            "Advertising is not sent %(quiet)s KST; send it from %(next)s KST on.",
+            quiet=panel.hours.quiet,
+            next=f"{panel.next_allowed:%Y-%m-%d %H:%M}",
+        )
+    if code == RuleCode.RECIPIENT_OPTED_OUT:
+        return _("This number opted out of advertising; the message was not sent.")
+    rule = rule_explanation(code)
+    return f"{_(rule.label)}: {_(rule.fix)}" if rule else code
+
+
+@dataclass(frozen=True)
+class AdPanel:
+    """What the send form shows while "Advertising" is on."""
+
+    hours: advertising.QuietHours
+    now: datetime
+    quiet_now: bool
+    next_allowed: datetime
+    missing: tuple[str, ...]
+    identity: ad_settings.AdIdentity | None
+
+
+def ad_panel(form: Any) -> AdPanel:
+    """The allowed hours (and whether now is inside the quiet ones), the text's missing parts."""
+    hours = advertising.quiet_hours(requested_type(form.type.data) or MessageType.SMS)
+    now = rules.clock().astimezone(advertising.KST)
+    missing = advertising.check_text(form.text.data).missing
+    return AdPanel(
+        hours=hours,
+        now=now,
+        quiet_now=hours.contains(now),
+        next_allowed=hours.next_allowed(now),
+        missing=tuple(_(AD_PART_TEXTS[part]) for part in missing),
+        identity=ad_settings.current(),
+    )
 
 
 def _add_error(form: Any, issue_field: str | None, text: str) -> None:

@@ -109,6 +109,8 @@ def request_of(log: MessageLog) -> sending.SendRequest:
         },
         kakao={"profile_id": message.kakao.profile_id} if message.kakao.profile_id else None,
         scheduled_at=scheduled,
+        # Advertising stays advertising: the rules check it again.
+        ad=log.is_ad,
     )
 
 

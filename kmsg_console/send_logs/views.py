@@ -22,8 +22,8 @@ from kmsg_console import sending
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
+from kmsg_console.send_logs import explanations, report, send_again, services
 from kmsg_console.send_logs import export as csv_export
-from kmsg_console.send_logs import report, send_again, services
 from kmsg_console.send_logs.explanations import (
     OUTCOME_BADGES,
     OUTCOME_LABELS,
@@ -134,6 +134,8 @@ def failures():
         links=report.grid_links(result) if result is not None else None,
         statuses=list(MessageStatus),
         local_value=services.local_input_value,
+        error_label=explanations.error_label,
+        rule_explanation=explanations.rule_explanation,
     )
     return make_response(html, 200 if result is not None else 422)
 

@@ -1,0 +1,72 @@
+"""Refused advertising in the send log: list filters, the message page, the failure report."""
+
+from __future__ import annotations
+
+import html as html_lib
+
+import pytest
+
+from kmsg_console.extensions import db
+from kmsg_console.messaging.rule_codes import RuleCode
+from kmsg_console.operators.models import Role
+from kmsg_console.opt_outs.models import OptOutSource
+from kmsg_console.opt_outs.services import add_opt_out
+from kmsg_console.send_logs.explanations import RULE_EXPLANATIONS
+from tests.advertising.conftest import AD_TEXT
+
+
+@pytest.fixture
+def opted_out(app, api, console):
+    """An advertisement refused for an opted-out recipient; its message id."""
+    with app.test_request_context():
+        add_opt_out("010-1234-5678", source=OptOutSource.CONSOLE, actor_label="test")
+        db.session.commit()
+    error = api.post({"to": "+82 10-1234-5678", "ad": True, "text": AD_TEXT}).get_json()["error"]
+    console.login(Role.OPERATOR)
+    return error["message_id"]
+
+
+def _text(response) -> str:
+    return html_lib.unescape(response.get_data(as_text=True))
+
+
+def test_every_rule_code_has_a_label_a_meaning_and_a_fix():
+    assert set(RULE_EXPLANATIONS) == set(RuleCode)
+    for code, rule in RULE_EXPLANATIONS.items():
+        assert rule.code is code and rule.label and rule.meaning and rule.fix
+
+
+def test_the_message_page_explains_the_refusal_and_links_the_fix(console, opted_out):
+    page = console.client.get(f"/send-logs/{opted_out}")
+    assert page.status_code == 200
+    html = _text(page)
+    assert "recipient_opted_out" in html and "Recipient opted out" in html
+    assert "only if the recipient asked to receive advertising again" in html
+    assert 'href="/opt-outs">Opt-outs</a>' in html
+    assert 'id="ad-badge"' in html
+    assert "No provider was called: the recipient opted out of all advertising." in html
+    assert "No provider was called for this message." in html  # no attempt
+
+
+def test_the_timeline_reads_in_korean(console, opted_out):
+    page = console.client.get(f"/send-logs/{opted_out}", headers={"Accept-Language": "ko"})
+    html = _text(page)
+    assert "수신거부" in html
+    assert "No provider was called" not in html and "opted out" not in html
+
+
+def test_the_list_filters_by_the_rule_code_and_by_advertising(console, api, opted_out):
+    api.post({"to": "01099998888", "text": "주문 접수"})
+    refused = _text(console.client.get("/send-logs?status=FAILED&error_code=recipient_opted_out"))
+    assert f'id="message-{opted_out}"' in refused and "Check the filters" not in refused
+    ads = _text(console.client.get("/send-logs?ad=yes"))
+    assert f'id="message-{opted_out}"' in ads and ads.count('id="message-') == 1
+    others = _text(console.client.get("/send-logs?ad=no"))
+    assert f'id="message-{opted_out}"' not in others and others.count('id="message-') == 1
+
+
+def test_the_failure_report_groups_refusals_with_their_fix(console, opted_out):
+    html = _text(console.client.get("/send-logs/failures"))
+    assert 'data-group="recipient_opted_out/None/solapi-main"' in html
+    assert "Recipient opted out" in html and "Suggested fix" in html
+    assert "error_code=recipient_opted_out" in html
