@@ -46,6 +46,8 @@ def test_the_message_page_explains_the_refusal_and_links_the_fix(console, opted_
     assert 'id="ad-badge"' in html
     assert "No provider was called: the recipient opted out of all advertising." in html
     assert "No provider was called for this message." in html  # no attempt
+    # Sent again, it would be refused again: the page says why instead of offering it.
+    assert "is not sent again" in html and "/send-again" not in html
 
 
 def test_the_timeline_reads_in_korean(console, opted_out):
