@@ -124,3 +124,25 @@ def test_a_send_at_night_is_refused_with_the_next_allowed_time(app, operator, cl
         refused
     )
     assert solapi.control.requests("solapi") == []
+
+
+def test_an_advertisement_is_not_retried_at_night(app, operator, clock, solapi):
+    from datetime import datetime
+
+    assert operator.post("/send", data={**FORM, "ad": "y", "text": AD_TEXT}).status_code == 303
+    [log] = _logs(app)
+    with app.app_context():  # as if the vendor had refused it for an empty balance
+        db.session.execute(
+            sa.update(MessageLog).values(status="FAILED", retryable=True, error_code="X")
+        )
+        db.session.commit()
+    clock(datetime.fromisoformat("2026-12-08T22:00:00+09:00"))
+    night = operator.post(f"/send-logs/{log.public_id}/retry", follow_redirects=True)
+    assert "cannot be retried now: advertising is not sent" in _html(night)
+    assert len(solapi.control.requests("solapi")) == 1  # the first send only
+    [again] = _logs(app)
+    assert again.retryable is True  # the claim was given back
+    clock(datetime.fromisoformat("2026-12-09T08:00:00+09:00"))
+    day = operator.post(f"/send-logs/{log.public_id}/retry", follow_redirects=True)
+    assert "Retried." in _html(day)
+    assert len(sent_to_solapi(solapi)) == 2
