@@ -11,6 +11,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.advertising import KST
 from kmsg_console.providers import services as provider_services
 from kmsg_console.sending import rules
+from tests.api.openapi_check import OpenApiChecker
 from tests.message_templates.conftest import SOLAPI_PF_ID
 
 #: An advertising text with every part the rules ask for.
@@ -64,17 +65,25 @@ def api(app, client, solapi, clock):
         key = issue_key("shop", ["send"], actor_label="test").plaintext
         db.session.commit()
 
+    checker = OpenApiChecker(client.get("/api/v1/openapi.json").get_json())
+
     class Api:
+        """Every answer is checked against the OpenAPI document."""
+
         def post(self, body, headers=None):
-            return client.post(
+            response = client.post(
                 "/api/v1/messages",
                 json=body,
                 headers={"Authorization": f"Bearer {key}", **(headers or {})},
             )
+            checker.check("/messages", "post", response)
+            return response
 
         def get(self, message_id):
-            return client.get(
+            response = client.get(
                 f"/api/v1/messages/{message_id}", headers={"Authorization": f"Bearer {key}"}
             )
+            checker.check("/messages/{id}", "get", response)
+            return response
 
     return Api()

@@ -77,6 +77,16 @@ def test_an_advertising_text_missing_a_part_is_refused_naming_each(app, api, sol
     )
 
 
+def test_the_openapi_document_describes_ad_and_the_refused_message_id(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert schemas["SendMessageRequest"]["properties"]["ad"]["type"] == "boolean"
+    assert "message_id" in schemas["Error"]["properties"]["error"]["properties"]
+    assert "ad_quiet_hours" in document["paths"]["/messages"]["post"]["responses"]["422"][
+        "description"
+    ]
+
+
 def test_the_refused_message_can_be_read_by_its_id(api):
     error = api.post({"to": "01012345678", "ad": True, "text": "세일"}).get_json()["error"]
     message = api.get(error["message_id"]).get_json()

@@ -125,5 +125,29 @@ def test_an_opted_out_number_is_refused_and_explained_in_the_send_log(ad_console
     assert "수신거부한 수신자" in explanation and "수신거부 목록에서" in explanation
     assert "모든 광고를 수신거부했습니다" in page.locator("ol.timeline").inner_text()
     screenshot(page, "advertising_refused_message")
+    page.goto(live.url("/send-logs/failures"))
+    group = page.locator('tr[data-group^="recipient_opted_out/"]')
+    assert "수신거부한 수신자" in group.inner_text() and "조치 방법" in group.inner_text()
+    screenshot(page, "advertising_failure_report")
     # The refused preview answered 422, which Chromium reports; no script failed.
     assert [e for e in page.js_errors if "status of 422" not in e] == []
+
+
+def test_an_admin_sets_the_sender_name_and_080_number(live_console, page):
+    with live_console.app.app_context():
+        create_operator("admin@example.com", PASSWORD, Role.ADMIN)
+        db.session.commit()
+    sign_in(page, live_console, "admin@example.com")
+    page.goto(live_console.url("/settings/advertising"))
+    page.fill("input[name=sender_name]", "케이샵")
+    page.fill("input[name=opt_out_line]", "02-123-4567")
+    page.click("#ad-settings button[type=submit]")
+    page.wait_for_selector("#ad-settings .field.has-error", timeout=5000)
+    screenshot(page, "advertising_settings_error")
+    page.fill("input[name=opt_out_line]", "080 123 4567")
+    page.click("#ad-settings button[type=submit]")
+    page.wait_for_selector("#ad-preview", timeout=5000)
+    assert "(광고) 케이샵" in page.locator("#ad-preview").inner_text()
+    assert "무료수신거부 080-123-4567" in page.locator("#ad-preview").inner_text()
+    screenshot(page, "advertising_settings")
+    assert page.js_errors == [] or all("status of 422" in e for e in page.js_errors)
