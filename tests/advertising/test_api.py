@@ -82,9 +82,10 @@ def test_the_openapi_document_describes_ad_and_the_refused_message_id(client):
     schemas = document["components"]["schemas"]
     assert schemas["SendMessageRequest"]["properties"]["ad"]["type"] == "boolean"
     assert "message_id" in schemas["Error"]["properties"]["error"]["properties"]
-    assert "ad_quiet_hours" in document["paths"]["/messages"]["post"]["responses"]["422"][
-        "description"
-    ]
+    assert (
+        "ad_quiet_hours"
+        in document["paths"]["/messages"]["post"]["responses"]["422"]["description"]
+    )
 
 
 def test_the_refused_message_can_be_read_by_its_id(api):
