@@ -198,8 +198,7 @@ def rule_refusal_text(code: str, form: Any) -> str:
         if missing:
             parts = ", ".join(_(AD_PART_TEXTS[part]) for part in missing)
             return _("Advertising must carry %(parts)s.", parts=parts)
-    if code == RuleCode.AD_QUIET_HOURS:
-        panel = ad_panel(form)
+    if code == RuleCode.AD_QUIET_HOURS and (panel := ad_panel(form)) is not None:
         return _(
             "Advertising is not sent %(quiet)s KST; send it from %(next)s KST on.",
             quiet=panel.hours.quiet,
@@ -223,8 +222,13 @@ class AdPanel:
     identity: ad_settings.AdIdentity | None
 
 
-def ad_panel(form: Any) -> AdPanel:
-    """The allowed hours (and whether now is inside the quiet ones), the text's missing parts."""
+def ad_panel(form: Any) -> AdPanel | None:
+    """The allowed hours (and whether now is inside the quiet ones), the text's missing parts.
+
+    None while "Advertising" is off (the panel is empty then).
+    """
+    if not form.ad.data:
+        return None
     hours = advertising.quiet_hours(requested_type(form.type.data) or MessageType.SMS)
     now = rules.clock().astimezone(advertising.KST)
     missing = advertising.check_text(form.text.data).missing
