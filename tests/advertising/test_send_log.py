@@ -72,3 +72,51 @@ def test_the_failure_report_groups_refusals_with_their_fix(console, opted_out):
     assert 'data-group="recipient_opted_out/None/solapi-main"' in html
     assert "Recipient opted out" in html and "Suggested fix" in html
     assert "error_code=recipient_opted_out" in html
+
+
+def _refusal(app, api, clock, case: str) -> str:
+    from datetime import datetime
+
+    body = {"to": "01055556666", "ad": True, "text": AD_TEXT}
+    if case == "ad_rules":
+        body["text"] = "겨울 세일"
+    elif case == "ad_quiet_hours":
+        clock(datetime.fromisoformat("2026-12-08T21:00:00+09:00"))
+    else:
+        with app.test_request_context():
+            add_opt_out("01055556666", "080-123-4567", source=OptOutSource.API, actor_label="t")
+            db.session.commit()
+    return api.post(body).get_json()["error"]["message_id"]
+
+
+@pytest.mark.parametrize(
+    "case, english, korean",
+    [
+        (
+            "ad_rules",
+            "the advertising text lacks the (광고) label at the beginning, the sender name "
+            "after (광고), a free 080 opt-out line.",
+            "광고 본문에 빠진 항목이 있습니다(맨 앞의 (광고) 표기, (광고) 뒤의 발신자명, 080 무료수신거부 문구).",
+        ),
+        (
+            "ad_quiet_hours",
+            "SMS advertising is not sent 21:00–08:00 Korea time without separate consent, and "
+            "it was to go out now. The next allowed time is 2026-12-09 08:00.",
+            "다음 전송 가능 시각은 2026-12-09 08:00입니다.",
+        ),
+        (
+            "recipient_opted_out",
+            "the recipient opted out of advertising naming the 080 line 080-123-4567.",
+            "수신자가 080 번호 080-123-4567의 광고를 수신거부했습니다.",
+        ),
+    ],
+)
+def test_each_refusal_reads_in_the_timeline_in_english_and_korean(
+    app, api, console, clock, case, english, korean
+):
+    message_id = _refusal(app, api, clock, case)
+    console.login(Role.VIEWER)
+    page = _text(console.client.get(f"/send-logs/{message_id}"))
+    assert f"No provider was called: {english}" in page
+    ko = _text(console.client.get(f"/send-logs/{message_id}", headers={"Accept-Language": "ko"}))
+    assert korean in ko and "No provider was called" not in ko
