@@ -1,8 +1,11 @@
-"""Operator-facing words for send-log values: normalized error codes, attempt outcomes, sources.
+"""Operator-facing words for send-log values: error codes, attempt outcomes, sources.
 
 The vendor-code tables (meaning and suggested fix per vendor code) live in
 :mod:`kmsg_console.messaging.vendor_codes`; this module adds what an operator needs when the
-vendor code is unknown or absent, and labels for the log's own enumerations. Texts are
+vendor code is unknown or absent, and labels for the log's own enumerations. A message ends
+with one of K-Message's normalized codes (upper case, ``ERROR_LABELS``) or with the code of a
+Korean sending rule that refused it before any provider was called (lower case,
+``RULE_EXPLANATIONS``: a label, what it means, the fix and the page to make it on). Texts are
 ``N_()``-marked and translated where they are shown.
 """
 
