@@ -158,6 +158,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
     from kmsg_console import (
         account,
+        advertising,
         api,
         api_keys,
         audit,
@@ -197,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
         opt_outs.bp,
         settings_views.bp,
         kakao_channel_views.bp,
+        advertising.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

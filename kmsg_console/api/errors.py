@@ -18,6 +18,7 @@ class ApiError(Exception):
         *,
         details: Any = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -25,11 +26,14 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+        #: More members of the error object (e.g. the refused message's ``message_id``).
+        self.extra = extra or {}
 
     def response(self) -> Response:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details is not None:
             body["details"] = self.details
+        body.update(self.extra)
         response = jsonify(error=body)
         response.status_code = self.status
         for name, value in self.headers.items():

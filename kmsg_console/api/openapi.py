@@ -45,7 +45,17 @@ ERROR = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {},
+                "details": {
+                    "description": "For invalid requests and refusals: the issues, each "
+                    "{field, code?, message}, naming the field to fix."
+                },
+                "message_id": {
+                    "type": "string",
+                    "description": "Set when a Korean sending rule refused the message "
+                    "(ad_rules, ad_quiet_hours, recipient_opted_out, ...): the refused message "
+                    "is in the send log as FAILED with this error code; GET /messages/{id} "
+                    "reads it.",
+                },
             },
         }
     },
@@ -119,6 +129,19 @@ SEND_MESSAGE_REQUEST = {
                 ),
             },
         },
+        "ad": {
+            "type": "boolean",
+            "default": False,
+            "description": "An advertising message (정보통신망법 제50조). Its text must begin "
+            "with (광고) followed by the sender's name on the same line and carry a free "
+            "opt-out line with an 080 number (무료거부 or 무료수신거부 080-123-4567), else 422 "
+            "ad_rules; it is not sent 21:00-08:00 KST (FRIENDTALK 20:00-08:00) unless "
+            "scheduled_at lies outside those hours, else 422 ad_quiet_hours; a recipient on "
+            "the opt-out list (globally or for the 080 line named) is refused with 422 "
+            "recipient_opted_out. ALIMTALK cannot be advertising (422 ad_rules). A FRIENDTALK "
+            "carries the vendor's advertising flag. Transactional messages (false) are "
+            "never affected.",
+        },
     },
 }
 
@@ -138,6 +161,14 @@ SEND_MESSAGE_EXAMPLES = {
             "type": "LMS",
             "subject": "배송 안내",
             "text": "주문하신 상품이 오늘 출발합니다.",
+        },
+    },
+    "advertising": {
+        "summary": "An advertising SMS/LMS: label, sender name and free 080 opt-out line",
+        "value": {
+            "to": "010-1234-5678",
+            "ad": True,
+            "text": "(광고) 케이샵\n겨울 세일 30%\n무료수신거부 080-123-4567",
         },
     },
     "international_spelling": {
@@ -178,6 +209,7 @@ MESSAGE = {
         "provider_message_id": {"type": ["string", "null"]},
         "template_code": {"type": ["string", "null"]},
         "byte_count": {"type": ["integer", "null"]},
+        "ad": {"type": "boolean", "description": "Sent as an advertising message."},
         "error": {
             "type": ["object", "null"],
             "properties": {
@@ -325,9 +357,11 @@ _paths: dict[str, Any] = {
                 "415": UNSUPPORTED_MEDIA_TYPE,
                 "422": _error_response(
                     "Invalid phone number, text too long, unknown template, no provider for the "
-                    "type, a scheduled_at that has passed or is more than "
-                    f"{SCHEDULE_HORIZON.days} days ahead, or a Kakao sender profile that is "
-                    "blocked, dormant or deleted (kakao_profile_unusable)."
+                    "type, or a scheduled_at that has passed or is more than "
+                    f"{SCHEDULE_HORIZON.days} days ahead. A Korean sending rule's refusal "
+                    "(ad_rules, ad_quiet_hours, recipient_opted_out, sender_not_registered, "
+                    "kakao_profile_unusable) is written to the send log first: the error "
+                    "carries its message_id, and details names the field to fix."
                 ),
                 "429": throttled("Throttled by a policy; retry after the given seconds."),
                 "503": THROTTLE_UNAVAILABLE,

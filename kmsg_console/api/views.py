@@ -169,6 +169,7 @@ def message_json(log: MessageLog) -> dict[str, Any]:
         "provider_message_id": log.provider_message_id,
         "template_code": log.template_code,
         "byte_count": log.byte_count,
+        "ad": log.is_ad,
         "error": error,
         "warnings": list(log.warnings or []),
         "attempts": sending.attempts_summary(log),
@@ -222,7 +223,9 @@ def plausible_id(value: str) -> bool:
 
 
 def refused(exc: sending.SendRefused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, details=exc.issues or None)
+    """The API error of a refused send; a refusal the send log recorded names the message."""
+    extra = {"message_id": exc.log.public_id} if exc.log is not None else None
+    return ApiError(exc.status, exc.code, exc.message, details=exc.issues or None, extra=extra)
 
 
 def _throttle_send(send_request: sending.SendRequest, idempotency_key: str | None) -> None:
@@ -281,6 +284,7 @@ def send_message():
         failover=body.get("failover"),
         scheduled_at=_scheduled_at(body.get("scheduled_at")),
         kakao=body.get("kakao"),
+        ad=body.get("ad", False),
     )
     try:
         _throttle_send(send_request, idempotency_key)

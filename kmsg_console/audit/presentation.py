@@ -23,7 +23,7 @@ from kmsg_console.kakao_channels.models import ProfileStatus
 from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
 from kmsg_console.opt_outs.models import OptOutSource
-from kmsg_console.send_logs.explanations import ERROR_LABELS
+from kmsg_console.send_logs.explanations import ERROR_LABELS, RULE_EXPLANATIONS
 from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
     EntryMatch,
@@ -92,6 +92,7 @@ ACTION_LABELS: dict[str, str] = {
     "kakao_profile.update": N_("Kakao sender profile changed"),
     "kakao_profile.remove": N_("Kakao sender profile removed"),
     "kakao_profile.sync": N_("Kakao sender profiles synced from the provider"),
+    "ad_settings.update": N_("Advertising settings changed"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -110,6 +111,7 @@ TARGET_LABELS: dict[str, str] = {
     "opt_out": N_("Opt-out"),
     "setting": N_("Setting"),
     "kakao_profile": N_("Kakao sender profile"),
+    "ad_settings": N_("Advertising settings"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -196,6 +198,11 @@ FIELD_LABELS: dict[str, str] = {
     "sending.duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
 }
 
+#: Fields of the advertising settings' events.
+AD_SETTINGS_FIELD_LABELS: dict[str, str] = {
+    "sender_name": N_("Sender name"),
+    "opt_out_line": N_("Free 080 opt-out number"),
+}
 #: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.
 OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "phone": N_("Phone number"),
@@ -320,6 +327,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = OPT_OUT_FIELD_LABELS
     elif action.startswith("kakao_profile."):
         extra = KAKAO_PROFILE_FIELD_LABELS
+    elif action.startswith("ad_settings."):
+        extra = AD_SETTINGS_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -359,7 +368,10 @@ def _labels_of(*enums: type[StrEnum]) -> dict[str, str]:
 _VALUE_LABELS: dict[str, dict[str, str]] = {
     # A message's status is upper case, a template's review status lower case.
     "status": _labels_of(ProfileStatus, MessageStatus, ReviewStatus),
-    "error_code": {code.value: label for code, label in ERROR_LABELS.items()},
+    "error_code": {
+        **{code.value: label for code, label in ERROR_LABELS.items()},
+        **{code.value: rule.label for code, rule in RULE_EXPLANATIONS.items()},
+    },
     "role": _labels_of(Role),
     "scopes": _labels_of(Scope),
     "list": _labels_of(ListKind),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 
 from kmsg_console.manual_send import services
@@ -48,6 +48,8 @@ class ComposeForm(FlaskForm):
         validators=[Optional(), Length(max=64)],
         validate_choice=False,
     )
+    #: An advertising message (정보통신망법 제50조): the advertising rules apply.
+    ad = BooleanField(_l("Advertising"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

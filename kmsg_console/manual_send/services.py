@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from kmsg_console import sending
+from kmsg_console.advertising import services as ad_settings
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.kakao_channels import services as profile_services
 from kmsg_console.kakao_channels import usage as profile_usage
 from kmsg_console.kakao_channels.models import configured_key
+from kmsg_console.messaging import advertising
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
     SMS_MAX_BYTES,
@@ -27,11 +30,13 @@ from kmsg_console.messaging.encoding import (
     count_bytes,
 )
 from kmsg_console.messaging.errors import ErrorCode
+from kmsg_console.messaging.rule_codes import RuleCode, is_rule_code
 from kmsg_console.messaging.types import MessageType, MessageValidationError
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.registry import ADAPTERS
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import error_label
+from kmsg_console.send_logs.explanations import AD_PART_TEXTS, error_label, rule_explanation
+from kmsg_console.sending import rules
 from kmsg_console.sending.models import MessageLog, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -51,6 +56,7 @@ _FORM_FIELDS = {
     "variables": "variables",
     "provider": "provider",
     "kakao.profile_id": "kakao_profile",
+    "ad": "ad",
 }
 #: Provider settings that hold the sender number used when a message names none.
 _SENDER_SETTINGS = ("default_from", "sender_number", "sender")
@@ -202,6 +208,7 @@ def send_request(form: Any) -> sending.SendRequest:
             template_code=form.template_code.data or None,
             variables=form.variable_values(),
             kakao={"profile_id": profile} if profile else None,
+            ad=bool(form.ad.data),  # refused: AlimTalk never carries advertising
         )
     return sending.SendRequest(
         to=form.to.data or "",
@@ -211,6 +218,7 @@ def send_request(form: Any) -> sending.SendRequest:
         # An explicit SMS carries no subject; "automatic" drops it itself, with a warning.
         subject=None if kind is MessageType.SMS else (form.subject.data or None),
         provider=form.provider.data or None,
+        ad=bool(form.ad.data),
     )
 
 
@@ -223,6 +231,9 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
             _add_error(form, issue.field, text)
     elif exc.code == profile_usage.ERROR_CODE:
         _add_error(form, profile_usage.FIELD, _(_PROFILE_UNUSABLE))
+    elif is_rule_code(exc.code):
+        field = exc.issues[0]["field"] if exc.issues else None
+        _add_error(form, field, rule_refusal_text(exc.code, form))
     elif exc.code == "no_provider" and form.provider.data:
         _add_error(form, "provider", _("This provider cannot send this type of message."))
     elif exc.code == "no_provider":
@@ -234,18 +245,65 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
                 "An admin can set one up under Providers."
             ),
         )
-    elif exc.code == "duplicate_message":
-        _add_error(
-            form,
-            None,
-            _(
-                "This number got the same text within the duplicate-send window, so it was "
-                "not sent again. Change the text, or wait until the window has passed; the "
-                "send log shows the earlier message."
-            ),
-        )
     else:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
+
+
+def rule_refusal_text(code: str, form: Any) -> str:
+    """A sending rule's refusal in the operator's words (the API's message is English)."""
+    if code == RuleCode.AD_RULES:
+        missing = advertising.check_text(form.text.data).missing
+        if missing:
+            parts = ", ".join(_(AD_PART_TEXTS[part]) for part in missing)
+            return _("Advertising must carry %(parts)s.", parts=parts)
+    if code == RuleCode.AD_QUIET_HOURS and (panel := ad_panel(form)) is not None:
+        return _(
+            "Advertising is not sent %(quiet)s KST; send it from %(next)s KST on.",
+            quiet=panel.hours.quiet,
+            next=f"{panel.next_allowed:%Y-%m-%d %H:%M}",
+        )
+    if code == RuleCode.RECIPIENT_OPTED_OUT:
+        return _("This number opted out of advertising; the message was not sent.")
+    if code == RuleCode.DUPLICATE_MESSAGE:
+        return _(
+            "This number got the same text within the duplicate-send window, so it was "
+            "not sent again. Change the text, or wait until the window has passed; the "
+            "send log shows the earlier message."
+        )
+    rule = rule_explanation(code)
+    return f"{_(rule.label)}: {_(rule.fix)}" if rule else code
+
+
+@dataclass(frozen=True)
+class AdPanel:
+    """What the send form shows while "Advertising" is on."""
+
+    hours: advertising.QuietHours
+    now: datetime
+    quiet_now: bool
+    next_allowed: datetime
+    missing: tuple[str, ...]
+    identity: ad_settings.AdIdentity | None
+
+
+def ad_panel(form: Any) -> AdPanel | None:
+    """The allowed hours (and whether now is inside the quiet ones), the text's missing parts.
+
+    None while "Advertising" is off (the panel is empty then).
+    """
+    if not form.ad.data:
+        return None
+    hours = advertising.quiet_hours(requested_type(form.type.data) or MessageType.SMS)
+    now = rules.clock().astimezone(advertising.KST)
+    missing = advertising.check_text(form.text.data).missing
+    return AdPanel(
+        hours=hours,
+        now=now,
+        quiet_now=hours.contains(now),
+        next_allowed=hours.next_allowed(now),
+        missing=tuple(_(AD_PART_TEXTS[part]) for part in missing),
+        identity=ad_settings.current(),
+    )
 
 
 def _add_error(form: Any, issue_field: str | None, text: str) -> None:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from kmsg_console import sending
+from kmsg_console.advertising import services as ad_settings
 from kmsg_console.extensions import db
 from kmsg_console.manual_send import services
 from kmsg_console.manual_send.forms import ComposeForm
@@ -16,13 +26,15 @@ from kmsg_console.web.access import access
 bp = Blueprint("manual_send", __name__)
 
 
-def _compose_page(form: ComposeForm, status: int = 200):
+def _compose_page(form: ComposeForm, status: int = 200, refused_log=None):
     counter = services.count(form.text.data, form.subject.data, form.type.data)
     return render_template(
         "manual_send/compose.html",
         form=form,
         counter=counter,
         profiles=services.kakao_profiles(form.provider.data),
+        ad=services.ad_panel(form),
+        refused_log=refused_log,
     ), status
 
 
@@ -63,8 +75,30 @@ def count():
     form = ComposeForm()
     counter = services.count(form.text.data, form.subject.data, form.type.data)
     return render_template(
-        "manual_send/_counter.html", counter=counter, form=form, clear_field_errors=True
+        "manual_send/_counter.html",
+        counter=counter,
+        form=form,
+        clear_field_errors=True,
+        ad=services.ad_panel(form),
     )
+
+
+@bp.post("/send/ad-label")
+@access(Role.OPERATOR)
+def add_ad_label():
+    """Put ``(광고) <sender name>`` in front of the text and the 080 opt-out line after it."""
+    form = ComposeForm()
+    form.ad.data = True
+    identity = ad_settings.current()
+    if identity is None:
+        form.text.errors = [
+            _("An admin has to set the sender name and the 080 opt-out number first.")
+        ]
+        return _compose_page(form, 422)
+    # The form is not validated: the operator may add the label before typing the rest.
+    form.text.data = ad_settings.add_label_and_footer(form.text.data, identity)
+    form.text.raw_data = [form.text.data]
+    return _compose_page(form)
 
 
 @bp.post("/send/edit")
@@ -104,7 +138,7 @@ def send():
         )
     except sending.SendRefused as exc:
         services.apply_refusal(form, exc)
-        return _compose_page(form, 422)
+        return _compose_page(form, 422, refused_log=exc.log)
     services.record_send(result.log)
     db.session.commit()
     flash(*services.outcome_flash(result.log))

@@ -39,6 +39,9 @@ _SENDER_TYPES = {
     PhoneNumberType.FIXED_LINE_OR_MOBILE,
     PhoneNumberType.VOIP,
 }
+#: Purpose of the keyed hash under which recipients are looked up (the send log's ``to_hash``,
+#: OTP phones, the opt-out list): one purpose, so one number matches across all of them.
+PHONE_HASH_PURPOSE = "phone"
 #: Longest input we look at; real numbers with separators are far shorter.
 _MAX_INPUT_LENGTH = 32
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import (
+    PHONE_HASH_PURPOSE,
     InvalidPhoneNumber,
     format_opt_out_line,
     mask_phone,
@@ -29,7 +30,6 @@ from kmsg_console.messaging.phone import (
     normalize_recipient,
 )
 from kmsg_console.opt_outs.models import GLOBAL_SCOPE, OptOut, OptOutSource
-from kmsg_console.sending.reading import PHONE_HASH_PURPOSE
 from kmsg_console.web.pagination import Page, keyset_page
 
 #: Purpose the numbers are encrypted under (the ciphertext cannot be moved to another column).
@@ -192,6 +192,27 @@ def entries_for(phone: str) -> tuple[str, list[OptOut]]:
         sa.select(OptOut).where(OptOut.phone_hash == _hash(digits)).order_by(OptOut.scope)
     )
     return mask_phone(digits), list(entries)
+
+
+def find_opt_out(phone_digits: str, lines: Collection[str] = ()) -> OptOut | None:
+    """The entry that keeps advertising from ``phone_digits``: global, or for one of ``lines``.
+
+    :param phone_digits: the recipient's normalized digits (``01012345678``), as the send
+        engine holds them; every spelling of a number has these digits and so one hash.
+    :param lines: digits of the 080 lines the advertising names (``0801234567``).
+    """
+    scopes = [GLOBAL_SCOPE, *lines]
+    return db.session.scalar(
+        sa.select(OptOut)
+        .where(OptOut.phone_hash == _hash(phone_digits), OptOut.scope.in_(scopes))
+        .order_by(OptOut.scope != GLOBAL_SCOPE, OptOut.id)
+        .limit(1)
+    )
+
+
+def is_opted_out(phone_digits: str, lines: Collection[str] = ()) -> bool:
+    """True when ``phone_digits`` must not get advertising naming any of the 080 ``lines``."""
+    return find_opt_out(phone_digits, lines) is not None
 
 
 def remove_opt_out(opt_out: OptOut, *, actor: Any) -> None:

@@ -14,12 +14,12 @@ from wtforms.validators import Length, Optional, Regexp
 from kmsg_console import sending
 from kmsg_console.api_keys.models import ApiKey
 from kmsg_console.extensions import db
-from kmsg_console.messaging.errors import ErrorCode
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.providers.models import Provider
-from kmsg_console.send_logs.explanations import SOURCE_LABELS, error_label
+from kmsg_console.send_logs.explanations import SOURCE_LABELS, error_code_choices
 from kmsg_console.send_logs.report import DEFAULT_PERIOD
 from kmsg_console.send_logs.services import (
+    AD_FILTERS,
     ATTEMPT_OUTCOMES,
     FALLBACK_FILTERS,
     LOCAL_INPUT_FORMAT,
@@ -37,7 +37,7 @@ def _status_choices():
 
 
 def _error_choices():
-    return choices([ANY] + [(c.value, error_label(c.value)) for c in ErrorCode])
+    return choices([ANY] + error_code_choices())
 
 
 ATTEMPT_OUTCOME_LABELS = {
@@ -63,6 +63,13 @@ FALLBACK_LABELS = {
 
 def _fallback_choices():
     return choices([ANY] + [(value, _(FALLBACK_LABELS[value])) for value in FALLBACK_FILTERS])
+
+
+AD_LABELS = {"yes": _l("Advertising only"), "no": _l("Not advertising")}
+
+
+def _ad_choices():
+    return choices([ANY] + [(value, _(AD_LABELS[value])) for value in AD_FILTERS])
 
 
 def _type_choices():
@@ -103,6 +110,7 @@ class SendLogFilterForm(FlaskForm):
         _l("AlimTalk fallback"), choices=_fallback_choices, validators=[Optional()]
     )
     source = SelectField(_l("Source"), choices=_source_choices, validators=[Optional()])
+    ad = SelectField(_l("Advertising"), choices=_ad_choices, validators=[Optional()])
     api_key = SelectField(_l("API key"), choices=_api_key_choices, validators=[Optional()])
     template = StringField(_l("Template code"), validators=[Optional(), Length(max=64)])
     vendor_code = StringField(_l("Vendor code"), validators=[Optional(), Length(max=40)])
@@ -158,6 +166,7 @@ class SendLogFilterForm(FlaskForm):
             type=data["type"] or None,
             fallback=data["fallback"] or None,
             source=data["source"] or None,
+            ad=data["ad"] or None,
             api_key=int(data["api_key"]) if data["api_key"] else None,
             template=(data["template"] or "").strip() or None,
             vendor_code=(data["vendor_code"] or "").strip() or None,
@@ -179,6 +188,7 @@ class SendLogFilterForm(FlaskForm):
                 "type",
                 "fallback",
                 "source",
+                "ad",
                 "api_key",
                 "template",
                 "vendor_code",

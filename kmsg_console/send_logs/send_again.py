@@ -26,6 +26,7 @@ from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
+from kmsg_console.messaging.rule_codes import RuleCode
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.operators.models import Operator
 from kmsg_console.orm import utcnow
@@ -51,6 +52,16 @@ ALREADY = N_("This message was already sent again as a new message.")
 NO_PAYLOAD = N_("What this message was sent with is no longer stored, so it cannot be sent again.")
 IN_FLIGHT = N_("A provider call for this message is still under way; wait for its outcome.")
 FALLBACK_SENT = N_("Its SMS/LMS fallback was sent in its place.")
+OPTED_OUT = N_(
+    "The recipient opted out of advertising: this message is not sent again. Remove the "
+    "number from the opt-out list only if the recipient asked for advertising again."
+)
+AD_TEXT = N_(
+    "Its text lacks what advertising must carry, and sending it again would repeat the text: "
+    "compose a new message on the Send page instead."
+)
+#: Rule refusals that the same message would meet again, whatever changes meanwhile.
+_REFUSED_AGAIN = {RuleCode.RECIPIENT_OPTED_OUT.value: OPTED_OUT, RuleCode.AD_RULES.value: AD_TEXT}
 CHANGED = N_("The message changed meanwhile (a retry ran or its status came in); look at it again.")
 
 
@@ -72,6 +83,8 @@ def refusal(log: MessageLog) -> str | None:
         return OTP
     if sent_again_as(log) is not None:
         return ALREADY
+    if log.error_code in _REFUSED_AGAIN:
+        return _REFUSED_AGAIN[log.error_code]
     if log.type == MessageType.ALIMTALK.value:
         fallback = sending.find_fallback(log)
         if fallback is not None and fallback.status != MessageStatus.FAILED.value:
@@ -109,6 +122,8 @@ def request_of(log: MessageLog) -> sending.SendRequest:
         },
         kakao={"profile_id": message.kakao.profile_id} if message.kakao.profile_id else None,
         scheduled_at=scheduled,
+        # Advertising stays advertising: the rules check it again.
+        ad=log.is_ad,
     )
 
 

@@ -27,7 +27,13 @@ from kmsg_console.messaging.vendor_codes import FIX_NOT_KAKAO, Explanation, expl
 from kmsg_console.operators.models import Operator
 from kmsg_console.providers.models import Provider
 from kmsg_console.send_logs import send_again
-from kmsg_console.send_logs.explanations import UNKNOWN_WITHOUT_ID, error_help, error_label
+from kmsg_console.send_logs.explanations import (
+    UNKNOWN_WITHOUT_ID,
+    RuleExplanation,
+    error_help,
+    error_label,
+    rule_explanation,
+)
 from kmsg_console.send_logs.timeline import TimelineEntry, attempt_note, timeline, warning_text
 from kmsg_console.sending.models import MessageAttempt, MessageLog, MessageStatus
 from kmsg_console.web.pagination import Page, decode_cursor, keyset_page
@@ -60,6 +66,8 @@ class LogFilters:
     recipient: str | None = None
     #: ``delivered``: AlimTalks their SMS/LMS fallback delivered; ``none``: every other message.
     fallback: str | None = None
+    #: ``yes``: advertising messages only; ``no``: the others.
+    ad: str | None = None
 
 
 _EQUALITY = {
@@ -88,6 +96,7 @@ ATTEMPT_OUTCOMES: dict[str, tuple[str, ...]] = {
 #: it (as for any SENT message, a carrier's failure would still be reported as FAILED).
 FALLBACK_DELIVERED = (MessageStatus.SENT.value, MessageStatus.DELIVERED.value)
 FALLBACK_FILTERS = ("delivered", "none")
+AD_FILTERS = ("yes", "no")
 
 
 def local_to_utc(moment: datetime) -> datetime:
@@ -135,6 +144,8 @@ def filtered_query(filters: LogFilters) -> sa.Select[Any]:
             child.fallback_of_id == MessageLog.id, child.status.in_(FALLBACK_DELIVERED)
         )
         query = query.where(delivered if filters.fallback == "delivered" else ~delivered)
+    if filters.ad in AD_FILTERS:
+        query = query.where(MessageLog.is_ad == (sa.true() if filters.ad == "yes" else sa.false()))
     if filters.since is not None:
         query = query.where(MessageLog.created_at >= filters.since)
     if filters.until is not None:
@@ -224,6 +235,8 @@ class LogDetail:
     sent_again_from: MessageLog | None = None
     sent_again_as: MessageLog | None = None
     send_again_refusal: str | None = None
+    #: A sending rule's refusal explained (its fix and where to make it).
+    rule: RuleExplanation | None = None
 
 
 def _attempt_view(vendors: Mapping[str, str], log: MessageLog, a: MessageAttempt) -> AttemptView:
@@ -275,6 +288,7 @@ def log_detail(log: MessageLog, *, with_body: bool) -> LogDetail:
         error_label=error_label(log.error_code),
         warnings=[(str(w.get("code") or ""), warning_text(w)) for w in log.warnings or []],
         timeline=timeline(log),
+        rule=rule_explanation(log.error_code),
     )
     if log.api_key_id is not None:
         detail.api_key_name = db.session.scalar(

@@ -19,8 +19,10 @@ from typing import Any
 from flask_babel import gettext as _
 
 from kmsg_console.i18n_markers import N_
+from kmsg_console.messaging.advertising import PART_NAMES
 from kmsg_console.messaging.errors import ErrorCode
-from kmsg_console.send_logs.explanations import error_label
+from kmsg_console.messaging.rule_codes import RuleCode
+from kmsg_console.send_logs.explanations import AD_PART_TEXTS, error_label
 from kmsg_console.sending.models import MessageEvent, MessageLog, MessageStatus
 
 
@@ -46,6 +48,7 @@ KIND_LABELS = {
     "retry": N_("Retry"),
     "fallback": N_("SMS/LMS fallback"),
     "sent_again": N_("Sent again"),
+    "refused": N_("Refused"),
 }
 
 #: How a status answer reached the console (``outcomes.apply_result``'s ``source``).
@@ -79,6 +82,21 @@ def _code(value: str) -> str:
     return value if value and value != "-" else _("none")
 
 
+#: What an advertising text lacked, as the refusal names it (``PART_NAMES``) and as shown.
+_AD_PARTS = {english: AD_PART_TEXTS[part] for part, english in PART_NAMES.items()}
+
+
+def _ad_parts(value: str) -> str:
+    return ", ".join(
+        _(_AD_PARTS[part]) if part in _AD_PARTS else part for part in value.split("; ")
+    )
+
+
+def _when(value: str) -> str:
+    return _("it was to go out now") if value == "now is" else _("it was scheduled then")
+
+
+_RULE = "(?P<rule>" + "|".join(code.value for code in RuleCode) + ")"
 _ERROR = r"(?P<error>[A-Z][A-Z_]+)"
 _WORD = r"(?P<provider>\S+)"
 
@@ -174,6 +192,44 @@ _RULES = (
         r"|VENDOR_REPORTED_UNKNOWN|TRACKING_ERROR)(?:: (?P<verbatim>.*))?",
         "%(note)s.",
         note=lambda note: _(NOTE_TEXTS[note]),
+    ),
+    # The sending rules' refusals (``engine._write_refusal``: "<code>: <message>").
+    _rule(
+        r"ad_rules: AlimTalk carries informational messages only.*",
+        N_("No provider was called: AlimTalk may not carry advertising."),
+    ),
+    _rule(
+        r"ad_rules: An advertising message must begin with .*? Missing: (?P<parts>.*)\.",
+        N_("No provider was called: the advertising text lacks %(parts)s."),
+        parts=_ad_parts,
+    ),
+    _rule(
+        r"ad_quiet_hours: Advertising \((?P<type>\w+)\) is not sent (?P<quiet>\S+) KST .*?, "
+        r"and (?P<when>now is|scheduled_at falls) inside that window; .*?"
+        r"e\.g\. (?P<next>\S+)T(?P<hour>\d\d:\d\d)\+09:00\.",
+        N_(
+            "No provider was called: %(type)s advertising is not sent "
+            "%(quiet)s Korea time without separate consent, and %(when)s. The next allowed "
+            "time is %(next)s %(hour)s."
+        ),
+        when=_when,
+    ),
+    _rule(
+        r"recipient_opted_out: The recipient opted out of advertising \(all advertising\).*",
+        N_("No provider was called: the recipient opted out of all advertising."),
+    ),
+    _rule(
+        r"recipient_opted_out: The recipient opted out of advertising "
+        r"\(the 080 line (?P<line>[0-9-]+)\).*",
+        N_(
+            "No provider was called: the recipient opted out of advertising "
+            "naming the 080 line %(line)s."
+        ),
+    ),
+    _rule(
+        rf"{_RULE}: (?P<verbatim>.*)",
+        N_("No provider was called: %(rule)s."),
+        rule=error_label,
     ),
     _rule(
         rf"{_ERROR}: (?P<verbatim>.*)",

@@ -20,10 +20,11 @@ from flask_login import current_user
 
 from kmsg_console import sending
 from kmsg_console.extensions import db
+from kmsg_console.messaging.rule_codes import RuleCode
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
+from kmsg_console.send_logs import explanations, report, send_again, services
 from kmsg_console.send_logs import export as csv_export
-from kmsg_console.send_logs import report, send_again, services
 from kmsg_console.send_logs.explanations import (
     OUTCOME_BADGES,
     OUTCOME_LABELS,
@@ -134,6 +135,8 @@ def failures():
         links=report.grid_links(result) if result is not None else None,
         statuses=list(MessageStatus),
         local_value=services.local_input_value,
+        error_label=explanations.error_label,
+        rule_explanation=explanations.rule_explanation,
     )
     return make_response(html, 200 if result is not None else 422)
 
@@ -168,7 +171,16 @@ def retry(message_id: str):
         abort(400)
     try:
         services.retry_message(log, operator=current_user)
-    except sending.SendRefused:
+    except sending.SendRefused as exc:
+        if exc.code == RuleCode.AD_QUIET_HOURS:
+            flash(
+                _(
+                    "This advertisement cannot be retried now: advertising is not sent from "
+                    "21:00 to 08:00 Korea time (FriendTalk from 20:00). Retry it after 08:00."
+                ),
+                "error",
+            )
+            return redirect(url_for("send_logs.detail", message_id=log.public_id), 303)
         flash(
             _(
                 "This message cannot be retried: it is not a failed message with a "

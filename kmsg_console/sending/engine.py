@@ -229,6 +229,7 @@ def _create_log(
             for w in prepared.warnings
         ],
         scheduled_at=message.scheduled_at,
+        is_ad=request.ad,
         attempts=[],  # a new message has none: no lazy load when the first one is added
         attempt_count=0,
         fallback_of_id=fallback_of_id,
@@ -524,7 +525,10 @@ def rebuild_message(log: MessageLog) -> Message:
         template_id=log.template_code,
         template_content=payload.get("template_content"),
         variables=payload.get("variables") or {},
-        kakao=KakaoOptions(profile_id=(payload.get("kakao") or {}).get("profile_id")),
+        kakao=KakaoOptions(
+            profile_id=(payload.get("kakao") or {}).get("profile_id"),
+            ad_flag=True if log.is_ad and log.type == MessageType.FRIENDTALK.value else None,
+        ),
         failover=failover,
         scheduled_at=log.scheduled_at,
         message_id=log.public_id,
@@ -538,6 +542,11 @@ def retry(log: MessageLog, *, operator) -> MessageLog:
             409, "not_retryable", "Only failed messages with a retryable error can be retried."
         )
     message = rebuild_message(log)
+    if log.is_ad:
+        try:  # the night is as closed to an advertising retry as to its first send
+            rules.check_quiet_hours(message, rules.clock())
+        except rules.RuleRefusal as refusal:
+            raise SendRefused(refusal.status, refusal.code, refusal.message) from None
     router = provider_services.build_router()
     record_audit(
         "message.retry",

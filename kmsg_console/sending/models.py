@@ -100,6 +100,7 @@ class MessageLog(db.Model):
                 "api_key_id",
                 "operator_id",
                 "source",
+                "is_ad",
             )
         ),
         sa.Index("ix_message_log_tracking", "status", "next_check_at"),
@@ -158,6 +159,8 @@ class MessageLog(db.Model):
     attempt_count: Mapped[int] = mapped_column(default=0, nullable=False)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, nullable=False)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: An advertising message (정보통신망법 제50조), checked by the advertising rules.
+    is_ad: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

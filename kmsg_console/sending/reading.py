@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from kmsg_console.extensions import db
-from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_recipient
+from kmsg_console.messaging.phone import (
+    PHONE_HASH_PURPOSE,
+    InvalidPhoneNumber,
+    normalize_recipient,
+)
 from kmsg_console.sending.models import MessageLog, SandboxDelivery
-
-#: Purpose of the keyed hash under which recipients (and OTP phones) are looked up.
-PHONE_HASH_PURPOSE = "phone"
 
 
 def find_by_public_id(public_id: str) -> MessageLog | None:

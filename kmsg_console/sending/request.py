@@ -28,7 +28,7 @@ from kmsg_console.messaging.types import (
 from kmsg_console.messaging.variables import render_template
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
-from kmsg_console.sending.models import MessageLog
+from kmsg_console.sending.models import MessageLog, MessageSource
 
 
 class SendRefused(Exception):
@@ -68,10 +68,15 @@ class SendRequest:
     failover: dict[str, Any] | None = None
     kakao: dict[str, Any] | None = None
     scheduled_at: datetime | None = None
+    #: An advertising message (정보통신망법 제50조): label, sender, opt-out line, quiet hours.
+    ad: bool = False
 
     def fingerprint(self) -> str:
         """A stable hash of the request, for Idempotency-Key comparisons."""
         data = {k: v for k, v in self.__dict__.items()}
+        if not self.ad:
+            # Requests from before ``ad`` existed keep their fingerprint.
+            del data["ad"]
         data["scheduled_at"] = self.scheduled_at.isoformat() if self.scheduled_at else None
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
@@ -235,7 +240,9 @@ def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedM
             )
     kakao = KakaoOptions(
         profile_id=(request.kakao or {}).get("profile_id")
-        or (template.profile_id if template else None)
+        or (template.profile_id if template else None),
+        # Kakao's advertising flag (SOLAPI adFlag, Aligo advert) on an advertising FriendTalk.
+        ad_flag=True if request.ad and _is_friendtalk(request) else None,
     )
     try:
         return prepare_message(
@@ -265,6 +272,10 @@ def prepare(request: SendRequest, *, message_id: str | None = None) -> PreparedM
         ) from exc
 
 
+def _is_friendtalk(request: SendRequest) -> bool:
+    return (request.type or "").upper() == MessageType.FRIENDTALK.value
+
+
 def final_text(message: Message) -> str | None:
     """The text the recipient sees (AlimTalk: the template filled with the variables)."""
     if message.type is MessageType.ALIMTALK and message.template_content:
@@ -273,10 +284,17 @@ def final_text(message: Message) -> str | None:
 
 
 def preview(request: SendRequest) -> Preview:
-    """Prepare and route without sending (the console's preview step)."""
+    """Prepare, route and apply the sending rules without sending (the console's preview)."""
+    from kmsg_console.sending import rules  # rules imports this module
+
     prepared = prepare(request)
     router = provider_services.build_router()
     chain = router.candidates(prepared.message)
     if not isinstance(chain, list):
         raise SendRefused(422, "no_provider", chain.error.message)
+    candidate = rules.Candidate(request, prepared.message, chain, router, MessageSource.CONSOLE)
+    try:
+        chain = rules.check(candidate)
+    except rules.RuleRefusal as refusal:
+        raise SendRefused(refusal.status, refusal.code, refusal.message, refusal.issues) from None
     return Preview(prepared, chain, final_text(prepared.message))

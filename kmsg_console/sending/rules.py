@@ -18,8 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from kmsg_console.kakao_channels import usage as kakao_profiles
+from kmsg_console.messaging import advertising
+from kmsg_console.messaging.phone import format_opt_out_line
 from kmsg_console.messaging.router import Router
+from kmsg_console.messaging.rule_codes import RuleCode
 from kmsg_console.messaging.types import Message
+from kmsg_console.opt_outs import services as opt_outs
 from kmsg_console.orm import utcnow
 from kmsg_console.sending import duplicates
 from kmsg_console.sending.models import MessageSource
@@ -67,6 +71,7 @@ def check(candidate: Candidate) -> list[str]:
     """
     # First the rules that narrow the chain, then those that look at the provider it starts with.
     candidate = replace(candidate, chain=_kakao_profile(candidate))
+    check_advertising(candidate)
     duplicates.check(candidate)
     return candidate.chain
 
@@ -80,3 +85,67 @@ def _kakao_profile(candidate: Candidate) -> list[str]:
     if isinstance(chain, kakao_profiles.Refusal):
         raise RuleRefusal(422, kakao_profiles.ERROR_CODE, chain.message, field=kakao_profiles.FIELD)
     return chain
+
+
+# -- advertising (정보통신망법 제50조) --------------------------------------------------------
+
+
+def check_advertising(candidate: Candidate) -> None:
+    """An advertising message: a type that may advertise, the label, the sender's name and a
+    free 080 opt-out line in the text, outside the quiet hours, to a number not opted out.
+
+    Transactional messages and OTPs (``ad`` false) are never affected.
+    """
+    if not candidate.request.ad:
+        return
+    message = candidate.message
+    if not advertising.may_carry_ads(message.type):
+        raise RuleRefusal(
+            422,
+            RuleCode.AD_RULES,
+            "AlimTalk carries informational messages only and may not be sent as advertising; "
+            "send advertising as FRIENDTALK, SMS, LMS or MMS.",
+            field="ad",
+        )
+    found = advertising.check_text(message.text)
+    if not found.ok:
+        raise RuleRefusal(
+            422,
+            RuleCode.AD_RULES,
+            "An advertising message must begin with (광고), then name the sender, and carry "
+            "a free 080 opt-out line. Missing: "
+            f"{advertising.missing_parts_text(found.missing)}.",
+            field="text",
+        )
+    check_quiet_hours(message, candidate.now)
+    opted_out = opt_outs.find_opt_out(message.to, found.opt_out_lines)
+    if opted_out is not None:
+        scope = (
+            "all advertising"
+            if opted_out.is_global
+            else f"the 080 line {format_opt_out_line(opted_out.scope)}"
+        )
+        raise RuleRefusal(
+            422,
+            RuleCode.RECIPIENT_OPTED_OUT,
+            f"The recipient opted out of advertising ({scope}); the message was not sent.",
+            field="to",
+        )
+
+
+def check_quiet_hours(message: Message, now: datetime) -> None:
+    """Refuse advertising at night: sent now inside the window, or scheduled into it."""
+    window = advertising.quiet_hours(message.type)
+    moment = message.scheduled_at or now
+    if not window.contains(moment):
+        return
+    allowed = window.next_allowed(moment)
+    when = "scheduled_at falls" if message.scheduled_at else "now is"
+    raise RuleRefusal(
+        422,
+        RuleCode.AD_QUIET_HOURS,
+        f"Advertising ({message.type.value}) is not sent {window.quiet} KST without the "
+        f"recipient's separate consent, and {when} inside that window; schedule it "
+        f"(scheduled_at) within {window.allowed} KST, e.g. {allowed:%Y-%m-%dT%H:%M}+09:00.",
+        field="scheduled_at",
+    )

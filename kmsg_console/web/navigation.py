@@ -30,4 +30,5 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
     NavItem("retention.edit_retention", N_("Retention"), Role.ADMIN),
+    NavItem("advertising.settings", N_("Advertising"), Role.ADMIN),
 )

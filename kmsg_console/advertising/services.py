@@ -1,0 +1,100 @@
+"""Reading and saving the advertising settings (audited), and the send form's label helper."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kmsg_console.advertising.models import SETTINGS_ID, AdSettings
+from kmsg_console.audit.services import diff, record_audit
+from kmsg_console.extensions import db
+from kmsg_console.i18n_markers import N_
+from kmsg_console.messaging import advertising
+from kmsg_console.messaging.phone import (
+    InvalidPhoneNumber,
+    format_opt_out_line,
+    normalize_opt_out_line,
+)
+
+SENDER_NAME_MAX = 40
+
+
+class AdSettingsError(ValueError):
+    """Input that cannot be saved; ``field`` names the input, ``reason`` is an ``N_()`` text."""
+
+    def __init__(self, field: str, reason: str, **params: Any) -> None:
+        self.field = field
+        self.reason = reason
+        self.params: Mapping[str, Any] = params
+        super().__init__(reason % params if params else reason)
+
+
+@dataclass(frozen=True)
+class AdIdentity:
+    """The sender name and 080 line advertising from this console carries."""
+
+    sender_name: str
+    opt_out_line: str  # digits
+
+    @property
+    def opt_out_display(self) -> str:
+        return format_opt_out_line(self.opt_out_line)
+
+    @property
+    def label(self) -> str:
+        return f"{advertising.LABEL} {self.sender_name}"
+
+    @property
+    def footer(self) -> str:
+        return f"{advertising.OPT_OUT_WORDING} {self.opt_out_display}"
+
+
+def current() -> AdIdentity | None:
+    """The saved settings, or None until an admin saves them."""
+    row = db.session.get(AdSettings, SETTINGS_ID)
+    return None if row is None else AdIdentity(row.sender_name, row.opt_out_line)
+
+
+def _snapshot(identity: AdIdentity | None) -> dict[str, Any]:
+    if identity is None:
+        return {}
+    return {"sender_name": identity.sender_name, "opt_out_line": identity.opt_out_display}
+
+
+def save(sender_name: str, opt_out_line: str, *, actor: Any) -> AdIdentity:
+    """Save the sender name and the free 080 line (audited with before and after).
+
+    :raises AdSettingsError: for an empty or too long name, or a line that is not an 080 number.
+    """
+    name = " ".join((sender_name or "").split())
+    if not name:
+        raise AdSettingsError("sender_name", N_("Enter the name advertising is sent under."))
+    if len(name) > SENDER_NAME_MAX:
+        raise AdSettingsError("sender_name", N_("At most %(max)d characters."), max=SENDER_NAME_MAX)
+    try:
+        line = normalize_opt_out_line(opt_out_line or "")
+    except InvalidPhoneNumber as exc:
+        raise AdSettingsError("opt_out_line", exc.reason, **exc.params) from None
+    before = current()
+    row = db.session.get(AdSettings, SETTINGS_ID)
+    if row is None:
+        row = AdSettings(id=SETTINGS_ID, sender_name=name, opt_out_line=line)
+        db.session.add(row)
+    row.sender_name, row.opt_out_line = name, line
+    row.updated_by = (getattr(actor, "email", None) or "system")[:254]
+    after = AdIdentity(name, line)
+    if _snapshot(before) != _snapshot(after):
+        record_audit(
+            "ad_settings.update",
+            actor=actor,
+            target_type="ad_settings",
+            target_id=SETTINGS_ID,
+            details=diff(_snapshot(before), _snapshot(after)),
+        )
+    return after
+
+
+def add_label_and_footer(text: str | None, identity: AdIdentity) -> str:
+    """``text`` with ``(광고) <name>`` in front and ``무료수신거부 <080 line>`` at the end."""
+    return advertising.with_label_and_footer(text, identity.sender_name, identity.opt_out_display)
