@@ -4,7 +4,6 @@ Alembic's autogenerate and the schema test read the metadata from here; a featur
 a models module adds one import line below.
 """
 
-from kmsg_console.advertising import models as advertising_models  # noqa: F401
 from kmsg_console.api_keys import models as api_key_models  # noqa: F401
 from kmsg_console.audit import models as audit_models  # noqa: F401
 from kmsg_console.kakao_channels import models as kakao_channel_models  # noqa: F401

@@ -6,9 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kmsg_console.advertising.models import SETTINGS_ID, AdSettings
-from kmsg_console.audit.services import diff, record_audit
-from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging import advertising
 from kmsg_console.messaging.phone import (
@@ -16,6 +13,7 @@ from kmsg_console.messaging.phone import (
     format_opt_out_line,
     normalize_opt_out_line,
 )
+from kmsg_console.settings import services as settings
 
 SENDER_NAME_MAX = 40
 
@@ -50,20 +48,19 @@ class AdIdentity:
         return f"{advertising.OPT_OUT_WORDING} {self.opt_out_display}"
 
 
+#: Keys of the console-wide settings store.
+SENDER_NAME_KEY = "advertising.sender_name"
+OPT_OUT_LINE_KEY = "advertising.opt_out_line"
+
+
 def current() -> AdIdentity | None:
     """The saved settings, or None until an admin saves them."""
-    row = db.session.get(AdSettings, SETTINGS_ID)
-    return None if row is None else AdIdentity(row.sender_name, row.opt_out_line)
-
-
-def _snapshot(identity: AdIdentity | None) -> dict[str, Any]:
-    if identity is None:
-        return {}
-    return {"sender_name": identity.sender_name, "opt_out_line": identity.opt_out_display}
+    name, line = settings.get(SENDER_NAME_KEY), settings.get(OPT_OUT_LINE_KEY)
+    return AdIdentity(name, line) if name and line else None
 
 
 def save(sender_name: str, opt_out_line: str, *, actor: Any) -> AdIdentity:
-    """Save the sender name and the free 080 line (audited with before and after).
+    """Save the sender name and the free 080 line (each change audited, before and after).
 
     :raises AdSettingsError: for an empty or too long name, or a line that is not an 080 number.
     """
@@ -76,23 +73,9 @@ def save(sender_name: str, opt_out_line: str, *, actor: Any) -> AdIdentity:
         line = normalize_opt_out_line(opt_out_line or "")
     except InvalidPhoneNumber as exc:
         raise AdSettingsError("opt_out_line", exc.reason, **exc.params) from None
-    before = current()
-    row = db.session.get(AdSettings, SETTINGS_ID)
-    if row is None:
-        row = AdSettings(id=SETTINGS_ID, sender_name=name, opt_out_line=line)
-        db.session.add(row)
-    row.sender_name, row.opt_out_line = name, line
-    row.updated_by = (getattr(actor, "email", None) or "system")[:254]
-    after = AdIdentity(name, line)
-    if _snapshot(before) != _snapshot(after):
-        record_audit(
-            "ad_settings.update",
-            actor=actor,
-            target_type="ad_settings",
-            target_id=SETTINGS_ID,
-            details=diff(_snapshot(before), _snapshot(after)),
-        )
-    return after
+    settings.put(SENDER_NAME_KEY, name, actor=actor)
+    settings.put(OPT_OUT_LINE_KEY, line, actor=actor)
+    return AdIdentity(name, line)
 
 
 def add_label_and_footer(text: str | None, identity: AdIdentity) -> str:

@@ -92,7 +92,6 @@ ACTION_LABELS: dict[str, str] = {
     "kakao_profile.update": N_("Kakao sender profile changed"),
     "kakao_profile.remove": N_("Kakao sender profile removed"),
     "kakao_profile.sync": N_("Kakao sender profiles synced from the provider"),
-    "ad_settings.update": N_("Advertising settings changed"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -111,7 +110,6 @@ TARGET_LABELS: dict[str, str] = {
     "opt_out": N_("Opt-out"),
     "setting": N_("Setting"),
     "kakao_profile": N_("Kakao sender profile"),
-    "ad_settings": N_("Advertising settings"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -196,13 +194,10 @@ FIELD_LABELS: dict[str, str] = {
     # sending rules
     "duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
     "sending.duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
+    "advertising.sender_name": N_("Advertising sender name"),
+    "advertising.opt_out_line": N_("Free 080 opt-out number"),
 }
 
-#: Fields of the advertising settings' events.
-AD_SETTINGS_FIELD_LABELS: dict[str, str] = {
-    "sender_name": N_("Sender name"),
-    "opt_out_line": N_("Free 080 opt-out number"),
-}
 #: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.
 OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "phone": N_("Phone number"),
@@ -327,8 +322,6 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = OPT_OUT_FIELD_LABELS
     elif action.startswith("kakao_profile."):
         extra = KAKAO_PROFILE_FIELD_LABELS
-    elif action.startswith("ad_settings."):
-        extra = AD_SETTINGS_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import kmsg_console.orm
-
 revision = "f3b8d2c6a915"
 down_revision = "2302604abc40"
 branch_labels = None
@@ -30,19 +28,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_message_log_is_ad_created", ["is_ad", "created_at", "id"], unique=False
         )
-    op.create_table(
-        "ad_setting",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("sender_name", sa.String(length=40), nullable=False),
-        sa.Column("opt_out_line", sa.String(length=11), nullable=False),
-        sa.Column("updated_at", kmsg_console.orm.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_by", sa.String(length=254), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ad_setting")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("ad_setting")
     with op.batch_alter_table("message_log", schema=None) as batch_op:
         batch_op.drop_index("ix_message_log_is_ad_created")
         batch_op.drop_column("is_ad")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from kmsg_console.advertising.models import AdSettings
+from kmsg_console.advertising import services as ad_settings
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
@@ -13,8 +13,8 @@ from kmsg_console.operators.models import Role
 
 def _settings(app) -> tuple[str, str] | None:
     with app.app_context():
-        row = db.session.get(AdSettings, 1)
-        return None if row is None else (row.sender_name, row.opt_out_line)
+        saved = ad_settings.current()
+        return None if saved is None else (saved.sender_name, saved.opt_out_line)
 
 
 def test_an_admin_sets_the_sender_name_and_080_line(app, console):
@@ -29,10 +29,13 @@ def test_an_admin_sets_the_sender_name_and_080_line(app, console):
     html = console.client.get("/settings/advertising").get_data(as_text=True)
     assert 'value="080-123-4567"' in html and "무료수신거부 080-123-4567" in html
     with app.app_context():
-        event = db.session.scalar(
-            sa.select(AuditEvent).where(AuditEvent.action == "ad_settings.update")
-        )
-        assert event.details["after"] == {"sender_name": "케이샵", "opt_out_line": "080-123-4567"}
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "setting.update")
+        ).all()
+        assert {e.target_id: e.details["after"] for e in events} == {
+            "advertising.sender_name": {"advertising.sender_name": "케이샵"},
+            "advertising.opt_out_line": {"advertising.opt_out_line": "0801234567"},
+        }
 
 
 @pytest.mark.parametrize(
