@@ -1,0 +1,1 @@
+"""Sender numbers (발신번호 사전등록제): the numbers SMS/LMS/MMS may leave from, per provider."""
