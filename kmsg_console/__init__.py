@@ -166,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
         message_templates,
         operators,
         opt_outs,
+        sender_numbers,
     )
     from kmsg_console.observability import views as observability_views
     from kmsg_console.otp import bp as otp_bp
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         otp_bp,
         message_templates.bp,
         opt_outs.bp,
+        sender_numbers.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

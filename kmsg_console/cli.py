@@ -22,6 +22,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(_templates_command())
     for command in _provider_commands():
         app.cli.add_command(command)
+    app.cli.add_command(_sender_numbers_command())
 
 
 def _worker_command() -> click.Command:
@@ -34,6 +35,12 @@ def _templates_command() -> click.Command:
     from kmsg_console.message_templates.cli import templates_group
 
     return templates_group
+
+
+def _sender_numbers_command() -> click.Command:
+    from kmsg_console.sender_numbers.cli import sender_numbers_group
+
+    return sender_numbers_group
 
 
 def _provider_commands() -> tuple[click.Command, ...]:

@@ -23,6 +23,11 @@ from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
 from kmsg_console.opt_outs.models import OptOutSource
 from kmsg_console.send_logs.explanations import ERROR_LABELS
+from kmsg_console.sender_numbers.models import (
+    RegistrationSource,
+    SenderNumberCategory,
+    SenderNumberStatus,
+)
 from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
     EntryMatch,
@@ -85,6 +90,13 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.add": N_("Added to the opt-out list"),
     "opt_out.remove": N_("Removed from the opt-out list"),
     "opt_out.import": N_("Opt-out list imported"),
+    "sender_number.add": N_("Sender number registered"),
+    "sender_number.update": N_("Sender number changed"),
+    "sender_number.verify": N_("Sender number verified"),
+    "sender_number.reject": N_("Sender number rejected"),
+    "sender_number.block": N_("Sender number blocked"),
+    "sender_number.delete": N_("Sender number deleted"),
+    "sender_number.sync": N_("Sender numbers synced from the provider"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -101,6 +113,7 @@ TARGET_LABELS: dict[str, str] = {
     "verification_purpose": N_("OTP purpose"),
     "message_template": N_("Template"),
     "opt_out": N_("Opt-out"),
+    "sender_number": N_("Sender number"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -192,6 +205,22 @@ OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "added": N_("Added"),
     "already_present": N_("Already on the list"),
     "invalid_rows": N_("Invalid rows"),
+}
+
+
+#: Fields of sender-number events.
+SENDER_NUMBER_FIELD_LABELS: dict[str, str] = {
+    "number": N_("Sender number"),
+    "label": N_("Label"),
+    "sender_category": N_("Category"),
+    "sender_status": N_("Status"),
+    "providers": N_("Providers"),
+    "note": N_("Reason"),
+    "registered_by": N_("Registered through"),
+    "added": N_("New"),
+    "verified": N_("Verified now"),
+    "delisted": N_("No longer listed by the vendor"),
+    "not_usable": N_("Not usable at the vendor yet"),
 }
 
 
@@ -295,6 +324,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = {c.key: c.label for c in CLASSES}
     elif action.startswith("opt_out."):
         extra = OPT_OUT_FIELD_LABELS
+    elif action.startswith("sender_number."):
+        extra = SENDER_NUMBER_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -343,4 +374,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "key_kind": _labels_of(KeyKind),
     "actions": _labels_of(ThrottleAction),
     "source": _labels_of(OptOutSource),
+    "sender_status": _labels_of(SenderNumberStatus),
+    "sender_category": _labels_of(SenderNumberCategory),
+    "registered_by": _labels_of(RegistrationSource),
 }

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
+from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.encoding import (
     LMS_MAX_BYTES,
     SMS_MAX_BYTES,
@@ -177,8 +178,33 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
                 "An admin can set one up under Providers."
             ),
         )
+    elif exc.issues:
+        # A sending rule's refusal names the field to fix (the sender, for instance).
+        for issue in exc.issues:
+            _add_error(form, issue.get("field"), _issue_text(issue))
     else:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
+
+
+#: Sending rules' refusals in the operator's language (others keep the rule's own words).
+_ISSUE_TEXTS = {
+    "sender_not_registered": N_(
+        "%(number)s is not a verified sender number of %(providers)s. An admin registers "
+        "and verifies it under Sender numbers."
+    ),
+}
+_NO_SENDER = N_("No sender number: the message names none and %(providers)s has no default sender.")
+
+
+def _issue_text(issue: dict[str, Any]) -> str:
+    params = issue.get("params") or {}
+    template = _ISSUE_TEXTS.get(issue.get("code") or "")
+    if template is None:
+        return str(issue.get("message") or "")
+    providers = ", ".join(params.get("providers") or [])
+    if not params.get("number"):
+        return _(_NO_SENDER, providers=providers)
+    return _(template, number=params["number"], providers=providers)
 
 
 def _add_error(form: Any, issue_field: str | None, text: str) -> None:

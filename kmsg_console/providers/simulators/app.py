@@ -19,6 +19,7 @@ from . import (
     solapi,
     solapi_channels,
     solapi_kakao,
+    solapi_senders,
 )
 from .common import json_response
 from .faults import VendorErrorFactory, install_fault_hooks
@@ -75,6 +76,7 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
         [
             solapi_channels.seed,
             solapi_kakao.seed,
+            solapi_senders.seed,
             iwinv_templates.seed,
             aligo_kakao_channels.seed,
             aligo_kakao.seed,
@@ -87,6 +89,7 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
         solapi.bp,
         solapi_channels.bp,
         solapi_kakao.bp,
+        solapi_senders.bp,
         iwinv_alimtalk.bp,
         iwinv_templates.bp,
         iwinv_sms.bp,

@@ -178,3 +178,14 @@ class SimulatorControl:
     def set_balance(self, account: str, amount: float) -> dict[str, float]:
         """Accounts: solapi, solapi_point, iwinv_alimtalk, iwinv_sms, aligo (SMS+Kakao share it)."""
         return self._call("POST", f"/balances/{account}", {"amount": amount})["balances"]
+
+    # -- sender numbers ---------------------------------------------------------------
+    def sender_numbers(self, vendor: str = "solapi") -> list[dict[str, Any]]:
+        """The sender numbers the vendor lists (SOLAPI ``/senderid/v1/numbers``)."""
+        return self._call("GET", f"/sender-numbers/{vendor}")["senderIds"]
+
+    def set_sender_numbers(
+        self, numbers: list[Any], vendor: str = "solapi"
+    ) -> list[dict[str, Any]]:
+        """Replace them: numbers (``ACTIVE``) or ``{"phoneNumber": ..., "status": ...}``."""
+        return self._call("PUT", f"/sender-numbers/{vendor}", {"numbers": numbers})["senderIds"]

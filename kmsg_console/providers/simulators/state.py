@@ -164,6 +164,9 @@ class SimulatorState:
             self.tokens: dict[str, dict[str, float]] = {v: {} for v in VENDOR_PREFIXES}
             #: Message groups a vendor keeps (SOLAPI), by group id.
             self.groups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
+            #: Sender numbers a vendor lists for the account (SOLAPI ``/senderid/v1``), by
+            #: number; a vendor without such a list checks ``options.sender_numbers`` only.
+            self.sender_ids: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             #: Files uploaded to a vendor (SOLAPI storage), by file id.
             self.files: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             self.balances: dict[str, float] = {
