@@ -40,9 +40,7 @@ class EditSenderNumberForm(_Details):
 
 
 class StatusForm(FlaskForm):
-    action = SelectField(
-        choices=[("verify", "verify"), ("reject", "reject"), ("block", "block")],
-    )
+    action = SelectField(choices=choices((a, a) for a in ("verify", "reject", "block")))
     note = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 

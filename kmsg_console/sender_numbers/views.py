@@ -71,6 +71,12 @@ def _list_page(add_form=None, sync_form=None, report=None, synced=None, status=2
         syncable=syncable,
         without_api=without_api,
         report=report,
+        shown={
+            key: [services.display(n) for n in getattr(report, key)]
+            for key in ("kept_refused", "not_usable", "delisted")
+        }
+        if report
+        else {},
         synced=synced,
         status_form=EmptyForm(),
         Status=SenderNumberStatus,
