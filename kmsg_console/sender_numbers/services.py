@@ -259,9 +259,12 @@ def register(
             if verified:
                 raise SenderNumberError(
                     "number",
-                    N_("%(number)s is %(status)s in Sender numbers; an admin changes that there."),
+                    N_("%(number)s is blocked under Sender numbers; an admin changes that there.")
+                    if sender.status == SenderNumberStatus.BLOCKED.value
+                    else N_(
+                        "%(number)s is rejected under Sender numbers; an admin changes that there."
+                    ),
                     number=display(digits),
-                    status=sender.status_enum.label,
                 )
         if label:
             sender.label = label
