@@ -60,7 +60,7 @@ def _list_page(add_form=None, sync_form=None, report=None, synced=None, status=2
     syncable = [p for p in providers if services.can_sync(p)]
     sync_form = sync_form or SyncForm(formdata=None)
     sync_form.set_providers(syncable)
-    without_api = sorted({str(ADAPTERS[p.vendor].label) for p in providers if p not in syncable})
+    without_api = sorted({_(ADAPTERS[p.vendor].label) for p in providers if p not in syncable})
     return render_template(
         "sender_numbers/list.html",
         numbers=services.all_numbers(),
