@@ -8,7 +8,7 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kmsg_console.sender_numbers.models import SenderNumberCategory
+from kmsg_console.sender_numbers.models import SenderNumberCategory, SenderNumberStatus
 from kmsg_console.sender_numbers.services import LABEL_MAX, NOTE_MAX
 from kmsg_console.web.forms import choices
 
@@ -40,7 +40,12 @@ class EditSenderNumberForm(_Details):
 
 
 class StatusForm(FlaskForm):
-    action = SelectField(choices=choices((a, a) for a in ("verify", "reject", "block")))
+    #: The new status: ``verified``, ``rejected`` or ``blocked``.
+    action = SelectField(
+        choices=choices(
+            (s.value, s.value) for s in SenderNumberStatus if s is not SenderNumberStatus.PENDING
+        )
+    )
     note = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 

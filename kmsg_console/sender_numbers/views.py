@@ -27,11 +27,6 @@ from kmsg_console.web.forms import EmptyForm
 
 bp = Blueprint("sender_numbers", __name__)
 ADD_PREFIX = "new"
-_STATUS_ACTIONS = {
-    "verify": SenderNumberStatus.VERIFIED,
-    "reject": SenderNumberStatus.REJECTED,
-    "block": SenderNumberStatus.BLOCKED,
-}
 
 
 def _defaults() -> dict[str, list[str]]:
@@ -189,7 +184,7 @@ def change_status(sender_id: int):
         if form.csrf_token.errors:
             abort(400)
         return _edit_page(sender, status_form=form, status=422)
-    status = _STATUS_ACTIONS[form.action.data]
+    status = SenderNumberStatus(form.action.data)
     try:
         services.change_status(sender, status, note=form.note.data or "", actor=current_user)
     except services.SenderNumberError as exc:

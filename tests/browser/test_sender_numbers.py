@@ -56,7 +56,7 @@ def test_admin_registers_verifies_and_sends_from_a_sender_number(admin_console, 
     row.get_by_role("link").click()
     page.wait_for_url("**/sender-numbers/*")
     screenshot(page, "sender_numbers_edit")
-    page.click("#sender-status button[value=verify]")
+    page.click("#sender-status button[value=verified]")
     page.wait_for_url("**/sender-numbers")
     row = page.locator("#sender-numbers tr", has_text="02-3456-7890")
     assert "인증됨" in row.inner_text() and "admin@example.com" in row.inner_text()

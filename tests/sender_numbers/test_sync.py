@@ -113,7 +113,7 @@ def test_sync_keeps_an_admins_block(app, console, solapi):
     console.post("/sender-numbers", data={"new-number": "1588-1234", "new-category": "business"})
     with app.app_context():
         sender_id = services.find("15881234").id
-    console.post(f"/sender-numbers/{sender_id}/status", data={"action": "block", "note": "spam"})
+    console.post(f"/sender-numbers/{sender_id}/status", data={"action": "blocked", "note": "spam"})
     solapi.control.set_sender_numbers(["1588-1234"])
     response = console.post("/sender-numbers/sync", data={"provider": "solapi-main"})
     assert "rejected or blocked here" in response.get_data(as_text=True)

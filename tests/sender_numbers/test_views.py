@@ -54,7 +54,7 @@ def test_viewers_and_operators_read_but_cannot_change(app, console, sandbox, rol
     assert _add(console, number="02-3456-7890", category="business").status_code == 403
     for path in (f"/sender-numbers/{sender_id}", f"/sender-numbers/{sender_id}/delete"):
         assert console.post(path, data={"label": "x", "category": "business"}).status_code == 403
-    response = console.post(f"/sender-numbers/{sender_id}/status", data={"action": "block"})
+    response = console.post(f"/sender-numbers/{sender_id}/status", data={"action": "blocked"})
     assert response.status_code == 403
     assert console.post("/sender-numbers/sync", data={"provider": "sandbox"}).status_code == 403
     assert _sender(app, "0212345678").status == "verified"
@@ -75,7 +75,7 @@ def test_an_admin_registers_verifies_and_the_audit_log_reads_it(app, console, sa
     assert sender.provider_codes == ["sandbox"]
     html = console.client.get("/sender-numbers").get_data(as_text=True)
     assert "Pending" in html and "Non-profit" in html
-    response = console.post(f"/sender-numbers/{sender.id}/status", data={"action": "verify"})
+    response = console.post(f"/sender-numbers/{sender.id}/status", data={"action": "verified"})
     assert response.status_code == 302
     sender = _sender(app, "0234567890")
     assert sender.status == "verified" and sender.verified_by == "boss@example.com"
@@ -115,9 +115,9 @@ def test_an_admin_edits_rejects_and_blocks_with_a_reason(app, console, sandbox):
         "personal",
         ["sandbox"],
     )
-    console.post(f"/sender-numbers/{sender.id}/status", data={"action": "reject", "note": "docs"})
+    console.post(f"/sender-numbers/{sender.id}/status", data={"action": "rejected", "note": "docs"})
     assert _sender(app, "0234567890").status == "rejected"
-    console.post(f"/sender-numbers/{sender.id}/status", data={"action": "block", "note": "spam"})
+    console.post(f"/sender-numbers/{sender.id}/status", data={"action": "blocked", "note": "spam"})
     sender = _sender(app, "0234567890")
     assert (sender.status, sender.status_note) == ("blocked", "spam")
     html = console.client.get("/sender-numbers").get_data(as_text=True)
