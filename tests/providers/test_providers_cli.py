@@ -398,7 +398,8 @@ def test_update_changes_only_what_is_given_and_keeps_the_secrets(app, simulator)
 def test_update_of_a_missing_code_adds_it(app, simulator):
     result = add_solapi(app, simulator, "fresh", SOLAPI_SECRET, "--update")
     assert result.exit_code == 0 and result.output.startswith("Added")
-    assert [e.action for e in audit_events(app)] == ["provider.create"]
+    # --default-from registers the sender number for it, verified by the command line.
+    assert [e.action for e in audit_events(app)] == ["provider.create", "sender_number.add"]
 
 
 # -- test connection ------------------------------------------------------------------------
