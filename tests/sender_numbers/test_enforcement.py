@@ -198,3 +198,33 @@ def test_the_console_refusal_reads_in_korean(app, console, sandbox):
     response = console.post("/send", data=_form(sender="02-9999-8888"))
     assert response.status_code == 422
     assert "발신번호" in response.get_data(as_text=True)
+
+
+# -- OTP codes go through the same rule ------------------------------------------------------
+
+
+def test_an_otp_from_an_unregistered_purpose_sender_is_not_sent(app, client, sandbox):
+    from kmsg_console.api_keys.services import issue_key
+    from kmsg_console.otp import services as otp_services
+
+    with app.app_context():
+        otp_services.ensure_default_purposes()
+        otp_services.get_purpose("login").sender_number = "0299998888"
+        key = issue_key("otp", ["otp"], actor_label="test").plaintext
+        db.session.commit()
+    response = client.post(
+        "/api/v1/verifications",
+        json={"phone": "010-2345-6789", "purpose": "login"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 502
+    assert "02-9999-8888 is not a verified sender number" in response.get_json()["error"]["message"]
+    assert delivered() == []
+    register(app, "02-9999-8888", ["sandbox"])
+    response = client.post(  # another number: the first one waits out its resend cooldown
+        "/api/v1/verifications",
+        json={"phone": "010-3456-7890", "purpose": "login"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert len(delivered("sandbox")) == 1
