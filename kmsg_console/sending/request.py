@@ -28,7 +28,7 @@ from kmsg_console.messaging.types import (
 from kmsg_console.messaging.variables import render_template
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
-from kmsg_console.sending.models import MessageLog
+from kmsg_console.sending.models import MessageLog, MessageSource
 
 
 class SendRefused(Exception):
@@ -273,10 +273,19 @@ def final_text(message: Message) -> str | None:
 
 
 def preview(request: SendRequest) -> Preview:
-    """Prepare and route without sending (the console's preview step)."""
+    """Prepare, route and apply the sending rules without sending (the console's preview
+    step): the chain shown is the one a send would use, and a rule that would refuse the
+    message refuses it here, before the operator confirms."""
+    from kmsg_console.sending import rules  # imported here: the rules module imports this one
+
     prepared = prepare(request)
     router = provider_services.build_router()
     chain = router.candidates(prepared.message)
     if not isinstance(chain, list):
         raise SendRefused(422, "no_provider", chain.error.message)
+    candidate = rules.Candidate(request, prepared.message, chain, router, MessageSource.CONSOLE)
+    try:
+        chain = rules.check(candidate)
+    except rules.RuleRefusal as refusal:
+        raise SendRefused(refusal.status, refusal.code, refusal.message, refusal.issues) from None
     return Preview(prepared, chain, final_text(prepared.message))

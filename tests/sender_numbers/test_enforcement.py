@@ -228,3 +228,19 @@ def test_an_otp_from_an_unregistered_purpose_sender_is_not_sent(app, client, san
     )
     assert response.status_code == 201, response.get_json()
     assert len(delivered("sandbox")) == 1
+
+
+def test_the_console_preview_already_refuses_and_shows_the_narrowed_route(app, console, sandbox):
+    console.login(Role.OPERATOR)
+    response = console.post("/send/preview", data=_form(sender="02-9999-8888"))
+    assert response.status_code == 422
+    assert "02-9999-8888 is not a verified sender number of sandbox" in response.get_data(
+        as_text=True
+    )
+    add_sandbox(app, "sandbox-b", sms_route=["sandbox", "sandbox-b"])
+    register(app, "02-9999-8888", ["sandbox-b"])
+    response = console.post("/send/preview", data=_form(sender="02-9999-8888"))
+    assert response.status_code == 200
+    route = re.findall(r'data-provider="([^"]+)"', response.get_data(as_text=True))
+    assert route == ["sandbox-b"]
+    assert delivered() == []
