@@ -28,14 +28,13 @@ def admin_console(live_console, page):
     sandbox_clear()
 
 
-def _send(page, live, sender: str) -> None:
+def _preview(page, live, sender: str) -> None:
     page.goto(live.url("/send"))
     page.fill("input[name=to]", "010-2345-6789")
     page.fill("textarea[name=text]", "[상점] 주문이 접수되었습니다.")
     page.fill("input[name=sender]", sender)
     page.click("form.send-form button[type=submit]")
     page.wait_for_url("**/send/preview")
-    page.click(".send-preview button.primary")
     page.wait_for_load_state("networkidle")
 
 
@@ -62,14 +61,16 @@ def test_admin_registers_verifies_and_sends_from_a_sender_number(admin_console, 
     assert "인증됨" in row.inner_text() and "admin@example.com" in row.inner_text()
     screenshot(page, "sender_numbers_verified")
 
-    _send(page, live, "02-3456-7890")
-    assert "/send-logs/" in page.url
+    _preview(page, live, "02-3456-7890")
+    page.click(".send-preview button.primary")
+    page.wait_for_url("**/send-logs/*")
     assert page.locator(".flash-success").count() == 1
     [delivery] = sandbox_outbox("sandbox")
     assert delivery.to == "01023456789"
 
-    _send(page, live, "02-9999-8888")
-    assert page.url.endswith("/send")
+    # Refused at the preview already: the form comes back with the reason under the sender.
+    _preview(page, live, "02-9999-8888")
+    assert page.locator(".send-preview").count() == 0
     error = page.locator(".field.has-error", has=page.locator("input[name=sender]"))
     assert "02-9999-8888은(는) sandbox에 인증된 발신번호가 아닙니다" in error.inner_text()
     screenshot(page, "send_unregistered_sender")
