@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         message_templates,
         operators,
         opt_outs,
+        sender_numbers,
     )
     from kmsg_console.kakao_channels import views as kakao_channel_views
     from kmsg_console.observability import views as observability_views
@@ -199,6 +200,7 @@ def _register_blueprints(app: Flask) -> None:
         settings_views.bp,
         kakao_channel_views.bp,
         advertising.bp,
+        sender_numbers.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -24,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(_sending_rules_command())
     for command in _provider_commands():
         app.cli.add_command(command)
+    app.cli.add_command(_sender_numbers_command())
 
 
 def _worker_command() -> click.Command:
@@ -48,6 +49,12 @@ def _sending_rules_command() -> click.Command:
     from kmsg_console.settings.cli import sending_rules_group
 
     return sending_rules_group
+
+
+def _sender_numbers_command() -> click.Command:
+    from kmsg_console.sender_numbers.cli import sender_numbers_group
+
+    return sender_numbers_group
 
 
 def _provider_commands() -> tuple[click.Command, ...]:

@@ -13,6 +13,7 @@ from kmsg_console.opt_outs import models as opt_out_models  # noqa: F401
 from kmsg_console.orm import Base
 from kmsg_console.otp import models as otp_models  # noqa: F401
 from kmsg_console.providers import models as provider_models  # noqa: F401
+from kmsg_console.sender_numbers import models as sender_number_models  # noqa: F401
 from kmsg_console.sending import models as send_log_models  # noqa: F401
 from kmsg_console.settings import models as setting_models  # noqa: F401
 from kmsg_console.throttle import models as throttle_models  # noqa: F401

@@ -79,7 +79,13 @@ SEND_MESSAGE_REQUEST = {
             maxLength=4000, description="Body; #{name} placeholders are filled from variables."
         ),
         "subject": text(maxLength=120, description="LMS/MMS subject (40 EUC-KR bytes at most)."),
-        "from": text(maxLength=32, description="Registered sender number."),
+        "from": text(
+            maxLength=32,
+            description=(
+                "Sender number (SMS/LMS/MMS): a verified sender number of the provider, as "
+                "registered under Sender numbers; without it each provider's default sender."
+            ),
+        ),
         "template_code": text(
             maxLength=64,
             description=(
@@ -361,7 +367,14 @@ _paths: dict[str, Any] = {
                     f"{SCHEDULE_HORIZON.days} days ahead. A Korean sending rule's refusal "
                     "(ad_rules, ad_quiet_hours, recipient_opted_out, sender_not_registered, "
                     "kakao_profile_unusable) is written to the send log first: the error "
-                    "carries its message_id, and details names the field to fix."
+                    "carries its message_id, and details names the field to fix. "
+                    "`sender_not_registered` (발신번호 사전등록제): for SMS/LMS/MMS, the sender "
+                    "(`from`, or without it each provider's default sender) is not a verified "
+                    "sender number of any provider that could send it; nothing was sent. "
+                    '`details`: `[{"field": "from", "code": "sender_not_registered", '
+                    '"message": ..., "params": {"number": "02-9999-8888", "providers": '
+                    '["solapi-main"]}}]` (`number` is null when there is no sender at all). '
+                    "Providers the sender is not registered with are left out of failover."
                 ),
                 "429": throttled("Throttled by a policy; retry after the given seconds."),
                 "503": THROTTLE_UNAVAILABLE,

@@ -24,6 +24,11 @@ from kmsg_console.message_templates.models import ReviewStatus
 from kmsg_console.operators.models import Role
 from kmsg_console.opt_outs.models import OptOutSource
 from kmsg_console.send_logs.explanations import ERROR_LABELS, RULE_EXPLANATIONS
+from kmsg_console.sender_numbers.models import (
+    RegistrationSource,
+    SenderNumberCategory,
+    SenderNumberStatus,
+)
 from kmsg_console.sending.models import MessageStatus
 from kmsg_console.throttle.models import (
     EntryMatch,
@@ -92,6 +97,13 @@ ACTION_LABELS: dict[str, str] = {
     "kakao_profile.update": N_("Kakao sender profile changed"),
     "kakao_profile.remove": N_("Kakao sender profile removed"),
     "kakao_profile.sync": N_("Kakao sender profiles synced from the provider"),
+    "sender_number.add": N_("Sender number registered"),
+    "sender_number.update": N_("Sender number changed"),
+    "sender_number.verify": N_("Sender number verified"),
+    "sender_number.reject": N_("Sender number rejected"),
+    "sender_number.block": N_("Sender number blocked"),
+    "sender_number.delete": N_("Sender number deleted"),
+    "sender_number.sync": N_("Sender numbers synced from the provider"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -110,6 +122,7 @@ TARGET_LABELS: dict[str, str] = {
     "opt_out": N_("Opt-out"),
     "setting": N_("Setting"),
     "kakao_profile": N_("Kakao sender profile"),
+    "sender_number": N_("Sender number"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -220,6 +233,22 @@ KAKAO_PROFILE_FIELD_LABELS: dict[str, str] = {
 }
 
 
+#: Fields of sender-number events.
+SENDER_NUMBER_FIELD_LABELS: dict[str, str] = {
+    "number": N_("Sender number"),
+    "label": N_("Label"),
+    "sender_category": N_("Category"),
+    "sender_status": N_("Status"),
+    "providers": N_("Providers"),
+    "note": N_("Reason"),
+    "registered_by": N_("Registered through"),
+    "added": N_("New"),
+    "verified": N_("Verified now"),
+    "delisted": N_("No longer listed by the vendor"),
+    "not_usable": N_("Not usable at the vendor yet"),
+}
+
+
 @dataclass(frozen=True)
 class DetailLine:
     """One field of an event: ``label: value``, or ``label: before → after`` for a change."""
@@ -322,6 +351,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = OPT_OUT_FIELD_LABELS
     elif action.startswith("kakao_profile."):
         extra = KAKAO_PROFILE_FIELD_LABELS
+    elif action.startswith("sender_number."):
+        extra = SENDER_NUMBER_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)
@@ -373,4 +404,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "key_kind": _labels_of(KeyKind),
     "actions": _labels_of(ThrottleAction),
     "source": _labels_of(OptOutSource),
+    "sender_status": _labels_of(SenderNumberStatus),
+    "sender_category": _labels_of(SenderNumberCategory),
+    "registered_by": _labels_of(RegistrationSource),
 }

@@ -233,7 +233,7 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
         _add_error(form, profile_usage.FIELD, _(_PROFILE_UNUSABLE))
     elif is_rule_code(exc.code):
         field = exc.issues[0]["field"] if exc.issues else None
-        _add_error(form, field, rule_refusal_text(exc.code, form))
+        _add_error(form, field, rule_refusal_text(exc, form))
     elif exc.code == "no_provider" and form.provider.data:
         _add_error(form, "provider", _("This provider cannot send this type of message."))
     elif exc.code == "no_provider":
@@ -249,8 +249,11 @@ def apply_refusal(form: Any, exc: sending.SendRefused) -> None:
         _add_error(form, None, _("The message cannot be sent: %(reason)s", reason=exc.message))
 
 
-def rule_refusal_text(code: str, form: Any) -> str:
+def rule_refusal_text(exc: sending.SendRefused, form: Any) -> str:
     """A sending rule's refusal in the operator's words (the API's message is English)."""
+    code = exc.code
+    if code == RuleCode.SENDER_NOT_REGISTERED and exc.issues:
+        return _sender_refusal_text(exc.issues[0])
     if code == RuleCode.AD_RULES:
         missing = advertising.check_text(form.text.data).missing
         if missing:
@@ -304,6 +307,22 @@ def ad_panel(form: Any) -> AdPanel | None:
         missing=tuple(_(AD_PART_TEXTS[part]) for part in missing),
         identity=ad_settings.current(),
     )
+
+
+_SENDER_NOT_REGISTERED = N_(
+    "%(number)s is not a verified sender number of %(providers)s. An admin registers "
+    "and verifies it under Sender numbers."
+)
+_NO_SENDER = N_("No sender number: the message names none and %(providers)s has no default sender.")
+
+
+def _sender_refusal_text(issue: dict[str, Any]) -> str:
+    """``sender_not_registered`` with the number and providers its issue names."""
+    params = issue.get("params") or {}
+    providers = ", ".join(params.get("providers") or [])
+    if not params.get("number"):
+        return _(_NO_SENDER, providers=providers)
+    return _(_SENDER_NOT_REGISTERED, number=params["number"], providers=providers)
 
 
 def _add_error(form: Any, issue_field: str | None, text: str) -> None:

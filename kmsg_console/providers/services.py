@@ -19,6 +19,7 @@ from kmsg_console.orm import utcnow
 from kmsg_console.providers.adapters.base import BaseAdapter
 from kmsg_console.providers.adapters.config import ProviderConfigError, Timeouts, parse_config
 from kmsg_console.providers.adapters.registry import ADAPTERS, build_adapter
+from kmsg_console.providers.adapters.sandbox import SANDBOX_DEFAULT_SENDER
 from kmsg_console.providers.models import Provider, RoutingRule
 
 #: A keyword argument left out: the saved value stays.
@@ -166,6 +167,7 @@ def save_provider(
         target_id=provider.code,
         details=details,
     )
+    _register_default_sender(provider, actor)
     forget_adapters()
     from kmsg_console.kakao_channels.services import register_configured
 
@@ -192,6 +194,20 @@ def set_duplicate_window(
             "after": {"duplicate_window_minutes": minutes},
         },
     )
+
+
+def _register_default_sender(provider: Provider, actor) -> None:
+    """The default sender saved with a provider becomes a verified sender number of it: the
+    admin (or the command line) saving it asserts the vendor registered it. A number
+    rejected or blocked under Sender numbers is refused instead."""
+    # Imported here: the sender-number services read providers through this module.
+    from kmsg_console.sender_numbers import services as sender_numbers
+
+    try:
+        sender_numbers.register_default_sender(provider, actor=actor)
+    except sender_numbers.SenderNumberError as exc:
+        field = next((f for f in SENDER_SETTINGS if provider.settings.get(f)), SENDER_SETTINGS[0])
+        raise ProviderError(field, "sender_refused", str(exc)) from exc
 
 
 def set_enabled(provider: Provider, enabled: bool, *, actor) -> None:
@@ -398,7 +414,11 @@ def ensure_sandbox_provider() -> Provider:
     provider = get_by_code(SANDBOX_CODE)
     if provider is None:
         provider = Provider(
-            code=SANDBOX_CODE, name="Sandbox", vendor="sandbox", settings={}, secrets={}
+            code=SANDBOX_CODE,
+            name="Sandbox",
+            vendor="sandbox",
+            settings={"default_from": SANDBOX_DEFAULT_SENDER},
+            secrets={},
         )
         db.session.add(provider)
         db.session.flush()
@@ -407,7 +427,7 @@ def ensure_sandbox_provider() -> Provider:
             actor_label="system",
             target_type="provider",
             target_id=SANDBOX_CODE,
-            details={"after": {"vendor": "sandbox"}},
+            details={"after": {"vendor": "sandbox", "default_from": SANDBOX_DEFAULT_SENDER}},
         )
     if db.session.get(RoutingRule, DEFAULT_ROUTE) is None:
         db.session.add(
@@ -415,5 +435,10 @@ def ensure_sandbox_provider() -> Provider:
                 message_type=DEFAULT_ROUTE, provider_codes=[SANDBOX_CODE], updated_at=utcnow()
             )
         )
+    db.session.flush()
+    # Imported here: the sender-number services read providers through this module.
+    from kmsg_console.sender_numbers.services import ensure_sandbox_sender
+
+    ensure_sandbox_sender(provider)
     db.session.flush()
     return provider

@@ -19,6 +19,7 @@ from kmsg_console.providers.forms import (
     provider_form_class,
 )
 from kmsg_console.providers.models import Provider
+from kmsg_console.sender_numbers.services import SenderNumberError
 from kmsg_console.web.access import access
 from kmsg_console.web.forms import EmptyForm
 
@@ -53,7 +54,7 @@ def _apply_errors(form, exc: services.ProviderError) -> None:
     }
     target = form[field_name] if field_name in form else form.name
     message = messages.get(exc.code, exc.detail or exc.code)
-    if isinstance(exc.__cause__, InvalidPhoneNumber):
+    if isinstance(exc.__cause__, InvalidPhoneNumber | SenderNumberError):
         # The number rules' own sentence, in the operator's language.
         message = _(exc.__cause__.reason, **exc.__cause__.params)
     target.errors = list(target.errors) + [message]

@@ -22,9 +22,10 @@ from kmsg_console.messaging import advertising
 from kmsg_console.messaging.phone import format_opt_out_line
 from kmsg_console.messaging.router import Router
 from kmsg_console.messaging.rule_codes import RuleCode
-from kmsg_console.messaging.types import Message
+from kmsg_console.messaging.types import Message, MessageType
 from kmsg_console.opt_outs import services as opt_outs
 from kmsg_console.orm import utcnow
+from kmsg_console.sender_numbers import services as sender_numbers
 from kmsg_console.sending import duplicates
 from kmsg_console.sending.models import MessageSource
 from kmsg_console.sending.request import SendRequest
@@ -70,6 +71,7 @@ def check(candidate: Candidate) -> list[str]:
     :raises RuleRefusal: from the first rule that refuses.
     """
     # First the rules that narrow the chain, then those that look at the provider it starts with.
+    candidate = replace(candidate, chain=registered_senders(candidate, candidate.chain))
     candidate = replace(candidate, chain=_kakao_profile(candidate))
     check_advertising(candidate)
     duplicates.check(candidate)
@@ -149,3 +151,62 @@ def check_quiet_hours(message: Message, now: datetime) -> None:
         f"(scheduled_at) within {window.allowed} KST, e.g. {allowed:%Y-%m-%dT%H:%M}+09:00.",
         field="scheduled_at",
     )
+
+
+# -- sender numbers (발신번호 사전등록제) ---------------------------------------------------
+
+
+#: Types whose sender is a phone number; Kakao sends go out through a sender profile.
+SENDER_CHECKED_TYPES = frozenset({MessageType.SMS, MessageType.LMS, MessageType.MMS})
+
+
+class SenderNotRegistered(RuleRefusal):
+    """``sender_not_registered``; its issue also names the number and providers (``params``),
+    so a client or the console can say it in its own words."""
+
+    def __init__(self, number: str | None, providers: list[str]) -> None:
+        self.params = {
+            "number": sender_numbers.display(number) if number else None,
+            "providers": providers,
+        }
+        names = ", ".join(providers)
+        if number:
+            text = (
+                f"Sender number {self.params['number']} is not a verified sender number of "
+                f"{names}; register it under Sender numbers (발신번호) first."
+            )
+        else:
+            text = (
+                f"The message names no sender number and {names} has no default sender; "
+                "give 'from' or set the provider's default sender."
+            )
+        super().__init__(422, "sender_not_registered", text, field="from")
+
+    @property
+    def issues(self) -> list[dict[str, Any]]:
+        return [{**issue, "params": self.params} for issue in super().issues]
+
+
+def registered_senders(candidate: Candidate, chain: list[str]) -> list[str]:
+    """발신번호 사전등록제: keep the providers that may send from the message's sender (its
+    ``from``, else each provider's default sender); a failover to another would be refused
+    by that vendor anyway.
+
+    :raises SenderNotRegistered: when no provider is left.
+    """
+    message = candidate.message
+    if message.type not in SENDER_CHECKED_TYPES or not chain:
+        return chain
+    senders = {}
+    for code in chain:
+        adapter = candidate.router.providers.get(code)
+        config = getattr(adapter, "config", None) or {}
+        senders[code] = message.from_ or sender_numbers.default_sender_in(config)
+    usable = sender_numbers.usable_pairs(
+        (code, number) for code, number in senders.items() if number
+    )
+    kept = [code for code in chain if (code, senders[code]) in usable]
+    if kept:
+        return kept
+    number = senders[chain[0]]
+    raise SenderNotRegistered(number, [code for code in chain if senders[code] == number])

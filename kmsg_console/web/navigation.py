@@ -21,6 +21,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("manual_send.compose", N_("Send"), Role.OPERATOR),
     NavItem("otp.console", N_("OTP"), Role.OPERATOR),
     NavItem("message_templates.list_templates", N_("Templates"), Role.VIEWER),
+    NavItem("sender_numbers.list_numbers", N_("Sender numbers"), Role.VIEWER),
     NavItem("opt_outs.list_opt_outs", N_("Opt-outs"), Role.VIEWER),
     NavItem("kakao_channels.list_profiles", N_("Kakao profiles"), Role.VIEWER),
     NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),

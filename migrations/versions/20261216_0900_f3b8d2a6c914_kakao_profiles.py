@@ -7,7 +7,7 @@ provider's settings name and every profile a template is bound to, status "unkno
 synced, so nothing in service is refused.
 
 Revision ID: f3b8d2a6c914
-Revises: e2a7c4d91f36
+Revises: f3b9d2c6a815
 Create Date: 2026-12-16 09:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import kmsg_console.orm
 
 revision = "f3b8d2a6c914"
-down_revision = "e2a7c4d91f36"
+down_revision = "f3b9d2c6a815"
 branch_labels = None
 depends_on = None
 

@@ -22,6 +22,7 @@ from kmsg_console.otp import services as otp
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
 from kmsg_console.providers.models import Provider
+from kmsg_console.sender_numbers.models import SenderNumber
 from kmsg_console.sending.models import MessageLog, MessageSource
 from kmsg_console.throttle import services as throttle_services
 from kmsg_console.throttle.models import (
@@ -140,6 +141,7 @@ def _seed(app) -> dict[str, str]:
             "verification": verification.public_id,
             "provider": str(provider.id),
             "profile": str(profile.id),
+            "sender": str(db.session.scalar(sa.select(SenderNumber.id))),
         }
 
 
@@ -164,6 +166,8 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, bool]]:
         (f"/kakao-channels/{ids['profile']}", False),
         ("/providers", True),
         (f"/providers/{ids['provider']}/delivery", False),
+        ("/sender-numbers", True),
+        (f"/sender-numbers/{ids['sender']}", False),
         ("/api-keys", True),
         ("/operators", True),
         ("/audit-log", True),

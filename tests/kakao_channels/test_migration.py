@@ -12,7 +12,7 @@ from kmsg_console.kakao_channels.models import KakaoProfile
 from kmsg_console.message_templates import services, sync
 from tests.message_templates.conftest import SOLAPI_PF_ID, make_template
 
-BEFORE = "e2a7c4d91f36"  # the opt-outs migration, before sender profiles
+BEFORE = "f3b9d2c6a815"  # the sender-numbers migration, before sender profiles
 
 
 def _migrate(app, revision: str, *, down: bool) -> None:

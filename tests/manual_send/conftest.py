@@ -10,6 +10,7 @@ from kmsg_console.operators.models import Operator, Role
 from kmsg_console.providers import services as provider_services
 from kmsg_console.providers.adapters.sandbox import sandbox_clear
 from kmsg_console.providers.models import Provider, RoutingRule
+from kmsg_console.sender_numbers.services import register_default_sender
 from kmsg_console.sending.models import MessageLog
 
 
@@ -31,7 +32,7 @@ def add_sandbox(app):
     def add(
         code: str, name: str, *, sms_route: list[str] | None = None, enabled: bool = True
     ) -> None:
-        with app.app_context():
+        with app.test_request_context():
             db.session.add(
                 Provider(
                     code=code, name=name, vendor="sandbox", enabled=enabled, settings={}, secrets={}
@@ -39,6 +40,10 @@ def add_sandbox(app):
             )
             if sms_route is not None:
                 db.session.add(RoutingRule(message_type="SMS", provider_codes=sms_route))
+            db.session.flush()
+            # Its default sender (the sandbox's built-in one) registered for it, as saving
+            # a provider in the console does.
+            register_default_sender(provider_services.get_by_code(code), actor_label="test")
             db.session.commit()
 
     return add

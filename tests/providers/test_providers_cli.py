@@ -151,7 +151,9 @@ def test_add_a_sandbox_provider_with_its_script(app):
     ok(app, "providers", "add", "sandbox", "sandbox-2", "--name", "Demo", "--script", "ok,timeout")
     provider = stored(app, "sandbox-2")
     assert (provider.vendor, provider.name, provider.enabled) == ("sandbox", "Demo", True)
-    assert provider.settings == {"script": "ok,timeout"} and provider.secrets == {}
+    # The sandbox's built-in default sender is saved with it (and registered as verified).
+    assert provider.settings == {"default_from": "0212345678", "script": "ok,timeout"}
+    assert provider.secrets == {}
 
 
 def test_bool_settings_are_flags(app, simulator):
@@ -396,7 +398,8 @@ def test_update_changes_only_what_is_given_and_keeps_the_secrets(app, simulator)
 def test_update_of_a_missing_code_adds_it(app, simulator):
     result = add_solapi(app, simulator, "fresh", SOLAPI_SECRET, "--update")
     assert result.exit_code == 0 and result.output.startswith("Added")
-    assert [e.action for e in audit_events(app)] == ["provider.create"]
+    # --default-from registers the sender number for it, verified by the command line.
+    assert [e.action for e in audit_events(app)] == ["provider.create", "sender_number.add"]
 
 
 # -- test connection ------------------------------------------------------------------------
@@ -534,6 +537,7 @@ def test_every_change_is_audited_like_the_console_with_the_cli_as_actor(app, sim
     events = audit_events(app)
     assert [(e.action, e.target_type, e.target_id) for e in events] == [
         ("provider.create", "provider", "solapi-main"),
+        ("sender_number.add", "sender_number", "02-1234-5678"),
         ("provider.test", "provider", "solapi-main"),
         ("routing.update", "routing", "all"),
         ("provider.update", "provider", "solapi-main"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -87,6 +88,16 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     return walk(value, None)
 
 
+@dataclass(frozen=True)
+class VendorSenderNumber:
+    """A sender number as the vendor's own list shows it (``usable``: the vendor sends from it)."""
+
+    number: str
+    status: str
+    usable: bool
+    expires_at: str | None = None
+
+
 class BaseAdapter:
     """Common machinery; subclasses implement ``send`` and ``health_check``.
 
@@ -100,6 +111,9 @@ class BaseAdapter:
     CONFIG_FIELDS: ClassVar[tuple[ConfigField, ...]] = ()
     supports_delivery_status: ClassVar[bool] = False
     supports_balance: ClassVar[bool] = False
+    #: True when the vendor lists the account's registered sender numbers
+    #: (``list_sender_numbers``); the others are registered in the console only.
+    supports_sender_numbers: ClassVar[bool] = False
     #: How AlimTalk → SMS/LMS fallback maps onto this vendor: native, partial or unsupported.
     failover_support: ClassVar[str] = "unsupported"
     #: False for adapters that never touch the network (no session is created).

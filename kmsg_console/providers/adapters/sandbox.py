@@ -40,6 +40,9 @@ from .base import BaseAdapter
 from .config import ConfigField, ProviderConfigError, Timeouts
 
 OUTBOX_LIMIT = 1000
+#: The sender a sandbox uses when a message names none. It delivers nothing, so the number
+#: only has to pass the sender-number rules like any provider's: installation registers it.
+SANDBOX_DEFAULT_SENDER = "0212345678"
 
 StepOutcome = Literal["ok", "fail", "timeout", "down"]
 
@@ -165,6 +168,12 @@ class SandboxAdapter(BaseAdapter):
     failover_support = "unsupported"
     uses_http = False
     CONFIG_FIELDS = (
+        ConfigField(
+            "default_from",
+            N_("Default sender number"),
+            help=N_("Registered sender number used when a message has none."),
+            default=SANDBOX_DEFAULT_SENDER,
+        ),
         ConfigField(
             "script",
             N_("Scripted outcomes"),

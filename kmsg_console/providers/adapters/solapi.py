@@ -30,7 +30,7 @@ from kmsg_console.messaging.types import Message, MessageType, MessageWarning
 from kmsg_console.messaging.variables import stringify_variable
 from kmsg_console.messaging.vendor_codes import map_vendor_code, normalize_vendor_code
 
-from .base import BaseAdapter
+from .base import BaseAdapter, VendorSenderNumber
 from .config import ConfigField
 from .solapi_blocks import SolapiBlocksMixin
 from .solapi_templates import SolapiTemplatesMixin
@@ -110,6 +110,7 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
     supported_types = frozenset(MessageType)
     supports_delivery_status = True
     supports_balance = True
+    supports_sender_numbers = True
     failover_support = "partial"
     CONFIG_FIELDS = (
         ConfigField("api_key", N_("API key"), required=True),
@@ -404,6 +405,37 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
                 )
             )
         return Ok(BalanceResult(self.id, amount, "KRW", raw=self.redact(body)))
+
+    def list_sender_numbers(self) -> Result[list[VendorSenderNumber]]:
+        """``GET /senderid/v1/numbers``: the account's sender numbers (발신번호) and their
+        status; SOLAPI sends only from ``ACTIVE`` ones."""
+        result = self._read(self._call("GET", "/senderid/v1/numbers"))
+        if isinstance(result, Err):
+            return result
+        body = result.value if isinstance(result.value, dict) else {}
+        rows = body.get("senderIds")
+        if not isinstance(rows, list):
+            return Err(
+                SendError.of(
+                    ErrorCode.PROVIDER_ERROR,
+                    "SOLAPI sender number list has no senderIds",
+                    accepted=Acceptance.NOT_ACCEPTED,
+                )
+            )
+        numbers = []
+        for row in rows:
+            if not isinstance(row, dict) or not row.get("phoneNumber"):
+                continue
+            status = str(row.get("status") or "")
+            numbers.append(
+                VendorSenderNumber(
+                    number=str(row["phoneNumber"]),
+                    status=status,
+                    usable=status.upper() == "ACTIVE",
+                    expires_at=row.get("expireAt") or None,
+                )
+            )
+        return Ok(numbers)
 
     def health_check(self) -> HealthResult:
         """A signed balance call: proves reachability, credentials and clock."""

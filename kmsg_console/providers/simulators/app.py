@@ -20,6 +20,7 @@ from . import (
     solapi_blocks,
     solapi_channels,
     solapi_kakao,
+    solapi_senders,
 )
 from .common import json_response
 from .faults import VendorErrorFactory, install_fault_hooks
@@ -76,6 +77,7 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
         [
             solapi_channels.seed,
             solapi_kakao.seed,
+            solapi_senders.seed,
             iwinv_templates.seed,
             aligo_kakao_channels.seed,
             aligo_kakao.seed,
@@ -89,6 +91,7 @@ def create_simulator_app(options: SimulatorOptions | None = None) -> Flask:
         solapi_blocks.bp,
         solapi_channels.bp,
         solapi_kakao.bp,
+        solapi_senders.bp,
         iwinv_alimtalk.bp,
         iwinv_templates.bp,
         iwinv_sms.bp,

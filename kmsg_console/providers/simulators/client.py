@@ -213,3 +213,14 @@ class SimulatorControl:
         """Seed a recipient who refused the groups' senders."""
         payload = {"phoneNumber": phone, "blockGroupIds": group_ids or [], "memo": memo}
         return self._call("POST", f"/blocks/{vendor}/numbers", payload)["blockNumber"]
+
+    # -- sender numbers ---------------------------------------------------------------
+    def sender_numbers(self, vendor: str = "solapi") -> list[dict[str, Any]]:
+        """The sender numbers the vendor lists (SOLAPI ``/senderid/v1/numbers``)."""
+        return self._call("GET", f"/sender-numbers/{vendor}")["senderIds"]
+
+    def set_sender_numbers(
+        self, numbers: list[Any], vendor: str = "solapi"
+    ) -> list[dict[str, Any]]:
+        """Replace them: numbers (``ACTIVE``) or ``{"phoneNumber": ..., "status": ...}``."""
+        return self._call("PUT", f"/sender-numbers/{vendor}", {"numbers": numbers})["senderIds"]

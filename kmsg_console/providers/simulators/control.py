@@ -21,6 +21,7 @@ from . import (
     solapi,
     solapi_blocks,
     solapi_kakao,
+    solapi_senders,
 )
 from .common import json_response
 from .options import STATUS_VENDORS, TEMPLATE_VENDORS, VENDOR_PREFIXES, normalize_vendor
@@ -73,6 +74,9 @@ ENDPOINTS = [
     "{name?, useAll?, senderNumbers?, status?}",
     "POST   /_control/blocks/solapi/numbers           add a blocked number "
     "{phoneNumber, blockGroupIds?, memo?}",
+    "GET    /_control/sender-numbers/solapi           the sender numbers SOLAPI lists",
+    "PUT    /_control/sender-numbers/solapi           replace them {numbers: [number | "
+    "{phoneNumber, status}]}",
 ]
 
 
@@ -260,6 +264,26 @@ def review_template(vendor: str, code: str, action: str) -> Response:
 def expire_tokens(vendor: str) -> Response:
     _vendor(vendor, ("aligo_kakao",))
     return json_response({"expired": aligo_tokens.expire_all(get_state())})
+
+
+@bp.get("/sender-numbers/<vendor>")
+def list_sender_numbers(vendor: str) -> Response:
+    vendor_id = _vendor(vendor, ("solapi",))
+    state = get_state()
+    with state.lock:
+        return json_response({"senderIds": list(state.sender_ids[vendor_id].values())})
+
+
+@bp.put("/sender-numbers/<vendor>")
+def set_sender_numbers(vendor: str) -> Response:
+    """Replace the numbers the vendor lists (SOLAPI sends only from the ACTIVE ones)."""
+    _vendor(vendor, ("solapi",))
+    numbers = (request.get_json(silent=True) or {}).get("numbers")
+    if not isinstance(numbers, list):
+        return _fail('expected {"numbers": ["0212345678", {"phoneNumber": ..., "status": ...}]}')
+    state = get_state()
+    with state.lock:
+        return json_response({"senderIds": solapi_senders.set_numbers(state, numbers)})
 
 
 @bp.get("/balances")

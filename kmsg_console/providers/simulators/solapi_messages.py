@@ -12,6 +12,7 @@ from typing import Any
 
 from .common import is_kr_phone, iso_now, kr_bytes, render_template
 from .solapi_ids import ACCOUNT_ID, new_message_id
+from .solapi_senders import is_active
 from .solapi_storage import find_file
 from .state import SimulatorState, StoredMessage
 
@@ -92,7 +93,7 @@ def _validate(state: SimulatorState, msg: dict[str, Any], mtype: str) -> str | N
         return "1020"
     if sender and not re.fullmatch(r"\d{7,12}", sender.replace("-", "")):
         return "1021"
-    if sender and not opts.is_registered_sender(sender):
+    if sender and not is_active(state, sender):
         return "1062"
     text = str(msg.get("text") or "")
     if mtype in ("SMS", "LMS", "MMS") and not text:

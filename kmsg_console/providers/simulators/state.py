@@ -167,6 +167,9 @@ class SimulatorState:
             #: SOLAPI's block lists (수신 거부): groups and blocked numbers, by their ids.
             self.block_groups: dict[str, dict[str, Any]] = {}
             self.block_numbers: dict[str, dict[str, Any]] = {}
+            #: Sender numbers a vendor lists for the account (SOLAPI ``/senderid/v1``), by
+            #: number; a vendor without such a list checks ``options.sender_numbers`` only.
+            self.sender_ids: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             #: Files uploaded to a vendor (SOLAPI storage), by file id.
             self.files: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VENDOR_PREFIXES}
             self.balances: dict[str, float] = {
