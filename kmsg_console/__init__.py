@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         operators,
         opt_outs,
     )
+    from kmsg_console.events import views as event_views
     from kmsg_console.observability import views as observability_views
     from kmsg_console.otp import bp as otp_bp
     from kmsg_console.providers import views as provider_views
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         otp_bp,
         message_templates.bp,
         opt_outs.bp,
+        event_views.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -85,6 +85,11 @@ ACTION_LABELS: dict[str, str] = {
     "opt_out.add": N_("Added to the opt-out list"),
     "opt_out.remove": N_("Removed from the opt-out list"),
     "opt_out.import": N_("Opt-out list imported"),
+    "webhook_endpoint.create": N_("Webhook endpoint added"),
+    "webhook_endpoint.update": N_("Webhook endpoint changed"),
+    "webhook_endpoint.rotate_secret": N_("Webhook signing secret rotated"),
+    "webhook_endpoint.delete": N_("Webhook endpoint deleted"),
+    "webhook_endpoint.redeliver": N_("Webhook event redelivered"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -101,6 +106,7 @@ TARGET_LABELS: dict[str, str] = {
     "verification_purpose": N_("OTP purpose"),
     "message_template": N_("Template"),
     "opt_out": N_("Opt-out"),
+    "webhook_endpoint": N_("Webhook endpoint"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -151,6 +157,11 @@ FIELD_LABELS: dict[str, str] = {
     "decision": N_("Decision"),
     "comment": N_("Reviewer's comment"),
     "changed": N_("Changed"),
+    # webhook endpoints
+    "url": N_("URL"),
+    "event_types": N_("Event types"),
+    "grace_hours": N_("Old secret valid for (hours)"),
+    "event": N_("Event"),
     # throttle policies and lists
     "description": N_("Description"),
     "mode": N_("Mode"),
