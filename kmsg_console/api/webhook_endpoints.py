@@ -251,19 +251,7 @@ openapi.register_path(
             "summary": "The registered endpoints (without secrets)",
             "security": [{"bearer": []}],
             "responses": {
-                "200": {
-                    "description": "Every endpoint.",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "data": {"type": "array", "items": _ref("WebhookEndpoint")}
-                                },
-                            }
-                        }
-                    },
-                },
+                "200": _json("WebhookEndpointList", "Every endpoint."),
                 **_AUTH_ERRORS,
             },
         },
@@ -271,6 +259,11 @@ openapi.register_path(
     {
         "CreateWebhookEndpointRequest": CREATE_REQUEST,
         "WebhookEndpoint": ENDPOINT,
+        "WebhookEndpointList": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": {"type": "array", "items": _ref("WebhookEndpoint")}},
+        },
         **EVENT_SCHEMAS,
         "WebhookEvent": WEBHOOK_EVENT,
     },
