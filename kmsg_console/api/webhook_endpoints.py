@@ -240,6 +240,7 @@ openapi.register_path(
                 "201": _json("WebhookEndpoint", "Registered; keep the secret."),
                 "400": openapi.COMMON_ERRORS["400"],
                 **_AUTH_ERRORS,
+                "413": _json("Error", "The request body is too large."),
                 "415": openapi.UNSUPPORTED_MEDIA_TYPE,
                 "422": _json(
                     "Error", "invalid_url: not https, or the host resolves to a private address."
