@@ -165,7 +165,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
         return None, f"{type(exc).__name__}: {exc}"[:255], ""
 
 
-def attempt(delivery: WebhookDelivery, *, trigger: str = "worker") -> str:
+def attempt(delivery: WebhookDelivery) -> str:
     """Post one claimed delivery and record the answer; returns what happened."""
     endpoint = delivery.endpoint
     event = delivery.event
@@ -200,7 +200,6 @@ def attempt(delivery: WebhookDelivery, *, trigger: str = "worker") -> str:
             latency_ms=latency_ms,
             error=None if ok else error,
             response_excerpt=excerpt or None,
-            trigger=trigger,
         )
     )
     delivery.last_attempt_at = now

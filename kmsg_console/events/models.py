@@ -133,5 +133,3 @@ class WebhookAttempt(db.Model):
     latency_ms: Mapped[int | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(sa.String(255))
     response_excerpt: Mapped[str | None] = mapped_column(sa.String(500))
-    #: Who asked: the schedule (``worker``) or an admin's "Redeliver" (``redeliver``).
-    trigger: Mapped[str] = mapped_column(sa.String(12), default="worker", nullable=False)

@@ -112,7 +112,6 @@ def upgrade() -> None:
         sa.Column("latency_ms", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=255), nullable=True),
         sa.Column("response_excerpt", sa.String(length=500), nullable=True),
-        sa.Column("trigger", sa.String(length=12), nullable=False),
         sa.ForeignKeyConstraint(
             ["delivery_id"],
             ["webhook_delivery.id"],

@@ -12,6 +12,7 @@ from kmsg_console.events.models import WebhookDelivery, WebhookEndpoint
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
 from tests.api.openapi_check import OpenApiChecker
+from tests.conftest import Console
 from tests.events.conftest import add_endpoint, deliveries, run_deliveries
 from tests.events.test_delivery import _emit
 
@@ -210,7 +211,7 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_redelivers(app, console
     assert console.post(path).status_code == 302
     run_deliveries(app)
     [row] = deliveries(app)
-    assert row.attempts == 2 and [a.trigger for a in row.attempt_log] == ["worker", "worker"]
+    assert row.attempts == 2 and [a.status_code for a in row.attempt_log] == [200, 200]
     assert len(receiver.requests) == 2
     with app.app_context():
         assert (
@@ -254,3 +255,19 @@ def test_admin_edits_rotates_and_deletes(app, console, receiver):
     assert console.post(f"/webhook-endpoints/{public_id}/delete").status_code == 302
     with app.app_context():
         assert services.list_endpoints() == []
+
+
+def test_admins_see_failing_endpoints_on_the_dashboard(app, console, receiver):
+    public_id, _secret = add_endpoint(app, receiver.url)
+    with app.app_context():
+        endpoint = services.find_endpoint(public_id)
+        endpoint.failing_since = endpoint.created_at
+        db.session.commit()
+    console.login(Role.ADMIN)
+    page = console.client.get("/").get_data(as_text=True)
+    assert 'id="failing-webhooks"' in page and "Webhook endpoints failing: 1." in page
+    assert "Failing" in console.client.get("/webhook-endpoints").get_data(as_text=True)
+    viewer = Console(app, app.test_client())
+    viewer.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    viewer.login(Role.VIEWER)
+    assert "failing-webhooks" not in viewer.client.get("/").get_data(as_text=True)
