@@ -18,6 +18,7 @@ from kmsg_console.worker import jobs
 from tests.conftest import make_app
 from tests.events.conftest import add_endpoint, deliveries, run_deliveries, verify
 from tests.events.conftest import outbox as outbox_rows
+from tests.send_logs.conftest import add_log  # noqa: F401  (fixture)
 from tests.worker.conftest import route  # noqa: F401  (fixture)
 
 ACTOR = SimpleNamespace(id=None, email="admin@example.com")
@@ -249,3 +250,17 @@ def test_events_never_carry_a_code_or_a_full_number(app):
             "message_id",
             "expires_at",
         }
+
+
+def test_a_send_abandoned_by_a_dead_process_announces_its_settled_status(app, add_log):
+    from kmsg_console.orm import utcnow
+    from kmsg_console.worker import interrupted
+
+    old = utcnow() - interrupted.STALE_AFTER - timedelta(minutes=1)
+    never_sent = add_log(status="UNKNOWN", created_at=old, payload_enc="(encrypted)")
+    with app.app_context():
+        assert interrupted.settle(utcnow())["never_sent"] == 1
+        assert interrupted.settle(utcnow())["never_sent"] == 0  # settled, and announced, once
+    [event] = outbox_rows(app, "message.failed")
+    assert event.data["message_id"] == never_sent and event.data["status"] == "FAILED"
+    assert event.data["error_code"] == "REQUEST_ABORTED"
