@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 import sqlalchemy as sa
+from requests.adapters import HTTPAdapter
 from sqlalchemy.exc import IntegrityError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 from kmsg_console.events import safety, services, signing
 from kmsg_console.events.models import (
@@ -148,21 +155,70 @@ def deliver_due() -> Counter[str]:
     return counts
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None, str]:
-    """POST once: (status code, error, answer excerpt). Never follows redirects."""
+def _connect(connection: HTTPConnection, address: str) -> socket.socket:
+    """Open the socket to ``address`` (checked) instead of resolving the host again."""
     try:
-        with requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            raw = response.raw.read(READ_LIMIT, decode_content=True) or b""
-            return response.status_code, None, raw.decode("utf-8", "replace")[:EXCERPT]
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:255], ""
+        return create_connection(
+            (address, connection.port),
+            connection.timeout,
+            source_address=connection.source_address,
+            socket_options=connection.socket_options,
+        )
+    except TimeoutError as exc:
+        raise ConnectTimeoutError(connection, f"Connection to {address} timed out") from exc
+    except OSError as exc:
+        raise NewConnectionError(connection, f"Failed to connect to {address}: {exc}") from exc
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to one address checked by ``safety`` (no second DNS answer can differ),
+    while the URL's host name stays in the Host header, the TLS SNI and the certificate check."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        address = self.address
+
+        class Plain(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                return _connect(self, address)
+
+        class Tls(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                return _connect(self, address)
+
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("PinnedPool", (HTTPConnectionPool,), {"ConnectionCls": Plain}),
+            "https": type("PinnedTlsPool", (HTTPSConnectionPool,), {"ConnectionCls": Tls}),
+        }
+
+
+def _post(
+    url: str, body: bytes, headers: dict[str, str], address: str | None = None
+) -> tuple[int | None, str | None, str]:
+    """POST once: (status code, error, answer excerpt). Never follows redirects; with
+    ``address``, connects there and nowhere else (and through no proxy)."""
+    with requests.Session() as session:
+        if address is not None:
+            session.trust_env = False
+            session.mount("http://", _PinnedAdapter(address))
+            session.mount("https://", _PinnedAdapter(address))
+        try:
+            with session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                raw = response.raw.read(READ_LIMIT, decode_content=True) or b""
+                return response.status_code, None, raw.decode("utf-8", "replace")[:EXCERPT]
+        except requests.RequestException as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:255], ""
 
 
 def attempt(delivery: WebhookDelivery) -> str:
@@ -179,13 +235,14 @@ def attempt(delivery: WebhookDelivery) -> str:
     secrets = services.signing_secrets(endpoint, now)
     db.session.commit()  # no transaction stays open across the call
     try:
-        safety.check_url(endpoint.url, allow_private=services.allow_private())
+        addresses = safety.check_url(endpoint.url, allow_private=services.allow_private())
     except safety.UnsafeTarget as exc:
         status_code, error, excerpt, latency_ms = None, str(exc)[:255], "", 0
     else:
         headers = signing.headers(event.public_id, int(now.timestamp()), body, secrets)
         started = time.monotonic()
-        status_code, error, excerpt = _post(endpoint.url, body, headers)
+        pinned = addresses[0] if addresses else None
+        status_code, error, excerpt = _post(endpoint.url, body, headers, pinned)
         latency_ms = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok:

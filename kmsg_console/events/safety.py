@@ -54,8 +54,9 @@ def forbidden_address(address: str) -> bool:
     )
 
 
-def check_url(url: str, *, allow_private: bool, resolve_host: bool = True) -> None:
-    """Raise ``UnsafeTarget`` unless ``url`` may receive webhooks."""
+def check_url(url: str, *, allow_private: bool, resolve_host: bool = True) -> list[str]:
+    """Raise ``UnsafeTarget`` unless ``url`` may receive webhooks; returns the addresses its
+    host resolved to (none when private targets are allowed: nothing was looked up)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -68,7 +69,7 @@ def check_url(url: str, *, allow_private: bool, resolve_host: bool = True) -> No
     if parts.scheme != "https" and not allow_private:
         raise UnsafeTarget(N_("Webhook URLs must use https."))
     if allow_private or not resolve_host:
-        return
+        return []
     host = parts.hostname
     try:
         addresses = resolve(host, port or (443 if parts.scheme == "https" else 80))
@@ -86,3 +87,4 @@ def check_url(url: str, *, allow_private: bool, resolve_host: bool = True) -> No
                 host=host,
                 address=address,
             )
+    return addresses

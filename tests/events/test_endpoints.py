@@ -271,3 +271,20 @@ def test_admins_see_failing_endpoints_on_the_dashboard(app, console, receiver):
     viewer.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     viewer.login(Role.VIEWER)
     assert "failing-webhooks" not in viewer.client.get("/").get_data(as_text=True)
+
+
+def test_delivery_connects_to_the_checked_address_keeping_the_host_name(receiver):
+    from kmsg_console.events import delivery
+
+    port = receiver.server.server_address[1]
+    # A host name no DNS knows: only the pinned address can be reached.
+    status, error, _excerpt = delivery._post(  # noqa: SLF001
+        f"http://hooks.invalid:{port}/in", b"{}", {"X-Webhook-Id": "evt_1"}, "127.0.0.1"
+    )
+    assert (status, error) == (200, None)
+    [request] = receiver.requests
+    assert request.headers["Host"] == f"hooks.invalid:{port}" and request.path == "/in"
+    status, error, _ = delivery._post(  # noqa: SLF001
+        f"http://hooks.invalid:{port}/in", b"{}", {}, None
+    )
+    assert status is None and "ConnectionError" in error
