@@ -69,12 +69,50 @@ def backoff(attempts: int) -> timedelta:
     return base * jitter()
 
 
+#: Events (with their deliveries and attempts) are kept this long after their fan-out, then
+#: purged unless a delivery is still pending; the delivery log shows this window.
+EVENT_DAYS = 30
+PURGE_BATCH = 1_000
+PURGE_EVERY = timedelta(hours=1)
+_last_purge: dict[str, datetime] = {}
+
+
 def run_round(now: datetime | None = None) -> dict[str, int]:
     """One round: fan out, then deliver what is due. Returns counts for the job's record."""
+    now = now or clock()
     counts: Counter[str] = Counter()
-    counts["fanned_out"] = fan_out(now or clock())
+    counts["fanned_out"] = fan_out(now)
     counts.update(deliver_due())
+    last = _last_purge.get("at")
+    if last is None or now - last >= PURGE_EVERY:
+        _last_purge["at"] = now
+        counts["purged"] = purge_old(now)
     return dict(counts)
+
+
+def purge_old(now: datetime) -> int:
+    """Delete one batch of events fanned out more than ``EVENT_DAYS`` ago with no pending
+    delivery; their deliveries and attempts go with them (ON DELETE CASCADE)."""
+    pending = (
+        sa.select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.event_id == OutboxEvent.id,
+            WebhookDelivery.status == DeliveryStatus.PENDING.value,
+        )
+        .exists()
+    )
+    ids = list(
+        db.session.scalars(
+            sa.select(OutboxEvent.id)
+            .where(OutboxEvent.fanned_out_at < now - timedelta(days=EVENT_DAYS), ~pending)
+            .order_by(OutboxEvent.fanned_out_at, OutboxEvent.id)
+            .limit(PURGE_BATCH)
+        )
+    )
+    if ids:
+        db.session.execute(sa.delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
 
 
 def fan_out(now: datetime) -> int:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from kmsg_console.events import delivery, outbox, services
-from kmsg_console.events.models import WebhookDelivery, WebhookEndpoint
+from kmsg_console.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from kmsg_console.events.types import EventType
 from kmsg_console.extensions import db, dispose_engines
 from kmsg_console.otp import services as otp
@@ -264,3 +264,27 @@ def test_a_send_abandoned_by_a_dead_process_announces_its_settled_status(app, ad
     [event] = outbox_rows(app, "message.failed")
     assert event.data["message_id"] == never_sent and event.data["status"] == "FAILED"
     assert event.data["error_code"] == "REQUEST_ABORTED"
+
+
+def test_events_are_purged_30_days_after_fan_out_unless_still_pending(
+    app, receiver, delivery_clock
+):
+    add_endpoint(app, receiver.url)
+    receiver.answers.extend([500] * 10)
+    failing = _emit(app)
+    run_deliveries(app, rounds=1)  # pending, retried later
+    receiver.answers.clear()
+    delivered = _emit(app)
+    run_deliveries(app, rounds=1)
+    with app.app_context():
+        assert delivery.purge_old(delivery_clock.now) == 0  # too young
+        later = delivery_clock.now + timedelta(days=delivery.EVENT_DAYS, minutes=1)
+        assert delivery.purge_old(later) == 1
+    assert [e.public_id for e in outbox_rows(app)] == [failing]
+    [row] = deliveries(app)
+    assert row.event.public_id == failing and row.status == "pending"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)) == len(
+            row.attempt_log
+        )
+    assert delivered not in {e.public_id for e in outbox_rows(app)}
