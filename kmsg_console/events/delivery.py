@@ -57,6 +57,8 @@ READ_TIMEOUT = 5.0
 READ_LIMIT = 2048
 EXCERPT = 500
 FAN_OUT_BATCH = 500
+#: At most this many fan-out transactions per round (the rest waits for the next round).
+FAN_OUT_BATCHES = 20
 DELIVERY_BATCH = 50
 
 
@@ -115,38 +117,56 @@ def purge_old(now: datetime) -> int:
     return len(ids)
 
 
-def fan_out(now: datetime) -> int:
-    events = list(
-        db.session.scalars(
-            sa.select(OutboxEvent)
-            .where(OutboxEvent.fanned_out_at.is_(None))
-            .order_by(OutboxEvent.id)
-            .limit(FAN_OUT_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    )
+def fan_out(now: datetime, *, batches: int = FAN_OUT_BATCHES) -> int:
+    """Make the deliveries of new events, ``FAN_OUT_BATCH`` events per transaction."""
+    done = 0
+    for _ in range(batches):
+        count = _fan_out_batch(now)
+        done += count
+        if count < FAN_OUT_BATCH:
+            break
+    return done
+
+
+def _fan_out_batch(now: datetime) -> int:
+    events = db.session.execute(
+        sa.select(OutboxEvent.id, OutboxEvent.type)
+        .where(OutboxEvent.fanned_out_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(FAN_OUT_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
     if not events:
         db.session.commit()
         return 0
-    endpoints = list(
-        db.session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-    )
-    for event in events:
-        for endpoint in endpoints:
-            if event.type in (endpoint.event_types or ()):
-                db.session.add(
-                    WebhookDelivery(
-                        event_id=event.id,
-                        endpoint_id=endpoint.id,
-                        status=DeliveryStatus.PENDING.value,
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                        retry_until=now + services.RETRY_WINDOW,
-                    )
-                )
-        event.fanned_out_at = now
+    endpoints = db.session.execute(
+        sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.enabled.is_(True)
+        )
+    ).all()
+    rows = [
+        {
+            "event_id": event.id,
+            "endpoint_id": endpoint.id,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+            "retry_until": now + services.RETRY_WINDOW,
+        }
+        for event in events
+        for endpoint in endpoints
+        if event.type in (endpoint.event_types or ())
+    ]
     try:
+        if rows:
+            db.session.execute(sa.insert(WebhookDelivery), rows)
+        db.session.execute(
+            sa.update(OutboxEvent)
+            .where(OutboxEvent.id.in_([event.id for event in events]))
+            .values(fanned_out_at=now)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
     except IntegrityError:  # another worker (SQLite) fanned these out first
         db.session.rollback()
