@@ -102,6 +102,12 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         "Seconds to wait for a provider's answer once the request is sent",
     ),
+    Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        _bool,
+        "Let webhook endpoints use http:// and private, loopback or link-local addresses",
+    ),
 )
 
 

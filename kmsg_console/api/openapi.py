@@ -425,6 +425,16 @@ def register_path(path: str, item: dict[str, Any], schemas: dict[str, Any] | Non
     _components["schemas"].update(schemas or {})
 
 
+#: OpenAPI 3.1 ``webhooks``: what the console posts to integrators' endpoints.
+_webhooks: dict[str, Any] = {}
+
+
+def register_webhooks(items: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Describe outgoing webhooks (the events integrators receive) and their payloads."""
+    _webhooks.update(items)
+    _components["schemas"].update(schemas)
+
+
 def document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The OpenAPI document as served at ``/api/v1/openapi.json``."""
     return {
@@ -436,6 +446,7 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "paths": deepcopy(_paths),
+        "webhooks": deepcopy(_webhooks),
         "components": deepcopy(_components),
     }
 

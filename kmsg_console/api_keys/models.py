@@ -18,10 +18,15 @@ class Scope(StrEnum):
 
     SEND = "send"
     OTP = "otp"
+    WEBHOOKS = "webhooks"
 
     @property
     def label(self) -> str:
-        return {Scope.SEND: N_("Send messages"), Scope.OTP: N_("Run OTP verifications")}[self]
+        return {
+            Scope.SEND: N_("Send messages"),
+            Scope.OTP: N_("Run OTP verifications"),
+            Scope.WEBHOOKS: N_("Manage webhook endpoints"),
+        }[self]
 
 
 class ApiKey(db.Model):

@@ -104,6 +104,11 @@ ACTION_LABELS: dict[str, str] = {
     "sender_number.block": N_("Sender number blocked"),
     "sender_number.delete": N_("Sender number deleted"),
     "sender_number.sync": N_("Sender numbers synced from the provider"),
+    "webhook_endpoint.create": N_("Webhook endpoint added"),
+    "webhook_endpoint.update": N_("Webhook endpoint changed"),
+    "webhook_endpoint.rotate_secret": N_("Webhook signing secret rotated"),
+    "webhook_endpoint.delete": N_("Webhook endpoint deleted"),
+    "webhook_endpoint.redeliver": N_("Webhook event redelivered"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -123,6 +128,7 @@ TARGET_LABELS: dict[str, str] = {
     "setting": N_("Setting"),
     "kakao_profile": N_("Kakao sender profile"),
     "sender_number": N_("Sender number"),
+    "webhook_endpoint": N_("Webhook endpoint"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -173,6 +179,11 @@ FIELD_LABELS: dict[str, str] = {
     "decision": N_("Decision"),
     "comment": N_("Reviewer's comment"),
     "changed": N_("Changed"),
+    # webhook endpoints
+    "url": N_("URL"),
+    "event_types": N_("Event types"),
+    "grace_hours": N_("Old secret valid for (hours)"),
+    "event": N_("Event"),
     # throttle policies and lists
     "description": N_("Description"),
     "mode": N_("Mode"),

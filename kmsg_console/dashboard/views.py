@@ -6,10 +6,11 @@ from flask import Blueprint, render_template
 
 from kmsg_console.dashboard import services
 from kmsg_console.dashboard.chart import sends_chart
+from kmsg_console.events import services as event_services
 from kmsg_console.operators.models import Role
 from kmsg_console.otp.chart import conversion_chart
 from kmsg_console.send_logs.services import local_input_value
-from kmsg_console.web.access import access
+from kmsg_console.web.access import access, can
 
 bp = Blueprint("dashboard", __name__)
 
@@ -26,4 +27,5 @@ def index():
         chart=conversion_chart(overview.otp),
         conversion=overview.otp,
         local_value=local_input_value,
+        failing_webhooks=event_services.failing_count() if can(Role.ADMIN) else 0,
     )

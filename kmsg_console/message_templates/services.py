@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kmsg_console.audit.services import diff, record_audit
+from kmsg_console.events import outbox
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.kakao_channels import services as profile_services
@@ -193,6 +194,8 @@ def _apply_vendor(
         changed = True
     for comment in new_comments:
         _event(template, "comment", comment, author=commenter or kakao_reviewer(template))
+    if template.status != before:
+        db.session.add_all(outbox.template_reviewed(template))
     if found.content and found.content != template.content:
         template.content, template.variables = found.content, variables_of(found.content)
         _event(template, "synced", TEXT_CHANGED, actor=actor)

@@ -37,6 +37,9 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console import sending
 from kmsg_console.audit.services import record_audit
+from kmsg_console.events import outbox
+from kmsg_console.events.models import OutboxEvent
+from kmsg_console.events.types import EventType
 from kmsg_console.extensions import db, end_read_transaction
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, mask_phone, normalize_recipient
@@ -459,7 +462,7 @@ def _issue(
             operator_id=getattr(operator, "id", None),
             sensitive_values=[code],
             message_id=message_public_id,
-            also_write=_verification_rows(verification, replaced, now),
+            also_write=_verification_rows(verification, replaced, now, purpose.code),
         )
     except sending.SendRefused as exc:
         # Refused before anything was written: the verification is recorded, canceled.
@@ -467,7 +470,7 @@ def _issue(
         verification.status = VerificationStatus.CANCELED.value
         _event(verification, "canceled", f"send refused: {exc.code}")
         with durability_point() as point:
-            point.apply(*_verification_rows(verification, replaced, now))
+            point.apply(*_verification_rows(verification, replaced, now, purpose.code))
         raise OtpRefused(
             502,
             "send_failed",
@@ -502,15 +505,15 @@ def _issue(
 
 
 def _verification_rows(
-    verification: Verification, replaced: list[Verification], now: datetime
-) -> list[Verification | VerificationEvent | RowUpdate]:
+    verification: Verification, replaced: list[Verification], now: datetime, purpose: str
+) -> list[Verification | VerificationEvent | OutboxEvent | RowUpdate]:
     """The writes of a new verification: the pending ones it replaces canceled, then itself.
 
     The earlier pending verifications are canceled first: the partial unique index
     uq_verification_one_pending refuses a second pending one, which is how a concurrent
     start that got there first shows (IntegrityError).
     """
-    writes: list[Verification | VerificationEvent | RowUpdate] = []
+    writes: list[Verification | VerificationEvent | OutboxEvent | RowUpdate] = []
     for old in replaced:
         canceled = {"status": VerificationStatus.CANCELED.value, "status_updated_at": now}
         writes.append(RowUpdate(old, canceled))
@@ -522,7 +525,17 @@ def _verification_rows(
                 detail="replaced by a new verification",
             )
         )
+        writes.append(outbox.verification_event(_CANCELED, old, purpose=purpose, at=now))
+    started = verification.status == VerificationStatus.PENDING.value
     writes.extend([verification, *verification.events])
+    writes.append(
+        outbox.verification_event(
+            EventType.VERIFICATION_STARTED if started else _CANCELED,
+            verification,
+            purpose=purpose,
+            at=now,
+        )
+    )
     return writes
 
 
@@ -530,6 +543,7 @@ def _fail(verification: Verification, detail: str) -> None:
     verification.status = VerificationStatus.CANCELED.value
     verification.status_updated_at = clock()
     _event(verification, "canceled", detail)
+    db.session.add(_outbox_event(_CANCELED, verification))
     db.session.commit()
 
 
@@ -634,6 +648,7 @@ def _check(
     if now >= verification.expires_at:
         if _transition(verification, VerificationStatus.EXPIRED):
             _event(verification, "expired")
+            db.session.add(_outbox_event(EventType.VERIFICATION_EXPIRED, verification))
         db.session.commit()
         db.session.refresh(verification)
         return CheckResult(verification, verification.status_enum, 0)
@@ -657,6 +672,7 @@ def _check(
     if correct:
         if _transition(verification, VerificationStatus.APPROVED, extra={"approved_at": now}):
             _event(verification, "approved")
+            db.session.add(_outbox_event(EventType.VERIFICATION_APPROVED, verification))
             if operator is not None:
                 record_audit(
                     "otp.test_check",
@@ -693,6 +709,7 @@ def _check(
         verification, VerificationStatus.MAX_ATTEMPTS
     ):
         _event(verification, "max_attempts")
+        db.session.add(_outbox_event(EventType.VERIFICATION_MAX_ATTEMPTS, verification))
     if operator is not None:
         record_audit(
             "otp.test_check",
@@ -738,6 +755,7 @@ def _well_formed(verification: Verification, code: object) -> str:
 def cancel(verification: Verification, *, operator=None) -> bool:
     if _transition(verification, VerificationStatus.CANCELED):
         _event(verification, "canceled", "canceled by request")
+        db.session.add(_outbox_event(_CANCELED, verification))
         if operator is not None:
             record_audit(
                 "otp.cancel",
@@ -753,13 +771,39 @@ def cancel(verification: Verification, *, operator=None) -> bool:
 def expire_due(now: datetime | None = None) -> int:
     """Mark pending verifications past their lifetime as expired (for lists and workers)."""
     now = now or clock()
-    result = db.session.execute(
+    expired = db.session.execute(
         sa.update(Verification)
         .where(
             Verification.status == VerificationStatus.PENDING.value, Verification.expires_at <= now
         )
         .values(status=VerificationStatus.EXPIRED.value, status_updated_at=now)
+        .returning(*_EVENT_COLUMNS)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    if expired:
+        codes = sa.select(VerificationPurpose.id, VerificationPurpose.code)
+        purposes = {row.id: row.code for row in db.session.execute(codes)}
+        db.session.add_all(
+            outbox.verification_event(
+                EventType.VERIFICATION_EXPIRED, row, purpose=purposes.get(row.purpose_id), at=now
+            )
+            for row in expired
+        )
     db.session.commit()
-    return result.rowcount or 0
+    return len(expired)
+
+
+_CANCELED = EventType.VERIFICATION_CANCELED
+#: What a verification's event says of it (``outbox.verification_event``).
+_EVENT_COLUMNS = (
+    Verification.public_id,
+    Verification.purpose_id,
+    Verification.channel,
+    Verification.phone_masked,
+    Verification.message_public_id,
+    Verification.expires_at,
+)
+
+
+def _outbox_event(type: EventType, verification: Verification) -> OutboxEvent:
+    return outbox.verification_event(type, verification, purpose=verification.purpose.code)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from kmsg_console.audit.services import diff, record_audit
+from kmsg_console.events import outbox
 from kmsg_console.extensions import db
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.messaging.router import SANDBOX_VENDOR, Router
@@ -279,6 +280,7 @@ def test_connection(provider: Provider, *, actor) -> dict[str, Any]:
         outcome = adapter.get_balance()
         if outcome.ok:
             balance = f"{outcome.value.amount} {outcome.value.currency or ''}".strip()
+    was_healthy = provider.health_ok
     provider.health_ok = health.healthy
     provider.health_checked_at = utcnow()
     provider.health_latency_ms = health.latency_ms
@@ -287,6 +289,7 @@ def test_connection(provider: Provider, *, actor) -> dict[str, Any]:
         text = f"{health.error.code.value}: {health.error.vendor_code or ''} {health.error.message}"
         provider.health_error = text.strip()[:255]
     provider.balance = balance
+    db.session.add_all(outbox.provider_health(provider, was_healthy))
     record_audit(
         "provider.test",
         actor=actor,

@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import record_audit
+from kmsg_console.events import outbox
 from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import FIXED_AT_ACCOUNT, Acceptance
 from kmsg_console.messaging.phone import mask_phone
@@ -268,7 +269,7 @@ def _write_refusal(log: MessageLog, refusal: rules.RuleRefusal, *, provider_code
         )
     ]
     with durability_point() as point:
-        point.insert(log, *log.events)
+        point.insert(log, *log.events, *outbox.message_events(log))
     metrics.MESSAGES.labels(provider_code or "", log.type, log.status, refusal.code).inc()
 
 
@@ -400,9 +401,11 @@ def _status_change(
 def record_status(log: MessageLog, status: MessageStatus, detail: str | None = None) -> None:
     """Move ``log`` to ``status`` with a timeline event (delivery tracking; the caller commits)."""
     values, event = _status_change(log, status, detail)
+    previous_status = log.status
     for key, value in values.items():
         setattr(log, key, value)
     log.events.append(event)
+    db.session.add_all(outbox.message_events(log, previous_status=previous_status))
 
 
 def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOutcome) -> None:
@@ -457,7 +460,7 @@ def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOu
             detail = f"{error.code.value}: outcome unknown ({error.message})"
     status_values, event = _status_change(log, status, detail)
     point.update(log, {**values, **status_values})
-    point.insert(event)
+    point.insert(event, *outbox.message_events(log))
     add_to_loaded(log, "events", [event])
 
 

@@ -28,6 +28,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
     NavItem("settings.sending_rules", N_("Sending rules"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
+    NavItem("webhook_endpoints.list_endpoints", N_("Webhooks"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
     NavItem("retention.edit_retention", N_("Retention"), Role.ADMIN),

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from kmsg_console import sending
+from kmsg_console.events import outbox
 from kmsg_console.extensions import db
 from kmsg_console.messaging.provider import DeliveryStatusResult
 from kmsg_console.messaging.types import FallbackChannel, MessageType
@@ -171,6 +172,7 @@ def send_claimed(log: MessageLog) -> str:
         subject=failover.get("title") if lms else None,
     )
     original_id = log.id
+    child = None
     try:
         child = sending.send(
             request,
@@ -193,6 +195,8 @@ def send_claimed(log: MessageLog) -> str:
     log = db.session.get(MessageLog, original_id)
     log.fallback_state = outcome
     _event(log, detail)
+    if outcome == SENT and child is not None:
+        db.session.add(outbox.fallback_sent(log, child))
     db.session.commit()
     logger.info("fallback for message %s: %s", log.public_id, outcome)
     return outcome

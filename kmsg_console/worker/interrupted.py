@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from kmsg_console.events import outbox
 from kmsg_console.extensions import db
 from kmsg_console.messaging.errors import ErrorCode
 from kmsg_console.sending.engine import FIRST_CHECK_DELAY
@@ -136,6 +137,8 @@ def _apply(log: MessageLog, found: Verdict, now: datetime) -> bool:
             message_id=log.id, at=now, kind="status", status=found.status, detail=found.detail[:500]
         )
     )
+    db.session.refresh(log)  # as settled, for its event
+    db.session.add_all(outbox.message_events(log))
     return True
 
 

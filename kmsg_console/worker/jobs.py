@@ -63,6 +63,12 @@ def _purge() -> dict[str, Any]:
     return retention.purge(tracking.clock())
 
 
+def _deliver_webhooks() -> dict[str, Any]:
+    from kmsg_console.events import delivery
+
+    return delivery.run_round()
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(
         "delivery_tracking",
@@ -72,6 +78,13 @@ JOBS: tuple[JobSpec, ...] = (
         singleton=False,
     ),
     JobSpec("otp_expiry", N_("OTP expiry"), _expire_otps, timedelta(seconds=30)),
+    JobSpec(
+        "webhook_delivery",
+        N_("Webhook delivery"),
+        _deliver_webhooks,
+        timedelta(seconds=5),
+        singleton=False,
+    ),
     JobSpec(
         "interrupted_sends", N_("Interrupted sends"), _settle_interrupted, timedelta(minutes=1)
     ),

@@ -29,6 +29,7 @@ import schemathesis
 from schemathesis.engine import events, from_schema
 
 from kmsg_console.api_keys.services import issue_key
+from kmsg_console.events import safety
 from kmsg_console.extensions import db
 from kmsg_console.otp.services import ensure_default_purposes
 from kmsg_console.providers.services import ensure_sandbox_provider
@@ -84,12 +85,12 @@ def valid_phone_numbers(count: int = 400, seed: int = 82) -> list[str]:
 
 
 def provision(app) -> str:
-    """Make ``app`` ready to send for real; return a fresh API key with both scopes."""
+    """Make ``app`` ready to send for real; return a fresh API key with every scope."""
     with app.test_request_context():
         ensure_sandbox_provider()
         ensure_default_purposes()
         ensure_default_policies()
-        key = issue_key("fuzz", ["otp", "send"], actor_label="fuzz").plaintext
+        key = issue_key("fuzz", ["otp", "send", "webhooks"], actor_label="fuzz").plaintext
         db.session.commit()
     return key
 
@@ -238,7 +239,9 @@ def in_process_probes(monkeypatch):
 
 
 @pytest.fixture
-def fuzzed_app(app, in_process_probes):
+def fuzzed_app(app, in_process_probes, monkeypatch):
+    # Webhook URLs are resolved to check their addresses: no DNS for the fuzzer's host names.
+    monkeypatch.setattr(safety, "resolve", lambda host, port: ["93.184.216.34"])
     # Exceptions become 500 answers, as in production, so the checks see them (not a traceback).
     app.config["PROPAGATE_EXCEPTIONS"] = False
     return app, provision(app)
@@ -254,6 +257,10 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         "POST /verifications/{id}/check",
         "POST /opt-outs",
         "GET /opt-outs",
+        "POST /webhook-endpoints",
+        "GET /webhook-endpoints",
+        "DELETE /webhook-endpoints/{id}",
+        "POST /webhook-endpoints/{id}/rotate-secret",
     }
 
     report = run_fuzz(schema)
@@ -269,6 +276,8 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         ("POST /verifications/{id}/check", 200),
         ("POST /opt-outs", 201),
         ("GET /opt-outs", 200),
+        ("POST /webhook-endpoints", 201),
+        ("GET /webhook-endpoints", 200),
     ]:
         assert report.seen(label, status), (label, status, dict(report.statuses))
     assert report.requests > 300, dict(report.statuses)

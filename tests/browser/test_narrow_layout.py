@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from kmsg_console import sending
 from kmsg_console.api_keys.services import issue_key
+from kmsg_console.events import delivery
+from kmsg_console.events import services as event_services
 from kmsg_console.extensions import db
 from kmsg_console.kakao_channels import services as profile_services
 from kmsg_console.message_templates import services as template_services
@@ -134,7 +136,17 @@ def _seed(app) -> dict[str, str]:
         db.session.commit()
         template = db.session.scalars(sa.select(MessageTemplate)).first()
         message = db.session.scalars(sa.select(MessageLog)).first()
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # no DNS here for the example host
+        endpoint = event_services.create_endpoint(
+            "https://hooks.example.com/kmsg-events",
+            ["message.sent", "verification.started"],
+            description="주문 서버",
+            actor=admin,
+        ).endpoint
+        db.session.commit()
+        delivery.fan_out(utcnow())  # pending deliveries for the log (no worker posts them)
         return {
+            "endpoint": endpoint.public_id,
             "policy": str(policy.id),
             "template": str(template.id),
             "message": message.public_id,
@@ -169,6 +181,8 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, bool]]:
         ("/sender-numbers", True),
         (f"/sender-numbers/{ids['sender']}", False),
         ("/api-keys", True),
+        ("/webhook-endpoints", True),
+        (f"/webhook-endpoints/{ids['endpoint']}", True),
         ("/operators", True),
         ("/audit-log", True),
         ("/settings/retention", True),
