@@ -16,6 +16,13 @@ from kmsg_console.web.access import access
 bp = Blueprint("settings", __name__)
 
 
+@bp.get("/settings")
+@access(Role.ADMIN)
+def index():
+    """The console-wide settings, one card each with what it governs."""
+    return render_template("settings/index.html")
+
+
 @bp.route("/settings/sending", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def sending_rules():

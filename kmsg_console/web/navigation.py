@@ -13,6 +13,19 @@ class NavItem:
     endpoint: str
     label: str
     role: Role
+    #: Other pages the item stands for (marked current there too), e.g. each settings page.
+    also: tuple[str, ...] = ()
+
+    def is_current(self, endpoint: str | None) -> bool:
+        return endpoint == self.endpoint or endpoint in self.also
+
+
+#: The console-wide settings pages, reached through the settings overview (one nav item).
+SETTINGS_PAGES: tuple[str, ...] = (
+    "settings.sending_rules",
+    "advertising.settings",
+    "retention.edit_retention",
+)
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
@@ -26,11 +39,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("kakao_channels.list_profiles", N_("Kakao profiles"), Role.VIEWER),
     NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
-    NavItem("settings.sending_rules", N_("Sending rules"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("webhook_endpoints.list_endpoints", N_("Webhooks"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
     NavItem("audit.list_events", N_("Audit log"), Role.ADMIN),
-    NavItem("retention.edit_retention", N_("Retention"), Role.ADMIN),
-    NavItem("advertising.settings", N_("Advertising"), Role.ADMIN),
+    NavItem("settings.index", N_("Settings"), Role.ADMIN, also=SETTINGS_PAGES),
 )
