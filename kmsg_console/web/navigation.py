@@ -27,6 +27,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("throttle.list_policies", N_("Throttle policies"), Role.OPERATOR),
     NavItem("providers.list_providers", N_("Providers"), Role.ADMIN),
     NavItem("settings.sending_rules", N_("Sending rules"), Role.ADMIN),
+    NavItem("alerts.settings", N_("Alerts"), Role.ADMIN),
     NavItem("api_keys.list_keys", N_("API keys"), Role.ADMIN),
     NavItem("webhook_endpoints.list_endpoints", N_("Webhooks"), Role.ADMIN),
     NavItem("operators.list_operators", N_("Operators"), Role.ADMIN),
