@@ -313,40 +313,51 @@ def check_worker_on_view() -> None:
 def check_balances(now: datetime) -> list[str]:
     """``provider.balance_low`` when an enabled provider's balance is below its threshold,
     once until it is back at or above it. Providers without a balance call are skipped, and
-    so is a balance call that fails (the provider's health check says why)."""
+    so is a balance call that fails (the provider's health check says why).
+
+    Commits after each provider, so no write is held open during the next vendor call."""
     from kmsg_console.providers import services as provider_services
 
     fired: list[str] = []
     for provider in provider_services.all_providers():
-        key = f"balance:{provider.code}"
-        threshold = provider.balance_alert_below
-        if threshold is None or not provider.enabled:
-            _move(key, 0, now)
-            continue
-        adapter = provider_services.adapter_for(provider)
-        if not getattr(adapter, "supports_balance", False):
-            continue
-        try:
-            outcome = adapter.get_balance()
-        except Exception:  # noqa: BLE001 - one vendor's failure must not stop the others
-            logger.exception("balance of %s", provider.code)
-            continue
-        if not outcome.ok:
-            continue
-        amount: Decimal = outcome.value.amount
-        low = amount < threshold
-        data = {
-            "provider": provider.code,
-            "vendor": provider.vendor,
-            "balance": format(amount.normalize(), "f"),
-            "currency": outcome.value.currency,
-            "threshold": threshold,
-        }
-        before = _move(key, 1 if low else 0, now, data=data)
-        if before is not None and low:
-            db.session.add(new_event(EventType.PROVIDER_BALANCE_LOW, data, at=now))
+        if _check_balance(provider, now):
             fired.append(f"{EventType.PROVIDER_BALANCE_LOW.value}:{provider.code}")
+        db.session.commit()
     return fired
+
+
+def _check_balance(provider: Provider, now: datetime) -> bool:
+    from kmsg_console.providers import services as provider_services
+
+    key = f"balance:{provider.code}"
+    threshold = provider.balance_alert_below
+    if threshold is None or not provider.enabled:
+        _move(key, 0, now)  # no alert wanted: quiet, without an event
+        return False
+    adapter = provider_services.adapter_for(provider)
+    if not getattr(adapter, "supports_balance", False):
+        return False
+    try:
+        outcome = adapter.get_balance()
+    except Exception:  # noqa: BLE001 - one vendor's failure must not stop the others
+        logger.exception("balance of %s", provider.code)
+        return False
+    if not outcome.ok:
+        return False
+    amount: Decimal = outcome.value.amount
+    low = amount < threshold
+    data = {
+        "provider": provider.code,
+        "vendor": provider.vendor,
+        "balance": format(amount.normalize(), "f"),
+        "currency": outcome.value.currency,
+        "threshold": threshold,
+    }
+    before = _move(key, 1 if low else 0, now, data=data)
+    if before is None or not low:
+        return False
+    db.session.add(new_event(EventType.PROVIDER_BALANCE_LOW, data, at=now))
+    return True
 
 
 def run_checks(now: datetime | None = None) -> dict[str, Any]:
