@@ -285,3 +285,20 @@ def test_alert_payloads_hold_no_numbers(app, add_log):
     for event in outbox(app):
         text = json.dumps(event.data)
         assert "01098765432" not in text and "9876" not in text
+
+
+def test_a_process_that_read_the_state_before_another_moved_it_announces_nothing(
+    app, add_log, monkeypatch
+):
+    """Two workers (or a worker and a dashboard view) check at once: the conditional UPDATE
+    lets only the first announce the crossing."""
+    _configure(app, failure_rate_percent=50, failure_min_messages=2)
+    now = utcnow()
+    _logs(add_log, 2, "FAILED", now - timedelta(minutes=1))
+    assert _checks(app, now) == ["alert.failure_rate"]
+    # The second process read the row while it was still quiet.
+    monkeypatch.setattr(alerts, "_state", lambda key: AlertState(key=key, level=0, period=None))
+    assert _checks(app, now) == []
+    assert [e.type for e in outbox(app)] == ["alert.failure_rate"]
+    with app.app_context():
+        assert db.session.get(AlertState, "failure_rate").level == 1
