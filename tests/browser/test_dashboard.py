@@ -130,6 +130,7 @@ def test_dashboard_alerts_panel_links_to_the_fixes(live_console, page, simulator
     panel.locator("li[data-alert=balance_low] a").click()
     page.wait_for_url(f"**/providers/{solapi_id}/edit")
     assert page.locator("input[name=balance_alert_below]").input_value() == "10000"
+    screenshot(page, "provider_form_balance_alert")
     page.go_back()
     page.locator("#alerts li[data-alert=failure_rate] a").click()
     page.wait_for_url("**status=FAILED**")
