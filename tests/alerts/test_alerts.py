@@ -302,3 +302,44 @@ def test_a_process_that_read_the_state_before_another_moved_it_announces_nothing
     assert [e.type for e in outbox(app)] == ["alert.failure_rate"]
     with app.app_context():
         assert db.session.get(AlertState, "failure_rate").level == 1
+
+
+def test_the_provider_form_sets_the_balance_alert_amount_audited(app, console, simulator):
+    console.login(Role.ADMIN)
+    form = {
+        "code": "solapi-main",
+        "name": "SOLAPI main",
+        "enabled": "y",
+        "balance_alert_below": "20000",
+        "cfg_api_key": "demo-api-key",
+        "cfg_api_secret": "demo-api-secret",
+        "cfg_default_from": "0212345678",
+        "cfg_base_url": simulator.url("solapi"),
+    }
+    assert console.post("/providers/new?vendor=solapi", data=form).status_code == 302
+    with app.app_context():
+        provider = provider_services.get_by_code("solapi-main")
+        provider_id = provider.id
+        assert provider.balance_alert_below == 20_000
+    page = console.client.get(f"/providers/{provider_id}/edit").get_data(as_text=True)
+    assert 'name="balance_alert_below"' in page and 'value="20000"' in page
+    bad = console.post(f"/providers/{provider_id}/edit", data={**form, "balance_alert_below": "-5"})
+    assert bad.status_code == 422
+    assert (
+        console.post(
+            f"/providers/{provider_id}/edit", data={**form, "balance_alert_below": ""}
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        assert provider_services.get_by_code("solapi-main").balance_alert_below is None
+        updated = db.session.scalar(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "provider.update")
+            .order_by(AuditEvent.id.desc())
+        )
+        assert updated.details["before"]["balance_alert_below"] == 20_000
+        assert updated.details["after"]["balance_alert_below"] is None
+    assert "balance_alert_below" not in console.client.get("/settings/alerts").get_data(
+        as_text=True
+    )
