@@ -340,6 +340,3 @@ def test_the_provider_form_sets_the_balance_alert_amount_audited(app, console, s
         )
         assert updated.details["before"]["balance_alert_below"] == 20_000
         assert updated.details["after"]["balance_alert_below"] is None
-    assert "balance_alert_below" not in console.client.get("/settings/alerts").get_data(
-        as_text=True
-    )
