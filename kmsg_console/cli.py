@@ -22,6 +22,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(_templates_command())
     app.cli.add_command(_opt_outs_command())
     app.cli.add_command(_sending_rules_command())
+    app.cli.add_command(_alerts_command())
     for command in _provider_commands():
         app.cli.add_command(command)
     app.cli.add_command(_sender_numbers_command())
@@ -49,6 +50,12 @@ def _sending_rules_command() -> click.Command:
     from kmsg_console.settings.cli import sending_rules_group
 
     return sending_rules_group
+
+
+def _alerts_command() -> click.Command:
+    from kmsg_console.alerts.cli import alerts_group
+
+    return alerts_group
 
 
 def _sender_numbers_command() -> click.Command:

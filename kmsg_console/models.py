@@ -4,6 +4,7 @@ Alembic's autogenerate and the schema test read the metadata from here; a featur
 a models module adds one import line below.
 """
 
+from kmsg_console.alerts import models as alert_models  # noqa: F401
 from kmsg_console.api_keys import models as api_key_models  # noqa: F401
 from kmsg_console.audit import models as audit_models  # noqa: F401
 from kmsg_console.events import models as event_models  # noqa: F401

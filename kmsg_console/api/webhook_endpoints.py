@@ -167,6 +167,60 @@ EVENT_SCHEMAS = {
         },
         "A provider's health check failed after a good one, or succeeded after a failure.",
     ),
+    "BalanceLowEvent": _event_schema(
+        [EventType.PROVIDER_BALANCE_LOW],
+        {
+            "provider": {"type": "string"},
+            "vendor": {"type": "string"},
+            "balance": {"type": "string", "description": 'Decimal text, e.g. "4500".'},
+            "currency": _STRING_OR_NULL,
+            "threshold": {"type": "integer", "description": "The provider's alert amount."},
+        },
+        "A provider's balance fell below its alert amount (once, until it is back above).",
+    ),
+    "FailureRateEvent": _event_schema(
+        [EventType.ALERT_FAILURE_RATE, EventType.ALERT_FAILURE_RATE_RESOLVED],
+        {
+            "failed": {"type": "integer"},
+            "total": {"type": "integer", "description": "Sent (accepted) plus failed."},
+            "rate_percent": {"type": "number"},
+            "threshold_percent": {"type": "integer"},
+            "window_minutes": {"type": "integer"},
+            "min_messages": {"type": "integer"},
+            "since": {"type": "string", "format": "date-time"},
+        },
+        "The share of failed messages over the window reached the console's threshold "
+        "(with at least the minimum volume), or no longer does.",
+    ),
+    "VolumeCapEvent": _event_schema(
+        [EventType.ALERT_VOLUME_CAP],
+        {
+            "period": {"type": "string", "enum": ["day", "month"]},
+            "period_key": {
+                "type": "string",
+                "description": "The KST day (2026-12-07) or month (2026-12).",
+            },
+            "percent": {"type": "integer", "enum": [70, 100]},
+            "sent": {"type": "integer"},
+            "cap": {"type": "integer"},
+            "used_percent": {"type": "number"},
+            "blocks_sending": {
+                "type": "boolean",
+                "description": "Always false: a cap warns, sending goes on.",
+            },
+        },
+        "Messages sent this KST day or month reached 70 % or 100 % of the cap; each once "
+        "per period.",
+    ),
+    "WorkerEvent": _event_schema(
+        [EventType.WORKER_STOPPED, EventType.WORKER_RECOVERED],
+        {
+            "last_run": {"type": "string", "format": "date-time"},
+            "stale_after_seconds": {"type": "integer"},
+        },
+        "The background worker has not finished a round for a while (seen by the console's "
+        "web process on a dashboard view, or by another worker), or runs again.",
+    ),
 }
 EVENT_MAPPING = {
     event_type: f"#/components/schemas/{name}"

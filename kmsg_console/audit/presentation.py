@@ -220,6 +220,13 @@ FIELD_LABELS: dict[str, str] = {
     "sending.duplicate_window_minutes": N_("Duplicate-send window (minutes)"),
     "advertising.sender_name": N_("Advertising sender name"),
     "advertising.opt_out_line": N_("Free 080 opt-out number"),
+    # operator alerts
+    "balance_alert_below": N_("Balance alert below (KRW)"),
+    "alerts.failure_rate_percent": N_("Failure rate alert (percent)"),
+    "alerts.failure_window_minutes": N_("Failure rate window (minutes)"),
+    "alerts.failure_min_messages": N_("Failure rate minimum messages"),
+    "alerts.daily_volume_cap": N_("Daily volume cap (messages)"),
+    "alerts.monthly_volume_cap": N_("Monthly volume cap (messages)"),
 }
 
 #: Fields of opt-out events; generic names such as ``source`` mean other things elsewhere.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from kmsg_console.alerts import services as alert_services
 from kmsg_console.dashboard import services
 from kmsg_console.dashboard.chart import sends_chart
 from kmsg_console.events import services as event_services
@@ -20,6 +21,7 @@ bp = Blueprint("dashboard", __name__)
 def index():
     """Today's and the last seven days' sends, failures, providers, OTP and worker health."""
     overview = services.overview()
+    alert_services.check_worker_on_view()
     return render_template(
         "dashboard/index.html",
         overview=overview,
@@ -28,4 +30,5 @@ def index():
         conversion=overview.otp,
         local_value=local_input_value,
         failing_webhooks=event_services.failing_count() if can(Role.ADMIN) else 0,
+        alerts=alert_services.active_alerts(),
     )

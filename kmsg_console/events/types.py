@@ -22,6 +22,12 @@ class EventType(StrEnum):
     TEMPLATE_REJECTED = "template.rejected"
     PROVIDER_UNHEALTHY = "provider.unhealthy"
     PROVIDER_RECOVERED = "provider.recovered"
+    PROVIDER_BALANCE_LOW = "provider.balance_low"
+    ALERT_FAILURE_RATE = "alert.failure_rate"
+    ALERT_FAILURE_RATE_RESOLVED = "alert.failure_rate_resolved"
+    ALERT_VOLUME_CAP = "alert.volume_cap"
+    WORKER_STOPPED = "worker.stopped"
+    WORKER_RECOVERED = "worker.recovered"
 
     @property
     def label(self) -> str:
@@ -43,5 +49,20 @@ LABELS = {
     EventType.TEMPLATE_REJECTED: N_("Template rejected"),
     EventType.PROVIDER_UNHEALTHY: N_("Provider unhealthy"),
     EventType.PROVIDER_RECOVERED: N_("Provider recovered"),
+    EventType.PROVIDER_BALANCE_LOW: N_("Provider balance below its threshold"),
+    EventType.ALERT_FAILURE_RATE: N_("Failure rate above its threshold"),
+    EventType.ALERT_FAILURE_RATE_RESOLVED: N_("Failure rate back below its threshold"),
+    EventType.ALERT_VOLUME_CAP: N_("Volume cap warning (daily or monthly)"),
+    EventType.WORKER_STOPPED: N_("Background worker stopped"),
+    EventType.WORKER_RECOVERED: N_("Background worker running again"),
 }
+#: Operator alerts (kmsg_console.alerts): raised by thresholds, not by one change.
+ALERT_TYPES: tuple[str, ...] = (
+    EventType.PROVIDER_BALANCE_LOW.value,
+    EventType.ALERT_FAILURE_RATE.value,
+    EventType.ALERT_FAILURE_RATE_RESOLVED.value,
+    EventType.ALERT_VOLUME_CAP.value,
+    EventType.WORKER_STOPPED.value,
+    EventType.WORKER_RECOVERED.value,
+)
 ALL_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)

@@ -53,6 +53,17 @@ class ProviderBaseForm(FlaskForm):
             ),
         ],
     )
+    balance_alert_below = IntegerField(
+        _l("Balance alert below (KRW)"),
+        description=_l(
+            "Empty: no alert. The worker reads the balance every 10 minutes and alerts once "
+            "when it falls below this amount (vendors with a balance call: SOLAPI, IWINV)."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(0, 1_000_000_000, message=_l("Enter an amount from 0 to 1,000,000,000.")),
+        ],
+    )
 
 
 def _field_for(spec: ConfigField, is_edit: bool):

@@ -35,6 +35,8 @@ class Provider(TimestampMixin, db.Model):
     balance: Mapped[str | None] = mapped_column(sa.String(40))
     #: Duplicate-send window of this provider in minutes (0: off); None: the global one.
     duplicate_window_minutes: Mapped[int | None] = mapped_column()
+    #: Operator alert when the vendor balance falls below this amount (KRW); None: no alert.
+    balance_alert_below: Mapped[int | None] = mapped_column()
 
 
 class RoutingRule(db.Model):

@@ -85,6 +85,7 @@ def save_provider(
     enabled: bool,
     actor,
     duplicate_window_minutes: int | None | object = KEEP,
+    balance_alert_below: int | None | object = KEEP,
 ) -> Provider:
     """Create or update a provider; secrets are encrypted and an unchanged mask keeps them.
 
@@ -127,6 +128,7 @@ def save_provider(
         "name": provider.name,
         "enabled": provider.enabled,
         "duplicate_window_minutes": provider.duplicate_window_minutes,
+        "balance_alert_below": provider.balance_alert_below,
         **(provider.settings or {}),
     }
     old_tokens = dict(provider.secrets or {})
@@ -134,6 +136,8 @@ def save_provider(
     provider.enabled = enabled
     if duplicate_window_minutes is not KEEP:
         provider.duplicate_window_minutes = duplicate_window_minutes  # type: ignore[assignment]
+    if balance_alert_below is not KEEP:
+        provider.balance_alert_below = balance_alert_below  # type: ignore[assignment]
     provider.settings = {
         k: v for k, v in parsed.items() if k not in secrets_named and v is not None
     }
@@ -156,6 +160,7 @@ def save_provider(
         "name": provider.name,
         "enabled": provider.enabled,
         "duplicate_window_minutes": provider.duplicate_window_minutes,
+        "balance_alert_below": provider.balance_alert_below,
         **provider.settings,
     }
     details = diff(before, after)

@@ -80,6 +80,7 @@ def create():
                 values=config_values(form, vendor),
                 enabled=form.enabled.data,
                 duplicate_window_minutes=form.duplicate_window.data,
+                balance_alert_below=form.balance_alert_below.data,
                 actor=current_user,
             )
         except services.ProviderError as exc:
@@ -122,6 +123,7 @@ def edit(provider_id: int):
             "name": provider.name,
             "enabled": provider.enabled,
             "duplicate_window": provider.duplicate_window_minutes,
+            "balance_alert_below": provider.balance_alert_below,
         }
         data.update({f"cfg_{k}": v for k, v in services.form_values(provider).items()})
         form = form_class(data=data)
@@ -135,6 +137,7 @@ def edit(provider_id: int):
                 values=config_values(form, provider.vendor),
                 enabled=form.enabled.data,
                 duplicate_window_minutes=form.duplicate_window.data,
+                balance_alert_below=form.balance_alert_below.data,
                 actor=current_user,
             )
         except services.ProviderError as exc:

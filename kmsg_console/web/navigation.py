@@ -24,6 +24,7 @@ class NavItem:
 SETTINGS_PAGES: tuple[str, ...] = (
     "settings.sending_rules",
     "advertising.settings",
+    "alerts.settings",
     "retention.edit_retention",
 )
 

@@ -63,6 +63,18 @@ def _purge() -> dict[str, Any]:
     return retention.purge(tracking.clock())
 
 
+def _check_alerts() -> dict[str, Any]:
+    from kmsg_console.alerts import services as alerts
+
+    return alerts.run_checks(tracking.clock())
+
+
+def _check_balances() -> dict[str, Any]:
+    from kmsg_console.alerts import services as alerts
+
+    return alerts.run_balance_checks(tracking.clock())
+
+
 def _deliver_webhooks() -> dict[str, Any]:
     from kmsg_console.events import delivery
 
@@ -87,6 +99,10 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec(
         "interrupted_sends", N_("Interrupted sends"), _settle_interrupted, timedelta(minutes=1)
+    ),
+    JobSpec("operator_alerts", N_("Operator alerts"), _check_alerts, timedelta(minutes=1)),
+    JobSpec(
+        "balance_alerts", N_("Provider balance alerts"), _check_balances, timedelta(minutes=10)
     ),
     JobSpec("template_sync", N_("Template review sync"), _sync_templates, timedelta(minutes=10)),
     JobSpec(

@@ -186,6 +186,7 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, bool]]:
         ("/operators", True),
         ("/audit-log", True),
         ("/settings/retention", True),
+        ("/settings/alerts", True),
         ("/account", False),
     ]
 

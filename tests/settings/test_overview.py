@@ -8,7 +8,7 @@ import pytest
 
 from kmsg_console.operators.models import Role
 
-PAGES = ["/settings/sending", "/settings/advertising", "/settings/retention"]
+PAGES = ["/settings/sending", "/settings/advertising", "/settings/alerts", "/settings/retention"]
 
 
 def _current_nav_link(html: str) -> str | None:
