@@ -167,6 +167,19 @@ EVENT_SCHEMAS = {
         },
         "A provider's health check failed after a good one, or succeeded after a failure.",
     ),
+    "CampaignEvent": _event_schema(
+        [EventType.CAMPAIGN_COMPLETED],
+        {
+            "campaign_id": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["completed"]},
+            **{
+                count: {"type": "integer"}
+                for count in ("total", "sent", "failed", "unknown", "skipped", "cancelled")
+            },
+        },
+        "A campaign sent to every recipient (counts by outcome; no numbers).",
+    ),
 }
 EVENT_MAPPING = {
     event_type: f"#/components/schemas/{name}"

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     TEMPLATE_REJECTED = "template.rejected"
     PROVIDER_UNHEALTHY = "provider.unhealthy"
     PROVIDER_RECOVERED = "provider.recovered"
+    CAMPAIGN_COMPLETED = "campaign.completed"
 
     @property
     def label(self) -> str:
@@ -43,5 +44,6 @@ LABELS = {
     EventType.TEMPLATE_REJECTED: N_("Template rejected"),
     EventType.PROVIDER_UNHEALTHY: N_("Provider unhealthy"),
     EventType.PROVIDER_RECOVERED: N_("Provider recovered"),
+    EventType.CAMPAIGN_COMPLETED: N_("Campaign completed"),
 }
 ALL_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)

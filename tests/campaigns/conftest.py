@@ -5,11 +5,19 @@ from __future__ import annotations
 import io
 from collections import Counter
 
-from kmsg_console.campaigns import services, upload
+import pytest
+
+from kmsg_console.campaigns import dispatch, services, upload
 from kmsg_console.extensions import db
 from tests.advertising.conftest import AD_TEXT, clock, solapi  # noqa: F401 - fixtures
 
 __all__ = ["AD_TEXT"]
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    """Pacing sleeps are skipped; the slots are still reserved and spaced."""
+    monkeypatch.setattr(dispatch, "sleep", lambda seconds: None)
 
 
 def csv_file(lines: list[str], encoding: str = "utf-8") -> io.BytesIO:
@@ -35,3 +43,10 @@ def make_campaign(lines: list[str], *, confirm: bool = True, **fields):
 def simulator_numbers(simulator) -> Counter:
     """How many times the SOLAPI simulator received each number."""
     return Counter(m["to"] for m in simulator.control.messages("solapi"))
+
+
+def run_until_done(rounds: int = 50, **kwargs) -> None:
+    for _ in range(rounds):
+        result = dispatch.run_round(**kwargs)
+        if not result["sent"] and not result["started"]:
+            return
