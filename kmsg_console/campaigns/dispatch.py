@@ -248,6 +248,7 @@ def _request(campaign: Campaign, common: dict[str, Any], item: Claimed) -> SendR
     return SendRequest(
         to=keyring.decrypt(item.phone_enc, PHONE_ENC_PURPOSE),
         text=campaign.text,
+        type="ALIMTALK" if campaign.template_code else None,
         template_code=campaign.template_code,
         subject=campaign.subject,
         from_=campaign.from_number,

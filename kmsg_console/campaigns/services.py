@@ -29,6 +29,7 @@ from kmsg_console.campaigns.models import (
 from kmsg_console.campaigns.upload import Preview, Row, write_recipients
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
+from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
 
@@ -93,6 +94,16 @@ def _check(name: str, text: str | None, template_code: str | None, rate: int | N
     return min(rate, ceiling)
 
 
+def _sender(raw: str | None) -> str | None:
+    """A sender number's digits (the sender rule checks it is registered when sending)."""
+    if not (raw or "").strip():
+        return None
+    try:
+        return normalize_sender(raw)
+    except InvalidPhoneNumber as exc:
+        raise CampaignError("from_number", exc.reason, **exc.params) from None
+
+
 def create_draft(
     *,
     name: str,
@@ -115,6 +126,7 @@ def create_draft(
     :raises upload.UploadError: for a file that cannot be read (the caller rolls back).
     """
     rate = _check(name, text, template_code, rate)
+    from_number = _sender(from_number)
     keyring = current_app.config["KEYRING"]
     campaign = Campaign(
         public_id=f"cmp_{secrets.token_hex(12)}",
