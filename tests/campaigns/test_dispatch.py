@@ -208,3 +208,19 @@ def test_a_scheduled_campaign_starts_when_due_or_is_cancelled_before(app, solapi
         assert db.session.get(Campaign, first.id).status == "completed"
         assert services.progress(second).cancelled == 2
         assert len(simulator_numbers(solapi)) == 2
+
+
+def test_an_unknown_outcome_is_marked_and_never_resent(app, solapi, clock):
+    """The vendor takes the first message and the connection drops before its answer."""
+    phones = numbers(3)
+    with app.test_request_context():
+        campaign = make_campaign(_lines(phones), rate=100)
+        solapi.control.inject("solapi", "reset", process=True, count=1)
+        run_until_done()
+        run_until_done(stale_after=timedelta(0))
+        states = _states(campaign)
+        assert sorted(states.values()) == ["sent", "sent", "unknown"]
+        assert services.progress(campaign).unknown == 1
+        assert db.session.get(Campaign, campaign.id).status == "completed"
+        assert _logs_per_recipient(campaign) == [1, 1, 1]
+        assert simulator_numbers(solapi) == {p: 1 for p in phones}
