@@ -177,7 +177,9 @@ def test_pause_resume_and_cancel_midway(app, solapi, clock, monkeypatch):
 
 
 def test_a_worker_sees_a_cancel_while_holding_claims(app, solapi, clock, monkeypatch):
+    """One sending lane (each lane of a PostgreSQL worker looks every STATUS_CHECK_EVERY)."""
     monkeypatch.setattr(dispatch, "STATUS_CHECK_EVERY", 2)
+    monkeypatch.setattr(dispatch, "SEND_LANES", 1)
     with app.test_request_context():
         campaign = make_campaign(_lines(numbers(6)), rate=100)
         real_send_one = dispatch.send_one
