@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         sender_numbers,
     )
     from kmsg_console.alerts import views as alert_views
+    from kmsg_console.campaigns import views as campaign_views
     from kmsg_console.events import views as event_views
     from kmsg_console.kakao_channels import views as kakao_channel_views
     from kmsg_console.observability import views as observability_views
@@ -205,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
         sender_numbers.bp,
         event_views.bp,
         alert_views.bp,
+        campaign_views.bp,
     ):
         app.register_blueprint(blueprint)
     from kmsg_console.web.access import public

@@ -7,6 +7,7 @@ a models module adds one import line below.
 from kmsg_console.alerts import models as alert_models  # noqa: F401
 from kmsg_console.api_keys import models as api_key_models  # noqa: F401
 from kmsg_console.audit import models as audit_models  # noqa: F401
+from kmsg_console.campaigns import models as campaign_models  # noqa: F401
 from kmsg_console.events import models as event_models  # noqa: F401
 from kmsg_console.kakao_channels import models as kakao_channel_models  # noqa: F401
 from kmsg_console.message_templates import models as message_template_models  # noqa: F401

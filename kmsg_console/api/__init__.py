@@ -1,6 +1,7 @@
 """The JSON API under ``/api/v1``."""
 
 from kmsg_console.api import (  # noqa: F401  (each registers its routes on bp)
+    campaigns,
     opt_outs,
     verifications,
     webhook_endpoints,

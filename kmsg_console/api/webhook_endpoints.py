@@ -221,6 +221,19 @@ EVENT_SCHEMAS = {
         "The background worker has not finished a round for a while (seen by the console's "
         "web process on a dashboard view, or by another worker), or runs again.",
     ),
+    "CampaignEvent": _event_schema(
+        [EventType.CAMPAIGN_COMPLETED],
+        {
+            "campaign_id": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["completed"]},
+            **{
+                count: {"type": "integer"}
+                for count in ("total", "sent", "failed", "unknown", "skipped", "cancelled")
+            },
+        },
+        "A campaign sent to every recipient (counts by outcome; no numbers).",
+    ),
 }
 EVENT_MAPPING = {
     event_type: f"#/components/schemas/{name}"

@@ -109,6 +109,12 @@ ACTION_LABELS: dict[str, str] = {
     "webhook_endpoint.rotate_secret": N_("Webhook signing secret rotated"),
     "webhook_endpoint.delete": N_("Webhook endpoint deleted"),
     "webhook_endpoint.redeliver": N_("Webhook event redelivered"),
+    "campaign.create": N_("Campaign uploaded"),
+    "campaign.confirm": N_("Campaign confirmed"),
+    "campaign.pause": N_("Campaign paused"),
+    "campaign.resume": N_("Campaign resumed"),
+    "campaign.cancel": N_("Campaign cancelled"),
+    "campaign.export_failed": N_("Failed recipients of a campaign exported"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -129,6 +135,7 @@ TARGET_LABELS: dict[str, str] = {
     "kakao_profile": N_("Kakao sender profile"),
     "sender_number": N_("Sender number"),
     "webhook_endpoint": N_("Webhook endpoint"),
+    "campaign": N_("Campaign"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -238,6 +245,18 @@ OPT_OUT_FIELD_LABELS: dict[str, str] = {
     "already_present": N_("Already on the list"),
     "invalid_rows": N_("Invalid rows"),
     "skipped": N_("Only in inactive groups"),
+}
+
+#: Fields of campaign events.
+CAMPAIGN_FIELD_LABELS: dict[str, str] = {
+    "status": N_("Status"),
+    "rows_read": N_("Rows read"),
+    "to_send": N_("To send"),
+    "invalid": N_("Invalid rows"),
+    "ad": N_("Advertising"),
+    "rate": N_("Rate (messages per second)"),
+    "cancelled_recipients": N_("Recipients cancelled"),
+    "rows": N_("Rows"),
 }
 
 #: Fields of Kakao sender profile events.
@@ -371,6 +390,8 @@ def _labels_for(action: str) -> Callable[[str], str]:
         extra = KAKAO_PROFILE_FIELD_LABELS
     elif action.startswith("sender_number."):
         extra = SENDER_NUMBER_FIELD_LABELS
+    elif action.startswith("campaign."):
+        extra = CAMPAIGN_FIELD_LABELS
 
     def label(key: str) -> str:
         text = extra.get(key) or FIELD_LABELS.get(key)

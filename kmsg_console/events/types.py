@@ -28,6 +28,7 @@ class EventType(StrEnum):
     ALERT_VOLUME_CAP = "alert.volume_cap"
     WORKER_STOPPED = "worker.stopped"
     WORKER_RECOVERED = "worker.recovered"
+    CAMPAIGN_COMPLETED = "campaign.completed"
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ LABELS = {
     EventType.ALERT_VOLUME_CAP: N_("Volume cap warning (daily or monthly)"),
     EventType.WORKER_STOPPED: N_("Background worker stopped"),
     EventType.WORKER_RECOVERED: N_("Background worker running again"),
+    EventType.CAMPAIGN_COMPLETED: N_("Campaign completed"),
 }
 #: Operator alerts (kmsg_console.alerts): raised by thresholds, not by one change.
 ALERT_TYPES: tuple[str, ...] = (

@@ -115,7 +115,12 @@ OUTCOME_BADGES = {"in_flight": "warn", "accepted": "ok", "failed": "bad", "unkno
 TRIGGER_LABELS = {"initial": N_("First try"), "failover": N_("Failover"), "retry": N_("Retry")}
 
 #: ``MessageLog.source``
-SOURCE_LABELS = {"api": N_("API"), "console": N_("Console"), "otp": N_("OTP")}
+SOURCE_LABELS = {
+    "api": N_("API"),
+    "console": N_("Console"),
+    "otp": N_("OTP"),
+    "campaign": N_("Campaign"),
+}
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ def send(
     resent_from_id: int | None = None,
     message_id: str | None = None,
     also_write: Sequence[object | RowUpdate] = (),
+    campaign_id: int | None = None,
 ) -> SendResult:
     """Send one message and return its log row (committed).
 
@@ -99,6 +100,7 @@ def send(
     ``also_write``: the caller's rows (new objects, ``RowUpdate``s), written in order in the
     same transaction as the message row, before any provider is called; if that transaction
     fails (e.g. ``IntegrityError`` from one of them) nothing is sent and the error goes on.
+    ``campaign_id`` links the message to the campaign it is sent for.
     """
     sensitive = [v for v in sensitive_values if v]
     fingerprint = request.fingerprint() if idempotency_key else None
@@ -127,6 +129,7 @@ def send(
             sensitive=sensitive,
             fallback_of_id=None,
             resent_from_id=None,
+            campaign_id=campaign_id,
         )
         _write_refusal(log, refusal, provider_code=chain[0] if chain else None)
         raise SendRefused(
@@ -144,6 +147,7 @@ def send(
         sensitive=sensitive,
         fallback_of_id=fallback_of_id,
         resent_from_id=resent_from_id,
+        campaign_id=campaign_id,
     )
     try:
         _route(router, log, message, trigger="initial", chain=chain, also_write=also_write)
@@ -188,6 +192,7 @@ def _create_log(
     sensitive,
     fallback_of_id,
     resent_from_id,
+    campaign_id=None,
 ) -> MessageLog:
     keyring = current_app.config["KEYRING"]
     message = prepared.message
@@ -235,6 +240,7 @@ def _create_log(
         attempt_count=0,
         fallback_of_id=fallback_of_id,
         resent_from_id=resent_from_id,
+        campaign_id=campaign_id,
     )
     log.events.append(
         MessageEvent(

@@ -64,6 +64,7 @@ class MessageSource(StrEnum):
     API = "api"
     CONSOLE = "console"
     OTP = "otp"
+    CAMPAIGN = "campaign"
 
 
 def _filter_index(column: str) -> sa.Index:
@@ -115,6 +116,8 @@ class MessageLog(db.Model):
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_message_log_idempotency"),
         # The duplicate-send window looks for an earlier message with the same hash.
         sa.Index("ix_message_log_dedupe_hash", "dedupe_hash", "created_at"),
+        # A campaign's failures by code (its progress page).
+        sa.Index("ix_message_log_campaign", "campaign_id", "status", "error_code"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -176,6 +179,8 @@ class MessageLog(db.Model):
     #: The failed or unknown message an operator sent again as this new one (no foreign key,
     #: like ``fallback_of_id``).
     resent_from_id: Mapped[int | None] = mapped_column(BigId)
+    #: The campaign this message was sent for (no foreign key, like ``fallback_of_id``).
+    campaign_id: Mapped[int | None] = mapped_column()
 
     attempts: Mapped[list[MessageAttempt]] = relationship(
         back_populates="message", order_by="MessageAttempt.id", cascade="all, delete-orphan"

@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("dashboard.index", N_("Dashboard"), Role.VIEWER),
     NavItem("send_logs.list_logs", N_("Send logs"), Role.VIEWER),
     NavItem("manual_send.compose", N_("Send"), Role.OPERATOR),
+    NavItem("campaigns.list_campaigns", N_("Campaigns"), Role.VIEWER),
     NavItem("otp.console", N_("OTP"), Role.OPERATOR),
     NavItem("message_templates.list_templates", N_("Templates"), Role.VIEWER),
     NavItem("sender_numbers.list_numbers", N_("Sender numbers"), Role.VIEWER),

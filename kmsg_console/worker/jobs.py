@@ -75,6 +75,12 @@ def _check_balances() -> dict[str, Any]:
     return alerts.run_balance_checks(tracking.clock())
 
 
+def _dispatch_campaigns() -> dict[str, Any]:
+    from kmsg_console.campaigns import dispatch
+
+    return dispatch.run_round()
+
+
 def _deliver_webhooks() -> dict[str, Any]:
     from kmsg_console.events import delivery
 
@@ -95,6 +101,13 @@ JOBS: tuple[JobSpec, ...] = (
         N_("Webhook delivery"),
         _deliver_webhooks,
         timedelta(seconds=5),
+        singleton=False,
+    ),
+    JobSpec(
+        "campaign_dispatch",
+        N_("Campaign sending"),
+        _dispatch_campaigns,
+        timedelta(seconds=1),
         singleton=False,
     ),
     JobSpec(

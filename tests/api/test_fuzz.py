@@ -261,6 +261,9 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         "GET /webhook-endpoints",
         "DELETE /webhook-endpoints/{id}",
         "POST /webhook-endpoints/{id}/rotate-secret",
+        "POST /campaigns",
+        "GET /campaigns/{id}",
+        "POST /campaigns/{id}/cancel",
     }
 
     report = run_fuzz(schema)
@@ -278,6 +281,7 @@ def test_every_operation_conforms_to_the_document_under_fuzzing(fuzzed_app):
         ("GET /opt-outs", 200),
         ("POST /webhook-endpoints", 201),
         ("GET /webhook-endpoints", 200),
+        ("POST /campaigns", 202),
     ]:
         assert report.seen(label, status), (label, status, dict(report.statuses))
     assert report.requests > 300, dict(report.statuses)
