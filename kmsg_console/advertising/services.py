@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kmsg_console.field_errors import FieldError
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging import advertising
 from kmsg_console.messaging.phone import (
@@ -18,14 +18,8 @@ from kmsg_console.settings import services as settings
 SENDER_NAME_MAX = 40
 
 
-class AdSettingsError(ValueError):
+class AdSettingsError(FieldError):
     """Input that cannot be saved; ``field`` names the input, ``reason`` is an ``N_()`` text."""
-
-    def __init__(self, field: str, reason: str, **params: Any) -> None:
-        self.field = field
-        self.reason = reason
-        self.params: Mapping[str, Any] = params
-        super().__init__(reason % params if params else reason)
 
 
 @dataclass(frozen=True)

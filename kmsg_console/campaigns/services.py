@@ -28,6 +28,7 @@ from kmsg_console.campaigns.models import (
 )
 from kmsg_console.campaigns.upload import Preview, Row, write_recipients
 from kmsg_console.extensions import db
+from kmsg_console.field_errors import FieldError
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.orm import utcnow
@@ -42,15 +43,9 @@ VENDOR_MAX_RATE = {"solapi": 200, "nhn": 200, "iwinv": 50, "aligo": 50, "sandbox
 FALLBACK_MAX_RATE = 50
 
 
-class CampaignError(ValueError):
+class CampaignError(FieldError):
     """Input that cannot become a campaign. ``field`` names the input, ``reason`` is an
     ``N_()`` template formatted with ``params``."""
-
-    def __init__(self, field: str, reason: str, **params: Any) -> None:
-        self.field = field
-        self.reason = reason
-        self.params: Mapping[str, Any] = params
-        super().__init__(reason % params if params else reason)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ its own console) and the sandbox has no Kakao: their profiles are entered by han
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.extensions import db
+from kmsg_console.field_errors import FieldError
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.errors import SendError
 from kmsg_console.messaging.provider import KakaoChannel
@@ -50,15 +50,9 @@ _SEVERITY = (
 )
 
 
-class ProfileError(ValueError):
+class ProfileError(FieldError):
     """Input that cannot become a profile; ``field`` names the form field, ``reason`` is
     an ``N_()`` template formatted with ``params``."""
-
-    def __init__(self, field: str, reason: str, **params: Any) -> None:
-        self.field = field
-        self.reason = reason
-        self.params: Mapping[str, Any] = params
-        super().__init__(reason % params if params else reason)
 
 
 class SyncError(Exception):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
+from kmsg_console.field_errors import FieldError
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import (
     PHONE_HASH_PURPOSE,
@@ -40,15 +41,9 @@ IMPORT_MAX_ROWS = 10_000
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
 
-class OptOutError(ValueError):
+class OptOutError(FieldError):
     """Input that cannot become an opt-out. ``field`` names the input, ``reason`` is an
     ``N_()`` template formatted with ``params``."""
-
-    def __init__(self, field: str, reason: str, **params: Any) -> None:
-        self.field = field
-        self.reason = reason
-        self.params: Mapping[str, Any] = params
-        super().__init__(reason % params if params else reason)
 
 
 @dataclass(frozen=True)

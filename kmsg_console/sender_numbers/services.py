@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.extensions import db
+from kmsg_console.field_errors import FieldError
 from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.orm import utcnow
@@ -44,15 +45,9 @@ NOTE_MAX = 200
 _NON_EXISTENT = re.compile(r"^0[17]0[01]")
 
 
-class SenderNumberError(ValueError):
+class SenderNumberError(FieldError):
     """A change that cannot be made. ``field`` names the input, ``reason`` is an ``N_()``
     template formatted with ``params``."""
-
-    def __init__(self, field: str, reason: str, **params: Any) -> None:
-        self.field = field
-        self.reason = reason
-        self.params: Mapping[str, Any] = params
-        super().__init__(reason % params if params else reason)
 
 
 # -- numbers --------------------------------------------------------------------------------
