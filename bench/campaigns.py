@@ -10,13 +10,12 @@ What is measured, per database (SQLite file, fresh PostgreSQL database):
   (``dispatch.run_round`` in this process, as the worker runs it) through the SOLAPI
   simulator, with the rate ceiling lifted so the engine, not the pacing, is measured;
   messages per second and the peak RSS during it;
-- **direct**: the same number of messages sent by the SOLAPI adapter alone (one request per
-  message, no database), the simulator's direct rate on this machine in this run.
+- **direct**: the same number of messages sent by the SOLAPI adapter alone in the same
+  send-many batches (``dispatch.group_size`` at an unlimited rate: 100 a request), one request
+  after another, no database: the simulator's direct rate on this machine in this run.
 
 The ratio dispatch ÷ direct is the figure to compare across runs (target ≥ 0.7 on
-PostgreSQL); absolute times move with the machine's load. The SOLAPI adapter sends one
-message per request today (no send-many batching for campaigns yet), so both sides make the
-same requests.
+PostgreSQL); absolute times move with the machine's load.
 
     .venv/bin/python bench/campaigns.py                       # both databases (~3 min)
     .venv/bin/python bench/campaigns.py --db sqlite --rows 20000 --dispatch 500
@@ -90,21 +89,27 @@ def _dispatch(app, count: int) -> tuple[float, float]:
 
 
 def _direct(app, count: int) -> float:
+    """The SOLAPI adapter alone sending the same messages in the same batches (the size
+    dispatch uses when the rate is no limit), one request after the other."""
     from kmsg_console.providers import services as providers
 
+    size = dispatch.group_size(100_000)
     with app.app_context():
         adapter = providers.adapter_for(providers.get_by_code("solapi-main"))
         start = time.perf_counter()
-        for i in range(count):
-            outcome = adapter.send(
-                Message(
-                    type=MessageType.SMS,
-                    to=f"010{70000000 + i:08d}",
-                    text="점검 안내입니다.",
-                    from_="0212345678",
-                )
+        for first in range(0, count, size):
+            outcomes = adapter.send_many(
+                [
+                    Message(
+                        type=MessageType.SMS,
+                        to=f"010{70000000 + i:08d}",
+                        text="점검 안내입니다.",
+                        from_="0212345678",
+                    )
+                    for i in range(first, min(count, first + size))
+                ]
             )
-            assert outcome.ok, outcome
+            assert all(outcome.ok for outcome in outcomes), outcomes
         return count / (time.perf_counter() - start)
 
 

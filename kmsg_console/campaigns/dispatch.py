@@ -33,7 +33,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from kmsg_console.campaigns import services
 from kmsg_console.campaigns.models import (
@@ -47,7 +46,7 @@ from kmsg_console.events import outbox
 from kmsg_console.events.types import EventType
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
-from kmsg_console.sending import SendRefused, SendRequest, send
+from kmsg_console.sending import BatchItem, SendRequest, send_batch
 from kmsg_console.sending.models import MessageLog, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -57,10 +56,12 @@ STALE_CLAIM = timedelta(minutes=2)
 #: A round sends at most this many seconds' worth of a campaign's rate per worker.
 ROUND_SECONDS = 5
 MAX_BATCH = 500
-#: How often (messages) a worker looks whether its campaign was paused or cancelled.
-STATUS_CHECK_EVERY = 20
+#: Recipients sent together at most (SOLAPI's batch requests carry this many messages).
+MAX_GROUP = 100
+#: Groups per second at a campaign's rate: a group leaves at most a quarter second early.
+GROUPS_PER_SECOND = 4
 #: Sending lanes (threads) of one worker on PostgreSQL.
-SEND_LANES = 8
+SEND_LANES = 4
 #: Replaced by tests that must not wait.
 sleep = time.sleep
 
@@ -190,17 +191,27 @@ def claim(campaign: Campaign, limit: int, *, stale_after: timedelta = STALE_CLAI
     return [c for c in claimed if c.id in held]
 
 
-def _set_outcome(recipient_id: int, state: RecipientState, *, log_id=None, reason=None) -> None:
-    db.session.execute(
-        sa.update(CampaignRecipient)
-        .where(
-            CampaignRecipient.id == recipient_id,
-            CampaignRecipient.state == RecipientState.CLAIMED.value,
-        )
-        .values(state=state.value, message_log_id=log_id, reason=reason)
-        .execution_options(synchronize_session=False)
+def _set_outcomes(outcomes: list[dict[str, Any]]) -> None:
+    """Record sent recipients' outcomes (``rid``, ``state``, ``log_id``, ``reason``), one
+    statement for the group, conditional on the recipient still being claimed."""
+    if not outcomes:
+        return
+    table = CampaignRecipient.__table__
+    db.session.connection().execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("rid"), table.c.state == RecipientState.CLAIMED.value)
+        .values(
+            state=sa.bindparam("new_state"),
+            message_log_id=sa.bindparam("log_id"),
+            reason=sa.bindparam("why"),
+        ),
+        outcomes,
     )
     db.session.commit()
+
+
+def _outcome(item: Claimed, state: RecipientState, log_id=None, reason=None) -> dict[str, Any]:
+    return {"rid": item.id, "new_state": state.value, "log_id": log_id, "why": reason}
 
 
 def _release(claimed: list[Claimed], state: RecipientState) -> None:
@@ -269,38 +280,48 @@ def _existing(public_ids: list[str]) -> dict[str, tuple[int, str, str | None]]:
     return {r.public_id: (r.id, r.status, r.error_code) for r in rows}
 
 
-def _take_existing(item: Claimed, found: tuple[int, str, str | None]) -> None:
+def _existing_outcome(item: Claimed, found: tuple[int, str, str | None]) -> dict[str, Any]:
     log_id, status, error_code = found
-    _set_outcome(item.id, _STATE_OF_STATUS[status], log_id=log_id, reason=error_code)
+    return _outcome(item, _STATE_OF_STATUS[status], log_id, error_code)
 
 
-def send_one(campaign: Campaign, common: dict[str, Any], item: Claimed) -> RecipientState:
-    """Send one claimed recipient under its fixed message id and record the outcome."""
-    try:
-        result = send(
-            _request(campaign, common, item),
-            source=MessageSource.CAMPAIGN,
-            operator_id=campaign.operator_id,
-            message_id=item.message_public_id,
-            campaign_id=campaign.id,
-        )
-    except SendRefused as refused:
-        db.session.rollback()
-        log_id = refused.log.id if refused.log is not None else None
-        _set_outcome(item.id, RecipientState.FAILED, log_id=log_id, reason=refused.code[:40])
-        return RecipientState.FAILED
-    except IntegrityError:
-        # Another worker took this stale claim too and wrote the message first.
-        db.session.rollback()
-        found = _existing([item.message_public_id]).get(item.message_public_id)
-        if found is None:
-            raise
-        _take_existing(item, found)
-        return _STATE_OF_STATUS[found[1]]
-    log = result.log
-    state = _STATE_OF_STATUS[log.status]
-    _set_outcome(item.id, state, log_id=log.id, reason=log.error_code)
-    return state
+def send_group(
+    campaign: Campaign, common: dict[str, Any], group: list[Claimed]
+) -> list[RecipientState]:
+    """Send claimed recipients, each under its fixed message id, through the send engine's
+    batch path (one send-many request per provider batch), and record their outcomes."""
+    results = send_batch(
+        [BatchItem(_request(campaign, common, item), item.message_public_id) for item in group],
+        source=MessageSource.CAMPAIGN,
+        operator_id=campaign.operator_id,
+        campaign_id=campaign.id,
+    )
+    outcomes = []
+    taken_over = [
+        item.message_public_id
+        for item, result in zip(group, results, strict=True)
+        if result.already_written
+    ]
+    # Another worker took the same stale claim and wrote the message first: its status.
+    existing = _existing(taken_over) if taken_over else {}
+    for item, result in zip(group, results, strict=True):
+        if result.log is not None:
+            log = result.log
+            outcomes.append(_outcome(item, _STATE_OF_STATUS[log.status], log.id, log.error_code))
+        elif result.refused is not None:
+            refused = result.refused
+            log_id = refused.log.id if refused.log is not None else None
+            outcomes.append(_outcome(item, RecipientState.FAILED, log_id, refused.code[:40]))
+        else:
+            outcomes.append(_existing_outcome(item, existing[item.message_public_id]))
+    _set_outcomes(outcomes)
+    return [RecipientState(outcome["new_state"]) for outcome in outcomes]
+
+
+def group_size(rate: int) -> int:
+    """Recipients sent together (one request where the provider has a batch endpoint): a
+    quarter second's worth of the rate, at most ``MAX_GROUP``."""
+    return max(1, min(MAX_GROUP, rate // GROUPS_PER_SECOND))
 
 
 def dispatch(
@@ -316,54 +337,62 @@ def dispatch(
         return 0
     # Stale claims whose message was written before their worker died: take its status.
     existing = _existing([c.message_public_id for c in batch])
-    for item in batch:
-        if item.message_public_id in existing:
-            _take_existing(item, existing[item.message_public_id])
+    _set_outcomes(
+        [
+            _existing_outcome(item, existing[item.message_public_id])
+            for item in batch
+            if item.message_public_id in existing
+        ]
+    )
     to_send = [c for c in batch if c.message_public_id not in existing]
     if not to_send:
         return 0
     common = services.common_variables(campaign)
     start = _reserve(campaign.id, len(to_send), campaign.rate)
-    slots = list(enumerate(to_send))
-    lanes = SEND_LANES if db.engine.dialect.name == "postgresql" else 1
+    size = group_size(campaign.rate)
+    # Each group leaves at the send slot of its first recipient.
+    groups = [
+        (start + timedelta(seconds=first / campaign.rate), to_send[first : first + size])
+        for first in range(0, len(to_send), size)
+    ]
+    lanes = min(SEND_LANES, len(groups)) if db.engine.dialect.name == "postgresql" else 1
     if lanes == 1:
-        return _send_lane(campaign, common, slots, start)
-    # PostgreSQL: a few lanes send the batch side by side, each from its own session, each
-    # message still at its own slot; SQLite has one writer, so one lane.
+        return _send_lane(campaign, common, groups)
+    # PostgreSQL: a few lanes send the groups side by side, each from its own session, each
+    # group still at its own slot; SQLite has one writer, so one lane.
     app = current_app._get_current_object()
 
-    def lane(part: list[tuple[int, Claimed]]) -> int:
+    def lane(part: list[tuple[datetime, list[Claimed]]]) -> int:
         with app.app_context():
             try:
                 own = db.session.get(Campaign, campaign_id)
-                return _send_lane(own, common, part, start)
+                return _send_lane(own, common, part)
             finally:
                 db.session.remove()
 
     with ThreadPoolExecutor(lanes) as pool:
-        return sum(pool.map(lane, [slots[k::lanes] for k in range(lanes)]))
+        return sum(pool.map(lane, [groups[k::lanes] for k in range(lanes)]))
 
 
 def _send_lane(
-    campaign: Campaign, common: dict[str, Any], slots: list[tuple[int, Claimed]], start: datetime
+    campaign: Campaign, common: dict[str, Any], groups: list[tuple[datetime, list[Claimed]]]
 ) -> int:
-    """Send ``slots`` (slot index, recipient) each at its time; stop and give the rest back
+    """Send ``groups`` (due time, recipients) each at its time; stop and give the rest back
     when the campaign is paused or cancelled meanwhile."""
     sent = 0
-    for position, (index, item) in enumerate(slots):
-        if position % STATUS_CHECK_EVERY == 0 and position:
+    for position, (due, group) in enumerate(groups):
+        if position:
             status = _status(campaign.id)
             if status != CampaignStatus.RUNNING.value:
-                rest = [c for _, c in slots[position:]]
+                rest = [item for _, later in groups[position:] for item in later]
                 cancelled = status == CampaignStatus.CANCELLED.value
                 _release(rest, RecipientState.CANCELLED if cancelled else RecipientState.PENDING)
                 return sent
-        due = start + timedelta(seconds=index / campaign.rate)
         wait = (due - utcnow()).total_seconds()
         if wait > 0:
             sleep(wait)
-        send_one(campaign, common, item)
-        sent += 1
+        send_group(campaign, common, group)
+        sent += len(group)
     return sent
 
 

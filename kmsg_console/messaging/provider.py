@@ -156,6 +156,19 @@ class Provider(Protocol):
 
 
 @runtime_checkable
+class BatchProvider(Protocol):
+    """A provider with a batch endpoint: many messages in one request (SOLAPI send-many)."""
+
+    #: The most messages one ``send_many`` call takes.
+    max_batch: int
+
+    def send_many(self, messages: Sequence[Message]) -> list[SendOutcome]:
+        """Send ``messages`` (sharing one ``scheduled_at``) in one request; an outcome per
+        message, in order; never raises."""
+        ...
+
+
+@runtime_checkable
 class BalanceProvider(Protocol):
     """A provider that can report its remaining credit."""
 

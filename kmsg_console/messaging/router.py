@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from kmsg_console.i18n_markers import N_
 
 from .errors import Acceptance, ErrorCode, SendError
-from .provider import Provider
+from .provider import BatchProvider, Provider
 from .result import Err, SendOutcome
 from .types import Message, MessageType
 
@@ -181,6 +181,39 @@ class Router:
                     chain[position + 1],
                 )
         return RouteOutcome(attempts[-1].outcome, tuple(attempts))
+
+    def batch_size(self, provider_id: str) -> int:
+        """How many messages one request to ``provider_id`` may carry (1: no batch endpoint)."""
+        provider = self.providers.get(provider_id)
+        return provider.max_batch if isinstance(provider, BatchProvider) else 1
+
+    def send_batch(self, provider_id: str, messages: Sequence[Message]) -> list[Attempt]:
+        """First attempts of ``messages`` at ``provider_id`` in one batch request (at most
+        ``batch_size``); an attempt per message, in order. Failover is the caller's: each
+        message then goes on through :meth:`send` with the rest of its chain."""
+        provider = self.providers[provider_id]
+        if not isinstance(provider, BatchProvider):
+            return [self._attempt(provider_id, message) for message in messages]
+        started_at = datetime.now(UTC)
+        start = time.monotonic()
+        try:
+            outcomes = provider.send_many(messages)
+        except Exception as exc:  # a broken adapter must not break the send
+            logger.exception("provider %s raised while sending a batch", provider_id)
+            broken = Err(
+                SendError.of(
+                    ErrorCode.UNKNOWN_ERROR,
+                    f"{type(exc).__name__}: {exc}",
+                    accepted=Acceptance.UNKNOWN,
+                )
+            )
+            outcomes = [broken] * len(messages)
+        latency_ms = int((time.monotonic() - start) * 1000)
+        finished_at = datetime.now(UTC)
+        return [
+            Attempt(provider_id, outcome, started_at, finished_at, latency_ms)
+            for outcome in outcomes
+        ]
 
     def _attempt(self, provider_id: str, message: Message) -> Attempt:
         provider = self.providers[provider_id]

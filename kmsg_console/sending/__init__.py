@@ -10,11 +10,14 @@ from kmsg_console.sending.engine import (
     FIRST_CHECK_DELAY,
     REDACTION,
     SCHEDULED_GRACE,
+    BatchItem,
+    BatchOutcome,
     SendResult,
     rebuild_message,
     record_status,
     retry,
     send,
+    send_batch,
 )
 from kmsg_console.sending.reading import (
     PHONE_HASH_PURPOSE,
@@ -38,6 +41,8 @@ from kmsg_console.sending.request import (
 )
 
 __all__ = [
+    "BatchItem",
+    "BatchOutcome",
     "FIRST_CHECK_DELAY",
     "PHONE_HASH_PURPOSE",
     "REDACTION",
@@ -60,6 +65,7 @@ __all__ = [
     "record_status",
     "retry",
     "send",
+    "send_batch",
     "sandbox_inbox",
     "use_template_resolver",
 ]

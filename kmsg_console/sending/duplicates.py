@@ -87,7 +87,7 @@ def check(candidate: Candidate) -> None:
 
     if candidate.source is MessageSource.OTP:
         return
-    minutes = window_for(candidate.chain[0] if candidate.chain else None)
+    minutes = candidate.lookups.duplicate_window(candidate.chain[0] if candidate.chain else None)
     if minutes <= 0:
         return
     digest = dedupe_hash(candidate.message, source=candidate.source)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,34 +109,19 @@ def send(
         existing = _find_idempotent(api_key_id, idempotency_key)
         if existing is not None:
             return _check_idempotent(existing, fingerprint)
-    prepared = prepare(request, message_id=message_id)
-    message = prepared.message
     router = provider_services.build_router()
-    chain = router.candidates(message)
-    if not isinstance(chain, list):
-        raise SendRefused(422, "no_provider", chain.error.message)
-    candidate = rules.Candidate(request, message, chain, router, source)
-    try:
-        chain = rules.check(candidate)
-    except rules.RuleRefusal as refusal:
-        log = _create_log(
-            prepared,
-            request,
-            source=source,
-            api_key_id=api_key_id,
-            operator_id=operator_id,
-            idempotency_key=None,  # a refusal holds no key: the caller may fix and retry
-            fingerprint=None,
-            sensitive=sensitive,
-            fallback_of_id=None,
-            resent_from_id=None,
-            campaign_id=campaign_id,
-        )
-        _write_refusal(log, refusal, provider_code=chain[0] if chain else None)
-        raise SendRefused(
-            refusal.status, refusal.code, refusal.message, refusal.issues, log=log
-        ) from None
-
+    prepared, chain = _checked(
+        request,
+        router,
+        message_id=message_id,
+        source=source,
+        api_key_id=api_key_id,
+        operator_id=operator_id,
+        sensitive=sensitive,
+        campaign_id=campaign_id,
+        lookups=rules.Lookups(),
+    )
+    message = prepared.message
     log = _create_log(
         prepared,
         request,
@@ -160,6 +146,252 @@ def send(
             raise
         return _check_idempotent(existing, fingerprint)
     return SendResult(log, created=True)
+
+
+def _checked(
+    request: SendRequest,
+    router: Router,
+    *,
+    message_id: str | None,
+    source: MessageSource,
+    api_key_id: int | None,
+    operator_id: int | None,
+    sensitive: list[str],
+    campaign_id: int | None,
+    lookups: rules.Lookups,
+) -> tuple[PreparedMessage, list[str]]:
+    """Prepare and route ``request`` and apply the sending rules; return the message and
+    the chain it may use.
+
+    :raises SendRefused: invalid, no provider, or refused by a rule (then the refusal is
+        written first, and ``log`` on the exception is its row).
+    """
+    prepared = prepare(request, message_id=message_id)
+    chain = router.candidates(prepared.message)
+    if not isinstance(chain, list):
+        raise SendRefused(422, "no_provider", chain.error.message)
+    candidate = rules.Candidate(request, prepared.message, chain, router, source, lookups=lookups)
+    try:
+        return prepared, rules.check(candidate)
+    except rules.RuleRefusal as refusal:
+        log = _create_log(
+            prepared,
+            request,
+            source=source,
+            api_key_id=api_key_id,
+            operator_id=operator_id,
+            idempotency_key=None,  # a refusal holds no key: the caller may fix and retry
+            fingerprint=None,
+            sensitive=sensitive,
+            fallback_of_id=None,
+            resent_from_id=None,
+            campaign_id=campaign_id,
+        )
+        _write_refusal(log, refusal, provider_code=chain[0] if chain else None)
+        raise SendRefused(
+            refusal.status, refusal.code, refusal.message, refusal.issues, log=log
+        ) from None
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One message of a batch, its public id fixed by the caller in advance."""
+
+    request: SendRequest
+    message_id: str
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one batch item. ``log``: its message row (sent, failed or unknown).
+    ``refused``: nothing was sent (``refused.log`` is the row a sending rule wrote, if one
+    did). ``already_written``: a row with this message id existed before, nothing was sent."""
+
+    log: MessageLog | None = None
+    refused: SendRefused | None = None
+    already_written: bool = False
+
+
+@dataclass(eq=False)  # compared by identity
+class _Ready:
+    """A batch item past the rules: its message, its chain, and its row (not yet written),
+    with the way to build that row again should the batch's first write fail."""
+
+    index: int
+    message: Message
+    chain: list[str]
+    new_log: Callable[[], MessageLog]
+    log: MessageLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.new_log()
+
+
+def send_batch(
+    items: Sequence[BatchItem],
+    *,
+    source: MessageSource,
+    operator_id: int | None = None,
+    campaign_id: int | None = None,
+) -> list[BatchOutcome]:
+    """Send many messages, through their providers' batch endpoints where they have one;
+    an outcome per item, in order.
+
+    Each message takes the path of :func:`send` (prepared, routed, the rules, its row and
+    first attempt on disk before its provider is called, the answer right after), but those
+    whose first provider has a batch endpoint travel together: one durability point writes
+    all their rows and attempts, one request carries them, one durability point writes all
+    their answers. A message whose batched attempt may fail over goes on alone through the
+    rest of its chain, as any failover does. Messages of providers without a batch endpoint
+    are sent one by one.
+    """
+    router = provider_services.build_router()
+    lookups = rules.Lookups()  # the rules' lists, read once for the whole batch
+    outcomes: list[BatchOutcome | None] = [None] * len(items)
+    groups: dict[tuple[str, Any], list[_Ready]] = {}
+    written = _existing_ids([item.message_id for item in items])
+    for index, item in enumerate(items):
+        if item.message_id in written:
+            outcomes[index] = BatchOutcome(already_written=True)
+            continue
+        try:
+            prepared, chain = _checked(
+                item.request,
+                router,
+                message_id=item.message_id,
+                source=source,
+                api_key_id=None,
+                operator_id=operator_id,
+                sensitive=[],
+                campaign_id=campaign_id,
+                lookups=lookups,
+            )
+        except SendRefused as refused:
+            outcomes[index] = BatchOutcome(refused=refused)
+            continue
+        except IntegrityError:  # a refusal's row: another worker wrote this id meanwhile
+            outcomes[index] = BatchOutcome(already_written=True)
+            continue
+        new_log = partial(
+            _create_log,
+            prepared,
+            item.request,
+            source=source,
+            api_key_id=None,
+            operator_id=operator_id,
+            idempotency_key=None,
+            fingerprint=None,
+            sensitive=[],
+            fallback_of_id=None,
+            resent_from_id=None,
+            campaign_id=campaign_id,
+        )
+        ready = _Ready(index, prepared.message, chain, new_log)
+        groups.setdefault((chain[0], prepared.message.scheduled_at), []).append(ready)
+    for (provider_code, _schedule), members in groups.items():
+        size = router.batch_size(provider_code)
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            sent = (
+                _send_chunk(router, provider_code, chunk)
+                if size > 1
+                else _send_alone(router, chunk)
+            )
+            for ready, outcome in zip(chunk, sent, strict=True):
+                outcomes[ready.index] = outcome
+    return [outcome or BatchOutcome(already_written=True) for outcome in outcomes]
+
+
+def _existing_ids(public_ids: list[str]) -> set[str]:
+    if not public_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(MessageLog.public_id).where(MessageLog.public_id.in_(public_ids))
+        )
+    )
+
+
+def _send_alone(router: Router, chunk: list[_Ready]) -> list[BatchOutcome]:
+    """Each message on its own, as :func:`send` sends it."""
+    outcomes = []
+    for ready in chunk:
+        try:
+            _route(router, ready.log, ready.message, trigger="initial", chain=ready.chain)
+        except IntegrityError:  # another worker wrote this message id first
+            outcomes.append(BatchOutcome(already_written=True))
+            continue
+        outcomes.append(BatchOutcome(log=ready.log))
+    return outcomes
+
+
+def _send_chunk(router: Router, provider_code: str, chunk: list[_Ready]) -> list[BatchOutcome]:
+    """One batch request to ``provider_code``, with a durability point before and after."""
+    attempts = [_first_attempt(ready.log, provider_code, trigger="initial") for ready in chunk]
+    try:
+        with durability_point() as point:
+            point.insert_many(
+                [ready.log for ready in chunk],
+                [event for ready in chunk for event in ready.log.events],
+                attempts,
+            )
+    except IntegrityError:
+        # Another worker wrote one of these ids after ``_existing_ids`` looked: no provider
+        # was called. The failed block's rows are forgotten: each message is written anew,
+        # alone, as ``send`` would write it, so each id is settled by its own unique insert.
+        return _send_alone(router, [_Ready(r.index, r.message, r.chain, r.new_log) for r in chunk])
+    results = router.send_batch(provider_code, [ready.message for ready in chunk])
+    answers = [
+        _answer(router, ready.log, ready.message, result)
+        for ready, result in zip(chunk, results, strict=True)
+    ]
+    # Those whose attempt may fail over go on alone; the others' outcome is final now.
+    going_on = [
+        ready
+        for ready, result in zip(chunk, results, strict=True)
+        if not result.outcome.ok and result.outcome.error.failover_eligible and len(ready.chain) > 1
+    ]
+    finals = [
+        (ready.log, *_final_status(ready.log, result.outcome))
+        for ready, result in zip(chunk, results, strict=True)
+        if ready not in going_on
+    ]
+    with durability_point() as point:
+        point.update_many([(a, values) for a, (values, _) in zip(attempts, answers, strict=True)])
+        point.update_many([(log, values) for log, values, _ in finals])
+        point.insert_many(
+            [delivery for _, delivery in answers if delivery is not None],
+            [event for _, _, event in finals],
+            [e for log, _, _ in finals for e in outbox.message_events(log)],
+        )
+    for log, _values, event in finals:
+        add_to_loaded(log, "events", [event])
+        _count_message(log)
+    for result in results:
+        _count_attempt(result)
+    for ready in going_on:
+        _route(router, ready.log, ready.message, trigger="failover", chain=ready.chain[1:])
+    return [BatchOutcome(log=ready.log) for ready in chunk]
+
+
+def _first_attempt(
+    log: MessageLog, provider_code: str, *, trigger: str, operator_id: int | None = None
+) -> MessageAttempt:
+    """The first attempt of a new message, set on its row (both written together)."""
+    attempt = MessageAttempt(
+        number=1,
+        trigger=trigger,
+        provider_code=provider_code,
+        started_at=utcnow(),
+        outcome="in_flight",
+        operator_id=operator_id,
+    )
+    attempt.message = log
+    log.attempt_count, log.provider_code = attempt.number, provider_code
+    return attempt
 
 
 def _find_idempotent(api_key_id: int | None, key: str) -> MessageLog | None:
@@ -294,27 +526,26 @@ def _route(
     current: dict[str, Any] = {}
 
     def before_call(provider_code: str) -> None:
-        new_message = sa.inspect(log).transient
-        attempt = MessageAttempt(
-            number=log.attempt_count + 1,
-            trigger="failover" if "attempt" in current else trigger,
-            provider_code=provider_code,
-            started_at=utcnow(),
-            outcome="in_flight",
-            operator_id=operator_id,
-        )
+        step = "failover" if "attempt" in current else trigger
         with durability_point() as point:
-            if new_message:
+            if sa.inspect(log).transient:  # a new message: its row with its first attempt
                 point.apply(*also_write)
-                attempt.message = log
-                log.attempt_count, log.provider_code = attempt.number, provider_code
+                attempt = _first_attempt(log, provider_code, trigger=step, operator_id=operator_id)
                 point.insert(log, *log.events, attempt)
             else:
                 if "result" in current:  # failover: the failed attempt's answer first
                     _write_answer(
                         point, router, log, message, current["attempt"], current["result"]
                     )
-                attempt.message_id = log.id
+                attempt = MessageAttempt(
+                    message_id=log.id,
+                    number=log.attempt_count + 1,
+                    trigger=step,
+                    provider_code=provider_code,
+                    started_at=utcnow(),
+                    outcome="in_flight",
+                    operator_id=operator_id,
+                )
                 point.update(log, {"attempt_count": attempt.number, "provider_code": provider_code})
                 point.insert(attempt)
                 add_to_loaded(log, "attempts", [attempt])
@@ -323,9 +554,7 @@ def _route(
 
     def after_call(result: Attempt) -> None:
         current["result"] = result
-        outcome = _attempt_outcome(result)
-        metrics.ATTEMPTS.labels(result.provider_id, outcome, _error_code(result) or "").inc()
-        metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
+        _count_attempt(result)
 
     routed = router.send(
         message, on_attempt_start=before_call, on_attempt_done=after_call, chain=chain
@@ -333,6 +562,16 @@ def _route(
     with durability_point() as point:
         _write_answer(point, router, log, message, current["attempt"], current["result"])
         _write_final_status(point, log, routed.outcome)
+    _count_message(log)
+
+
+def _count_attempt(result: Attempt) -> None:
+    outcome = _attempt_outcome(result)
+    metrics.ATTEMPTS.labels(result.provider_id, outcome, _error_code(result) or "").inc()
+    metrics.PROVIDER_LATENCY.labels(result.provider_id).observe(result.latency_ms / 1000)
+
+
+def _count_message(log: MessageLog) -> None:
     metrics.MESSAGES.labels(
         log.provider_code or "", log.type, log.status, log.error_code or ""
     ).inc()
@@ -357,6 +596,17 @@ def _write_answer(
     result: Attempt,
 ) -> None:
     """What the provider answered, on the attempt's row (and in the sandbox's inbox)."""
+    values, delivery = _answer(router, log, message, result)
+    point.update(attempt, values)
+    if delivery is not None:
+        point.insert(delivery)
+
+
+def _answer(
+    router: Router, log: MessageLog, message: Message, result: Attempt
+) -> tuple[dict[str, Any], SandboxDelivery | None]:
+    """The attempt row's columns for what the provider answered, and the sandbox inbox's row
+    when the sandbox took the message."""
     values: dict[str, Any] = {
         "finished_at": result.finished_at,
         "latency_ms": result.latency_ms,
@@ -380,9 +630,9 @@ def _write_answer(
             http_status=error.http_status,
             raw=error.raw,
         )
-    point.update(attempt, values)
     if outcome.ok and _vendor_of(router, result.provider_id) == "sandbox":
-        point.insert(_sandbox_delivery(log, message, result.provider_id))
+        return values, _sandbox_delivery(log, message, result.provider_id)
+    return values, None
 
 
 def _vendor_of(router: Router, provider_code: str) -> str | None:
@@ -416,6 +666,14 @@ def record_status(log: MessageLog, status: MessageStatus, detail: str | None = N
 
 def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOutcome) -> None:
     """The message's final status of this send, and its timeline event."""
+    values, event = _final_status(log, outcome)
+    point.update(log, values)
+    point.insert(event, *outbox.message_events(log))
+    add_to_loaded(log, "events", [event])
+
+
+def _final_status(log: MessageLog, outcome: SendOutcome) -> tuple[dict[str, Any], MessageEvent]:
+    """The message row's columns for the final status of this send, and its timeline event."""
     now = utcnow()
     if outcome.ok:
         value = outcome.value
@@ -465,9 +723,7 @@ def _write_final_status(point: DurabilityPoint, log: MessageLog, outcome: SendOu
             values.update(retryable=False, next_check_at=now + FIRST_CHECK_DELAY)
             detail = f"{error.code.value}: outcome unknown ({error.message})"
     status_values, event = _status_change(log, status, detail)
-    point.update(log, {**values, **status_values})
-    point.insert(event, *outbox.message_events(log))
-    add_to_loaded(log, "events", [event])
+    return {**values, **status_values}, event
 
 
 def _sandbox_delivery(log: MessageLog, message: Message, provider_code: str) -> SandboxDelivery:

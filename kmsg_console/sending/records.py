@@ -81,6 +81,82 @@ class DurabilityPoint:
             set_committed_value(row, plan.attribute_of[column], value)
         self.written.append(row)
 
+    def insert_many(self, *tables: list[object]) -> None:
+        """INSERT new objects, each list a class's rows in one statement (a batch's messages,
+        then their events...), in order, and make them all loaded, as :meth:`insert` does
+        one by one. A list's objects may have parents in an earlier list."""
+        for objects in tables:
+            self._insert_rows(objects)
+        self._attach([obj for objects in tables for obj in objects])
+
+    def _insert_rows(self, objects: list[object]) -> None:
+        if not objects:
+            return
+        mapper = sa.inspect(objects[0]).mapper
+        if any(sa.inspect(obj).mapper is not mapper for obj in objects):
+            raise ValueError("one list holds objects of one class")
+        plan = _plan(mapper)
+        if self.connection.dialect.name == "postgresql" and len(plan.primary_key) == 1:
+            # The ids are drawn from the table's sequence first and the rows go in as one
+            # executemany of the single-row INSERT (psycopg pipelines it: one round trip).
+            # A multi-row VALUES ... RETURNING of a batch is a new statement text of
+            # thousands of parameters that psycopg parses afresh every time: it cost a
+            # batch's messages more CPU than everything else the database did for them.
+            column, key = plan.primary_key[0]
+            ids = self.connection.execute(
+                sa.text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": plan.table.name, "column": column, "count": len(objects)},
+            ).scalars()
+            for obj, value in zip(objects, ids, strict=True):
+                sa.inspect(obj).dict[key] = value
+            rows = [self._values(obj, plan) for obj in objects]
+            statement = _compiled(self.connection, plan.table, "insert_many", tuple(rows[0]))
+            self.connection.exec_driver_sql(statement.sql, [statement.params(r) for r in rows])
+            return
+        rows = [self._values(obj, plan) for obj in objects]
+        if len({tuple(row) for row in rows}) > 1:
+            raise ValueError("one list holds objects that set the same columns")
+        statement = sa.insert(plan.table).returning(
+            *plan.table.primary_key.columns, sort_by_parameter_order=True
+        )
+        # SQLite: one multi-row INSERT, the ids back in the objects' order.
+        result = self.connection.execute(statement, rows)
+        for obj, ids in zip(objects, result.all(), strict=True):
+            given = sa.inspect(obj).dict
+            for (_column, key), value in zip(plan.primary_key, ids, strict=True):
+                given[key] = value
+
+    def update_many(self, changes: list[tuple[object, Mapping[str, Any]]]) -> None:
+        """UPDATE many rows of one class by primary key, each with its own values (rows
+        changing the same columns go in one executemany), and show the values on them."""
+        groups: dict[tuple[sa.orm.Mapper, tuple[str, ...]], list[tuple[object, dict]]] = {}
+        for row, values in changes:
+            state = sa.inspect(row)
+            if not state.persistent or state.modified:
+                raise ValueError(f"{row!r} must be loaded, without unflushed changes")
+            plan = _plan(state.mapper)
+            columns = {plan.column_of[key]: value for key, value in values.items()}
+            for column in plan.onupdate:
+                columns.setdefault(column.key, _default(column, "onupdate"))
+            groups.setdefault((state.mapper, tuple(sorted(columns))), []).append((row, columns))
+        for (mapper, names), rows in groups.items():
+            plan = _plan(mapper)
+            statement = _compiled(self.connection, plan.table, "update", names)
+            params = [
+                statement.params(
+                    {**columns, **{f"pk_{c}": getattr(row, key) for c, key in plan.primary_key}}
+                )
+                for row, columns in rows
+            ]
+            self.connection.exec_driver_sql(statement.sql, params)
+            for row, columns in rows:
+                for column, value in columns.items():
+                    set_committed_value(row, plan.attribute_of[column], value)
+                self.written.append(row)
+
     def apply(self, *writes: object) -> None:
         """Run writes handed over by a caller, in order: new objects and ``RowUpdate``s."""
         for write in writes:
@@ -90,11 +166,11 @@ class DurabilityPoint:
                 self._insert(write)
         self._attach([write for write in writes if not isinstance(write, RowUpdate)])
 
-    def _insert(self, obj: object) -> None:
+    def _values(self, obj: object, plan: _Plan) -> dict[str, Any]:
+        """A new object's column values, its parents' ids and the defaults filled in on it."""
         state = sa.inspect(obj)
         if not state.transient:
             raise ValueError(f"{obj!r} is not a new object")
-        plan = _plan(state.mapper)
         given = state.dict
         for relationship, pairs in plan.parents:
             parent = given.get(relationship)
@@ -111,6 +187,13 @@ class DurabilityPoint:
                 # The default is computed here so that the object shows what was written.
                 given[key] = _default(column, "default")
             values[column_key] = given[key]
+        return values
+
+    def _insert(self, obj: object) -> None:
+        state = sa.inspect(obj)
+        plan = _plan(state.mapper)
+        values = self._values(obj, plan)
+        given = state.dict
         statement = _compiled(self.connection, plan.table, "insert", tuple(values))
         result = self.connection.exec_driver_sql(statement.sql, statement.params(values))
         ids = (result.lastrowid,) if self.connection.dialect.name == "sqlite" else result.one()
@@ -230,7 +313,8 @@ _statements: dict[tuple[str, str, str, str, tuple[str, ...]], _Statement] = {}
 def _compiled(
     connection: sa.Connection, table: sa.Table, kind: str, columns: tuple[str, ...]
 ) -> _Statement:
-    """The INSERT, or the UPDATE by primary key (binds ``pk_<column>``), of ``columns``.
+    """The INSERT (``insert_many``: with the primary key given), or the UPDATE by primary key
+    (binds ``pk_<column>``), of ``columns``.
 
     Executing a Core statement builds its cache key, looks the compiled form up and sets up
     bind processing again on every call; the send path writes the same few statements for
@@ -248,6 +332,8 @@ def _compiled(
         core = sa.insert(table).values(binds)
         if dialect.name != "sqlite":  # SQLite reports the new id as lastrowid
             core = core.returning(*table.primary_key.columns)
+    elif kind == "insert_many":  # the ids are among the columns: nothing to read back
+        core = sa.insert(table).values(binds)
     else:
         core = (
             sa.update(table)

@@ -13,6 +13,7 @@ those packages never import the send engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,31 @@ class RuleRefusal(Exception):
         return [{"field": self.field, "code": self.code, "message": self.message}]
 
 
+class Lookups:
+    """The lists the rules read that do not depend on the recipient (which provider may send
+    from which number, each provider's duplicate window), read once per ``Lookups``.
+
+    A single send makes a new one; a batch shares one across its messages, which mostly
+    name the same sender and the same provider, so a campaign of thousands reads each list
+    once per batch instead of once per message.
+    """
+
+    def __init__(self) -> None:
+        self._usable: dict[frozenset[tuple[str, str]], set[tuple[str, str]]] = {}
+        self._windows: dict[str | None, int] = {}
+
+    def usable_pairs(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        key = frozenset(pairs)
+        if key not in self._usable:
+            self._usable[key] = sender_numbers.usable_pairs(key)
+        return self._usable[key]
+
+    def duplicate_window(self, provider_code: str | None) -> int:
+        if provider_code not in self._windows:
+            self._windows[provider_code] = duplicates.window_for(provider_code)
+        return self._windows[provider_code]
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A message about to be sent, as the rules see it."""
@@ -63,6 +89,7 @@ class Candidate:
     router: Router
     source: MessageSource
     now: datetime = field(default_factory=lambda: clock())
+    lookups: Lookups = field(default_factory=Lookups)
 
 
 def check(candidate: Candidate) -> list[str]:
@@ -202,7 +229,7 @@ def registered_senders(candidate: Candidate, chain: list[str]) -> list[str]:
         adapter = candidate.router.providers.get(code)
         config = getattr(adapter, "config", None) or {}
         senders[code] = message.from_ or sender_numbers.default_sender_in(config)
-    usable = sender_numbers.usable_pairs(
+    usable = candidate.lookups.usable_pairs(
         (code, number) for code, number in senders.items() if number
     )
     kept = [code for code in chain if (code, senders[code]) in usable]

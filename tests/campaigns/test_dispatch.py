@@ -135,8 +135,7 @@ def test_a_worker_killed_mid_batch_neither_skips_nor_repeats(app, solapi, clock)
         batch = dispatch.claim(campaign, 8)
         assert len(batch) == 8
         common = services.common_variables(campaign)
-        for item in batch[:2]:
-            dispatch.send_one(campaign, common, item)
+        dispatch.send_group(campaign, common, batch[:2])
         send(
             dispatch._request(campaign, common, batch[2]),
             source=MessageSource.CAMPAIGN,
@@ -159,16 +158,15 @@ def test_a_second_send_of_a_claimed_recipient_is_refused_by_the_database(app, so
         campaign = make_campaign(_lines(numbers(1)), rate=100)
         [item] = dispatch.claim(campaign, 1)
         common = services.common_variables(campaign)
-        dispatch.send_one(campaign, common, item)
+        dispatch.send_group(campaign, common, [item])
         db.session.execute(sa.update(CampaignRecipient).values(state="claimed"))
         db.session.commit()
-        assert dispatch.send_one(campaign, common, item).value == "sent"
+        assert dispatch.send_group(campaign, common, [item]) == ["sent"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageLog)) == 1
         assert len(solapi.control.messages("solapi")) == 1
 
 
-def test_pause_resume_and_cancel_midway(app, solapi, clock, monkeypatch):
-    monkeypatch.setattr(dispatch, "STATUS_CHECK_EVERY", 2)
+def test_pause_resume_and_cancel_midway(app, solapi, clock):
     phones = numbers(10)
     with app.test_request_context():
         campaign = make_campaign(_lines(phones), rate=100)
@@ -191,20 +189,21 @@ def test_pause_resume_and_cancel_midway(app, solapi, clock, monkeypatch):
 
 
 def test_a_worker_sees_a_cancel_while_holding_claims(app, solapi, clock, monkeypatch):
-    """One sending lane (each lane of a PostgreSQL worker looks every STATUS_CHECK_EVERY)."""
-    monkeypatch.setattr(dispatch, "STATUS_CHECK_EVERY", 2)
+    """Groups of two in one sending lane (each lane of a PostgreSQL worker looks before each
+    of its groups): the first group leaves, the cancel comes, the other four are cancelled."""
+    monkeypatch.setattr(dispatch, "MAX_GROUP", 2)
     monkeypatch.setattr(dispatch, "SEND_LANES", 1)
     with app.test_request_context():
         campaign = make_campaign(_lines(numbers(6)), rate=100)
-        real_send_one = dispatch.send_one
+        real_send_group = dispatch.send_group
 
         def send_then_cancel(*args):
-            state = real_send_one(*args)
+            states = real_send_group(*args)
             services.cancel(db.session.get(Campaign, campaign.id), actor=None)
             db.session.commit()
-            return state
+            return states
 
-        monkeypatch.setattr(dispatch, "send_one", send_then_cancel)
+        monkeypatch.setattr(dispatch, "send_group", send_then_cancel)
         dispatch.run_round()
         progress = services.progress(campaign)
         assert (progress.sent, progress.cancelled, progress.pending) == (2, 4, 0)
@@ -226,8 +225,11 @@ def test_a_scheduled_campaign_starts_when_due_or_is_cancelled_before(app, solapi
         assert len(simulator_numbers(solapi)) == 2
 
 
-def test_an_unknown_outcome_is_marked_and_never_resent(app, solapi, clock):
-    """The vendor takes the first message and the connection drops before its answer."""
+def test_an_unknown_outcome_is_marked_and_never_resent(app, solapi, clock, monkeypatch):
+    """The vendor takes the first group's request and the connection drops before its
+    answer: each message of that group is unknown, never sent again; the next group goes."""
+    monkeypatch.setattr(dispatch, "MAX_GROUP", 2)
+    monkeypatch.setattr(dispatch, "SEND_LANES", 1)  # the groups in order: the first is cut off
     phones = numbers(3)
     with app.test_request_context():
         campaign = make_campaign(_lines(phones), rate=100)
@@ -235,8 +237,8 @@ def test_an_unknown_outcome_is_marked_and_never_resent(app, solapi, clock):
         run_until_done()
         run_until_done(stale_after=timedelta(0))
         states = _states(campaign)
-        assert sorted(states.values()) == ["sent", "sent", "unknown"]
-        assert services.progress(campaign).unknown == 1
+        assert [states[row] for row in sorted(states)] == ["unknown", "unknown", "sent"]
+        assert services.progress(campaign).unknown == 2
         assert db.session.get(Campaign, campaign.id).status == "completed"
         assert _logs_per_recipient(campaign) == [1, 1, 1]
         assert simulator_numbers(solapi) == {p: 1 for p in phones}

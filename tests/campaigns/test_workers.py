@@ -38,8 +38,7 @@ def test_workers_share_one_campaign_without_sending_twice(app, backend, solapi, 
                         break
                     counted.update(item.id for item in batch)
                     common = services.common_variables(campaign)
-                    for item in batch:
-                        dispatch.send_one(campaign, common, item)
+                    dispatch.send_group(campaign, common, batch)
                 db.session.remove()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -52,6 +51,7 @@ def test_workers_share_one_campaign_without_sending_twice(app, backend, solapi, 
     assert not errors
     all_claims = sum(claimed_by.values(), Counter())
     assert set(all_claims.values()) == {1} and len(all_claims) == 120
+    assert all(claimed_by[index] for index in range(workers))  # each took part
     with app.app_context():
         dispatch.run_round()
         assert db.session.get(Campaign, campaign_id).status == "completed"

@@ -252,3 +252,28 @@ def test_statistics_count_and_charge_the_stored_messages(sdk, three_messages):
     assert day["statusCode"]["2000"] == {"sms": 1, "lms": 1}
     empty = value(nothing)
     assert (empty["total"]["total"], empty["balance"], empty["monthPeriod"]) == (0, 0, [])
+
+
+# -- batches ----------------------------------------------------------------------------------
+def test_a_batch_answer_carries_each_messages_custom_fields_as_the_sdk_declares(sdk, simulator):
+    """The console matches a send-many answer to its messages by ``customFields`` (the
+    accepted list has no number): the SDK's own batch send gets them back in both lists, in
+    the shape its published schema declares (the script checks ``send`` against it)."""
+    batch = [
+        sms(to="01011112222", customFields={"kmsgMessageId": "a"}),
+        sms(to="01033334444", sender="0299998888", customFields={"kmsgMessageId": "b"}),
+        sms(to="01055556666", customFields={"kmsgMessageId": "c"}),
+    ]
+    (result,) = sdk(call("send", batch, {"showMessageList": True}))
+    answer = value(result)
+    assert [m["customFields"] for m in answer["messageList"]] == [
+        {"kmsgMessageId": "a"},
+        {"kmsgMessageId": "c"},
+    ]
+    assert [(m["customFields"], m["statusCode"]) for m in answer["failedMessageList"]] == [
+        ({"kmsgMessageId": "b"}, "1062")
+    ]
+    # The accepted list names the stored messages; it holds no number to match by.
+    held = stored(simulator)
+    assert {m["messageId"] for m in answer["messageList"]} == set(held)
+    assert all("to" not in m for m in answer["messageList"])

@@ -448,3 +448,74 @@ def test_template_lifecycle(simulator, make_adapter):
     assert adapter.delete_template(created.code).ok
     missing = adapter.get_template(created.code)
     assert missing.error.code is ErrorCode.TEMPLATE_NOT_FOUND
+
+
+# -- batches (send-many) ----------------------------------------------------------------------
+def _batch(*numbers: str, **kw) -> list[Message]:
+    return [sms(to=number, message_id=f"m-{number[-4:]}", **kw) for number in numbers]
+
+
+def test_a_batch_goes_in_one_request_and_each_answer_finds_its_message(simulator, make_adapter):
+    adapter = make_adapter()
+    messages = _batch("01011110001", "01011110002", "01011110003")
+    messages[1] = sms(to="01011110002", message_id="m-0002", from_="0299998888")  # unregistered
+    outcomes = adapter.send_many(messages)
+    (request,) = sent_requests(simulator)
+    sent = request["body"]["messages"]
+    assert [m["customFields"] for m in sent] == [
+        {"kmsgMessageId": "m-0001"},
+        {"kmsgMessageId": "m-0002"},
+        {"kmsgMessageId": "m-0003"},
+    ]
+    assert [o.ok for o in outcomes] == [True, False, True]
+    by_number = {m["to"]: m["messageId"] for m in simulator.control.messages("solapi")}
+    assert outcomes[0].value.provider_message_id == by_number["01011110001"]
+    assert outcomes[2].value.provider_message_id == by_number["01011110003"]
+    refused = outcomes[1].error
+    assert (refused.vendor_code, refused.accepted) == ("1062", Acceptance.NOT_ACCEPTED)
+    # Each message keeps its own part of the answer, not the whole batch's.
+    assert outcomes[0].value.raw["messageId"] == by_number["01011110001"]
+    assert "messageList" not in outcomes[0].value.raw
+
+
+def test_a_message_that_cannot_be_built_is_refused_alone(simulator, make_adapter):
+    adapter = make_adapter(default_from="")
+    messages = [sms(to="01011110001", from_="0212345678", message_id="a"), sms(message_id="b")]
+    outcomes = adapter.send_many(messages)
+    assert outcomes[0].ok
+    assert outcomes[1].error.code is ErrorCode.INVALID_REQUEST
+    (request,) = sent_requests(simulator)
+    assert len(request["body"]["messages"]) == 1
+
+
+def test_a_batch_request_that_fails_fails_each_message_alike(simulator, make_adapter):
+    simulator.control.inject("solapi", "status_5xx", path=SEND_PATH, status=503, count=1)
+    outcomes = make_adapter().send_many(_batch("01011110001", "01011110002"))
+    assert [(o.error.code, o.error.accepted) for o in outcomes] == [
+        (ErrorCode.NETWORK_SERVICE_UNAVAILABLE, Acceptance.NOT_ACCEPTED)
+    ] * 2
+    assert simulator.control.messages("solapi") == []
+
+
+def test_a_message_missing_from_the_answer_is_unknown(simulator, make_adapter):
+    """A 2xx answer that lists only some of the batch: the others may have been taken."""
+    body = (
+        '{"groupInfo": {"groupId": "G4V1"}, "failedMessageList": [], "messageList": '
+        '[{"messageId": "M1", "statusCode": "2000", "customFields": {"kmsgMessageId": "m-0001"}}]}'
+    )
+    simulator.control.inject("solapi", "body", path=SEND_PATH, body=body, process=True)
+    outcomes = make_adapter().send_many(_batch("01011110001", "01011110002"))
+    assert outcomes[0].ok and outcomes[0].value.provider_message_id == "M1"
+    assert (outcomes[1].error.code, outcomes[1].error.accepted) == (
+        ErrorCode.PROVIDER_ERROR,
+        Acceptance.UNKNOWN,
+    )
+
+
+def test_a_batch_holds_one_schedule_and_at_most_max_batch(make_adapter):
+    adapter = make_adapter()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with pytest.raises(ValueError, match="one schedule"):
+        adapter.send_many([sms(message_id="a"), sms(message_id="b", scheduled_at=later)])
+    with pytest.raises(ValueError, match="at most"):
+        adapter.send_many(_batch(*[f"0101111{i:04d}" for i in range(adapter.max_batch + 1)]))

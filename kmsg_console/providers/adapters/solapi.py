@@ -13,6 +13,7 @@ import hmac
 import platform
 import secrets
 import string
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +26,7 @@ from kmsg_console.messaging.provider import (
     DeliveryStatusResult,
     HealthResult,
 )
-from kmsg_console.messaging.result import Err, Ok, Result, SendOutcome, SendStatus
+from kmsg_console.messaging.result import Err, Ok, Result, SendOutcome, SendResult, SendStatus
 from kmsg_console.messaging.types import Message, MessageType, MessageWarning
 from kmsg_console.messaging.variables import stringify_variable
 from kmsg_console.messaging.vendor_codes import map_vendor_code, normalize_vendor_code
@@ -44,6 +45,9 @@ _TYPE_CODES = {
     MessageType.ALIMTALK: "ATA",
     MessageType.FRIENDTALK: "CTA",
 }
+SEND_PATH = "/messages/v4/send-many/detail"
+#: The ``customFields`` key a batched message carries its console id in.
+BATCH_ID_FIELD = "kmsgMessageId"
 _STATUS = {
     "2000": DeliveryStatus.PENDING,
     "3000": DeliveryStatus.SENT,
@@ -92,6 +96,13 @@ def _group_registered(body: dict[str, Any]) -> bool:
         return False
 
 
+def _entries(value: Any) -> list[dict[str, Any]]:
+    """An answer list's objects (``messageList`` may also come keyed by message id)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
 def _parse_date(value: Any) -> datetime | None:
     if not value:
         return None
@@ -112,6 +123,9 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
     supports_balance = True
     supports_sender_numbers = True
     failover_support = "partial"
+    #: Messages per send-many request: SOLAPI takes 10,000; a smaller batch keeps a request
+    #: short and bounds how many messages one lost answer leaves unknown.
+    max_batch = 100
     CONFIG_FIELDS = (
         ConfigField("api_key", N_("API key"), required=True),
         ConfigField("api_secret", N_("API secret"), required=True, secret=True),
@@ -199,17 +213,143 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
     # -- sending ----------------------------------------------------------------
     def send(self, message: Message) -> SendOutcome:
         """Send one message; never raises."""
-        built = self._build(message)
+        built = self._item(message)
         if isinstance(built, Err):
             self.log_send(message, built)
             return built
-        body, warnings = built
-        reply = self._call("POST", "/messages/v4/send-many/detail", json=body)
+        item, warnings = built
+        body = self._body([item], message.scheduled_at)
+        reply = self._call("POST", SEND_PATH, json=body)
         outcome = self._interpret_send(message, reply, warnings)
         self.log_send(message, outcome)
         return outcome
 
-    def _build(self, message: Message) -> tuple[dict[str, Any], list[MessageWarning]] | Err:
+    def send_many(self, messages: Sequence[Message]) -> list[SendOutcome]:
+        """Send ``messages`` (one schedule, at most ``max_batch``) in one send-many request;
+        an outcome per message, in order; never raises.
+
+        Each message carries its console id in ``customFields`` (SOLAPI echoes a message's
+        custom fields in both answer lists; the accepted list has no number to match by).
+        A request that fails as a whole fails every message the same way; a message in
+        neither list of a 2xx answer may have been taken: its outcome is unknown.
+        """
+        if len(messages) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} messages per request")
+        if len({m.scheduled_at for m in messages}) > 1:
+            raise ValueError("one request carries one schedule")
+        outcomes: dict[int, SendOutcome] = {}
+        items: list[dict[str, Any]] = []
+        sent: dict[str, tuple[int, list[MessageWarning]]] = {}
+        for index, message in enumerate(messages):
+            built = self._item(message)
+            if isinstance(built, Err):
+                outcomes[index] = built
+                continue
+            item, warnings = built
+            item["customFields"] = {BATCH_ID_FIELD: message.message_id}
+            items.append(item)
+            sent[message.message_id] = (index, warnings)
+        if items:
+            reply = self._call("POST", SEND_PATH, json=self._body(items, messages[0].scheduled_at))
+            for index, outcome in self._interpret_many(messages, sent, reply):
+                outcomes[index] = outcome
+        results = [outcomes[index] for index in range(len(messages))]
+        for message, outcome in zip(messages, results, strict=True):
+            self.log_send(message, outcome)
+        return results
+
+    def _interpret_many(
+        self,
+        messages: Sequence[Message],
+        sent: dict[str, tuple[int, list[MessageWarning]]],
+        reply: HttpReply | SendError,
+    ) -> Iterator[tuple[int, SendOutcome]]:
+        """Each sent message's outcome from one send-many answer, by its ``customFields``."""
+        whole: SendOutcome | None = None
+        if isinstance(reply, SendError):
+            whole = Err(reply)
+        elif not 200 <= reply.status < 300:
+            whole = self._error_for(reply)
+        elif not reply.json_ok or not isinstance(reply.body, dict):
+            whole = self.unreadable_success(reply)
+        if whole is not None:
+            for index, _warnings in sent.values():
+                yield index, whole
+            return
+        assert isinstance(reply, HttpReply)
+        body = reply.body
+        group = body.get("groupInfo") if isinstance(body.get("groupInfo"), dict) else {}
+        answered: set[str] = set()
+        for entry in _entries(body.get("failedMessageList")):
+            found = self._batch_entry(entry, sent)
+            if found is None:
+                continue
+            index, _warnings = found
+            answered.add(messages[index].message_id)
+            vendor_code = normalize_vendor_code(entry.get("statusCode"))
+            code = map_vendor_code("solapi", vendor_code, http_status=reply.status).code
+            text = entry.get("statusMessage")
+            yield (
+                index,
+                Err(
+                    SendError.of(
+                        code,
+                        f"{self.vendor} refused the message: {text or ''} (code {vendor_code})",
+                        accepted=Acceptance.NOT_ACCEPTED,
+                        vendor_code=vendor_code,
+                        vendor_text=text,
+                        http_status=reply.status,
+                        raw=self.redact({"groupId": group.get("groupId"), **entry}),
+                    )
+                ),
+            )
+        for entry in _entries(body.get("messageList")):
+            found = self._batch_entry(entry, sent)
+            if found is None:
+                continue
+            index, warnings = found
+            message = messages[index]
+            answered.add(message.message_id)
+            status = SendStatus.PENDING if message.scheduled_at is not None else SendStatus.SENT
+            yield (
+                index,
+                Ok(
+                    SendResult(
+                        provider_id=self.id,
+                        message_id=message.message_id,
+                        type=message.type,
+                        status=status,
+                        provider_message_id=entry.get("messageId") or None,
+                        warnings=tuple(warnings),
+                        raw=self.redact({"groupId": group.get("groupId"), **entry}),
+                        http_status=reply.status,
+                        latency_ms=reply.latency_ms,
+                    )
+                ),
+            )
+        for message_id, (index, _warnings) in sent.items():
+            if message_id not in answered:
+                yield (
+                    index,
+                    Err(
+                        SendError.of(
+                            ErrorCode.PROVIDER_ERROR,
+                            "SOLAPI's answer does not list this message; it may have been sent",
+                            accepted=Acceptance.UNKNOWN,
+                            http_status=reply.status,
+                        )
+                    ),
+                )
+
+    @staticmethod
+    def _batch_entry(
+        entry: dict[str, Any], sent: dict[str, tuple[int, list[MessageWarning]]]
+    ) -> tuple[int, list[MessageWarning]] | None:
+        fields = entry.get("customFields")
+        message_id = fields.get(BATCH_ID_FIELD) if isinstance(fields, dict) else None
+        return sent.get(message_id) if isinstance(message_id, str) else None
+
+    def _item(self, message: Message) -> tuple[dict[str, Any], list[MessageWarning]] | Err:
         sender = message.from_ or self.config.get("default_from")
         item: dict[str, Any] = {"to": message.to, "type": _TYPE_CODES[message.type]}
         if sender:
@@ -262,6 +402,9 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
                 item["text"] = message.text
                 kakao["disableSms"] = True
             item["kakaoOptions"] = kakao
+        return item, warnings
+
+    def _body(self, items: list[dict[str, Any]], scheduled_at: datetime | None) -> dict[str, Any]:
         agent = {
             "sdkVersion": "kmsg-console/1",
             "osPlatform": f"{platform.system()} | python {platform.python_version()}",
@@ -272,10 +415,10 @@ class SolapiAdapter(SolapiTemplatesMixin, SolapiBlocksMixin, BaseAdapter):
         # the Python SDK's defaults ``country: "82"`` and ``autoTypeDetect`` are SOLAPI's own
         # defaults and are left out. ``showMessageList`` is asked for because the answer's
         # messageList carries the message id the console tracks delivery by.
-        body: dict[str, Any] = {"messages": [item], "agent": agent, "showMessageList": True}
-        if message.scheduled_at is not None:
-            body["scheduledDate"] = message.scheduled_at.isoformat()
-        return body, warnings
+        body: dict[str, Any] = {"messages": items, "agent": agent, "showMessageList": True}
+        if scheduled_at is not None:
+            body["scheduledDate"] = scheduled_at.isoformat()
+        return body
 
     @staticmethod
     def _disable_sms(message: Message) -> bool:

@@ -224,8 +224,9 @@ def _register_all(
 
 
 def _listed(entry: dict[str, Any]) -> dict[str, Any]:
-    """A send answer's ``messageList`` item."""
-    keys = ("messageId", "statusCode", "statusMessage", "to", "from", "type", "country")
+    """A send answer's ``messageList`` item: what the SDKs declare it holds (no number, so a
+    client matches a batch's answers by the custom fields it sent)."""
+    keys = ("messageId", "statusCode", "statusMessage")
     item = {key: entry[key] for key in keys}
     if "customFields" in entry:
         item["customFields"] = entry["customFields"]
