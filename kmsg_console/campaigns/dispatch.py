@@ -7,14 +7,21 @@ Exactly once rests on two writes, in this order:
    the batch is selected ``FOR UPDATE SKIP LOCKED``, so several workers share one campaign
    without waiting on each other; the UPDATE is conditional on the state it read, so even two
    SQLite workers cannot both claim a row.
-2. **The send** through the send engine with that id (``message_id=``): the engine writes
-   the message row, unique by public id, before any provider is called. A second send of the
-   same recipient therefore fails at the database before reaching a vendor.
+2. **The send** through the send engine's batch path (``send_batch``) with those ids: the
+   engine writes the message rows, unique by public id, before any provider is called. A
+   second send of the same recipient therefore fails at the database before reaching a
+   vendor.
+
+A claimed batch is sent in groups of up to ``MAX_GROUP`` recipients (a quarter second of the
+rate), each group at the send slot of its first recipient; a group whose provider has a
+batch endpoint (SOLAPI send-many) is one request. Between groups a worker looks whether the
+campaign was paused or cancelled.
 
 A worker killed between the two leaves a ``claimed`` recipient. Once the claim is older than
 ``STALE_CLAIM`` another round takes it again: if its message row exists the recipient takes
 that message's status (sent, failed, unknown); if not, it was never sent and is sent now
-under the same id. An UNKNOWN outcome is marked ``unknown`` and never resent.
+under the same id. An UNKNOWN outcome is marked ``unknown`` and never resent: a batch request
+whose answer was lost leaves each of its messages unknown, which is why a group is bounded.
 
 The rate holds across workers: each batch reserves its send slots on the campaign row
 (``next_send_at``) before sending, and its messages are spaced ``1/rate`` apart.
