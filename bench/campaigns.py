@@ -6,13 +6,16 @@ What is measured, per database (SQLite file, fresh PostgreSQL database):
 - **upload + preview**: ``services.create_draft`` reading a ``--rows`` CSV (default 100,000:
   ``phone`` and one variable column) as a stream and writing every recipient, then the
   commit; seconds, and the peak RSS of this process during it (``VmHWM`` reset before);
-- **dispatch**: a ``--dispatch``-recipient campaign (default 2,000) sent by the worker's job
+- **dispatch**: a ``--dispatch``-recipient campaign (default 5,000) sent by the worker's job
   (``dispatch.run_round`` in this process, as the worker runs it) through the SOLAPI
   simulator, with the rate ceiling lifted so the engine, not the pacing, is measured;
   messages per second and the peak RSS during it;
 - **direct**: the same number of messages sent by the SOLAPI adapter alone in the same
   send-many batches (``dispatch.group_size`` at an unlimited rate: 100 a request), one request
   after another, no database: the simulator's direct rate on this machine in this run.
+
+- **direct, one a request**: the adapter sending up to 1,000 of them one message a request,
+  as campaigns sent before send-many batching (context, not a target).
 
 The ratio dispatch ÷ direct is the figure to compare across runs (target ≥ 0.7 on
 PostgreSQL); absolute times move with the machine's load.
@@ -113,6 +116,26 @@ def _direct(app, count: int) -> float:
         return count / (time.perf_counter() - start)
 
 
+def _direct_one_by_one(app, count: int) -> float:
+    """The same adapter sending one message a request: the vendor path before batching."""
+    from kmsg_console.providers import services as providers
+
+    with app.app_context():
+        adapter = providers.adapter_for(providers.get_by_code("solapi-main"))
+        start = time.perf_counter()
+        for i in range(count):
+            outcome = adapter.send(
+                Message(
+                    type=MessageType.SMS,
+                    to=f"010{80000000 + i:08d}",
+                    text="점검 안내입니다.",
+                    from_="0212345678",
+                )
+            )
+            assert outcome.ok, outcome
+        return count / (time.perf_counter() - start)
+
+
 def run(kind: str, rows: int, count: int, table: common.Table) -> None:
     with common.temp_dir() as workdir, common.database(kind, workdir) as url:
         with common.Processes() as procs:
@@ -135,6 +158,8 @@ def run(kind: str, rows: int, count: int, table: common.Table) -> None:
             direct = _direct(app, count)
             table.rows.append([kind, f"dispatch {count} (msg/s)", rate, dispatch_peak, ""])
             table.rows.append([kind, f"direct {count} (msg/s)", direct, "", ""])
+            single = _direct_one_by_one(app, min(count, 1000))
+            table.rows.append([kind, "direct, one a request (msg/s)", single, "", ""])
             ratio = rate / direct
             table.rows.append(
                 [
@@ -151,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--dispatch", type=int, default=2_000)
+    parser.add_argument("--dispatch", type=int, default=5_000)
     args = parser.parse_args()
     print(common.machine_line())
     table = common.Table(["db", "measure", "value", "peak RSS MB", "target"], [])

@@ -31,7 +31,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def campaign_console(live_console, page, monkeypatch):
     monkeypatch.setattr(rules, "clock", lambda: datetime(2026, 12, 8, 12, 0, tzinfo=KST))
-    monkeypatch.setattr(dispatch, "STATUS_CHECK_EVERY", 1)
     sandbox_clear()
     with live_console.app.test_request_context():
         create_operator("operator@example.com", PASSWORD, Role.OPERATOR)
