@@ -33,6 +33,7 @@ from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
+from kmsg_console.sending.models import MessageLog, MessageStatus
 
 VARIABLES_ENC_PURPOSE = "campaign:variables"
 NAME_MAX = 120
@@ -281,6 +282,45 @@ def progress(campaign: Campaign) -> Progress:
         cancelled=counts.get("cancelled", 0),
         pending=counts.get("pending", 0) + counts.get("claimed", 0),
     )
+
+
+#: The state a recipient left ``unknown`` takes once its message's status is known.
+_RESOLVED_STATE = {
+    MessageStatus.PENDING.value: RecipientState.SENT,
+    MessageStatus.SENT.value: RecipientState.SENT,
+    MessageStatus.DELIVERED.value: RecipientState.SENT,
+    MessageStatus.FAILED.value: RecipientState.FAILED,
+    MessageStatus.CANCELLED.value: RecipientState.CANCELLED,
+}
+
+
+def recipient_resolved(log: MessageLog) -> bool:
+    """Settle the campaign recipient of ``log``, left ``unknown`` when the send's outcome was,
+    now that a status check or a delivery report told the message's status (already set on
+    ``log``). The caller commits, with the message's own status change.
+
+    One conditional UPDATE by the recipient's message id (unique): a recipient in any other
+    state is left as it is, so an answer that comes twice changes nothing. True if it moved.
+    """
+    state = _RESOLVED_STATE.get(log.status)
+    if log.campaign_id is None or state is None:
+        return False
+    result = db.session.execute(
+        sa.update(CampaignRecipient)
+        .where(
+            CampaignRecipient.message_public_id == log.public_id,
+            CampaignRecipient.campaign_id == log.campaign_id,
+            CampaignRecipient.state == RecipientState.UNKNOWN.value,
+        )
+        .values(
+            state=state.value,
+            message_log_id=log.id,
+            # The unknown outcome's code (a timeout, a dropped connection) no longer applies.
+            reason=(log.error_code or "")[:40] or None if state is RecipientState.FAILED else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def get(public_id: str) -> Campaign | None:
