@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c4e8a1f7d253"
-down_revision = "a7c3e5f19b42"
+down_revision = "b5d1e8c2a937"
 branch_labels = None
 depends_on = None
 
