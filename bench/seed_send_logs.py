@@ -735,6 +735,7 @@ def _make_message(
             to_hash,
             to_enc,
             masked,
+            None,  # dedupe_hash: the duplicate window is not what this bench measures
             SENDER if not kakao else None,
             proto.subject,
             body_enc,
@@ -754,6 +755,7 @@ def _make_message(
             len(attempt_rows),
             proto.warnings,
             scheduled,
+            False,  # is_ad
             sent_at,
             delivered_at,
             failed_at,
@@ -761,8 +763,10 @@ def _make_message(
             check_count,
             last_checked,
             tracking_note,
-            None,
-            None,
+            None,  # fallback_of_id
+            None,  # fallback_state
+            None,  # resent_from_id
+            None,  # campaign_id (send_logs.py gives some rows to campaigns afterwards)
         ]
     )
 

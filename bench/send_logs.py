@@ -9,6 +9,10 @@ signed-in operator (every hook, the login check, the filter form, the query, the
   API key, time range) and a few combinations operators use together;
 - following the "Older messages" link page after page from the first page;
 - ``/send-logs/failures`` for 24 hours, 7 days and 30 days;
+- ``/send-logs?campaign=...`` for three campaigns written into the seeded log (a tenth of the
+  rows sent within an hour two months back, 1,000 rows a year back, 2 % of the rows today),
+  alone and with the status and code the campaign's progress page links to; and that
+  page's own count of the campaign's failures by code;
 - CSV export of about 100,000 rows (a time range chosen to match just under the export
   limit): total time, rows per second, and the peak memory while it streams.
 
@@ -42,6 +46,7 @@ import common
 import seed_send_logs
 import sqlalchemy as sa
 
+from kmsg_console.campaigns.models import Campaign
 from kmsg_console.extensions import db
 from kmsg_console.send_logs import services
 from kmsg_console.send_logs.forms import SendLogFilterForm
@@ -125,6 +130,78 @@ def pick_values(app) -> dict[str, Any]:
         ).one()
         values["phone"] = app.config["KEYRING"].decrypt(row.to_enc, f"message:{row.public_id}:to")
     return values
+
+
+#: The campaigns written into the seeded log: (name, share of the rows, days back, spread).
+CAMPAIGNS = (
+    ("campaign: 10 % of rows, 2 months back", 0.10, 60, timedelta(hours=1)),
+    ("campaign: 1,000 rows, a year back", 1000, 360, timedelta(minutes=10)),
+    ("campaign: 2 % of rows, today", 0.02, 0, timedelta(hours=1)),
+)
+
+
+def seed_campaigns(app, rows: int, seed_value: int = 20261207) -> dict[str, str]:
+    """Make seeded messages the messages of ``CAMPAIGNS``: random rows (ids spread over the
+    year), moved into the campaign's sending window in id order; returns name -> public id."""
+    import random
+
+    rng = random.Random(seed_value)
+    found: dict[str, str] = {}
+    with app.app_context():
+        newest = db.session.scalar(sa.select(sa.func.max(MessageLog.created_at)))
+        max_id = db.session.scalar(sa.select(sa.func.max(MessageLog.id)))
+        taken: set[int] = set()
+        for number, (name, share, days_back, spread) in enumerate(CAMPAIGNS, start=1):
+            count = int(rows * share) if isinstance(share, float) else min(share, rows // 10)
+            campaign = Campaign(
+                public_id=f"cmp_bench{number:019d}",
+                name=name,
+                status="completed",
+                rate=500,
+                created_by="bench",
+                preview={},
+            )
+            db.session.add(campaign)
+            db.session.flush()
+            ids = sorted(rng.sample([i for i in range(1, max_id + 1) if i not in taken], count))
+            taken.update(ids)
+            start = newest - timedelta(days=days_back) - spread
+            step = spread / count
+            table = MessageLog.__table__
+            db.session.connection().execute(
+                table.update()
+                .where(table.c.id == sa.bindparam("mid"))
+                .values(campaign_id=campaign.id, source="campaign", created_at=sa.bindparam("at")),
+                [{"mid": i, "at": start + step * k} for k, i in enumerate(ids)],
+            )
+            found[name] = campaign.public_id
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+    return found
+
+
+def campaign_cases(app, campaigns: dict[str, str]) -> list[Case]:
+    cases = [Case(name, {"campaign": public_id}) for name, public_id in campaigns.items()]
+    big = next(iter(campaigns.values()))
+    with app.app_context():
+        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.public_id == big))
+        code = db.session.execute(
+            sa.select(MessageLog.error_code, sa.func.count().label("n"))
+            .where(MessageLog.campaign_id == campaign_id, MessageLog.status == "FAILED")
+            .group_by(MessageLog.error_code)
+            .order_by(sa.desc("n"))
+            .limit(1)
+        ).first()
+    cases.append(Case("campaign: 10 % + status=UNKNOWN", {"campaign": big, "status": "UNKNOWN"}))
+    if code is not None:
+        cases.append(
+            Case(
+                f"campaign: 10 % + FAILED + {code[0]} (progress page link)",
+                {"campaign": big, "status": "FAILED", "error_code": code[0]},
+            )
+        )
+    return cases
 
 
 def cases_for(values: dict[str, Any]) -> list[Case]:
@@ -458,7 +535,10 @@ def run(
         client = app.test_client()
         common.login(client, email)
         values = pick_values(app)
-        cases = cases_for(values)
+        started = time.perf_counter()
+        campaigns = seed_campaigns(seeding_app, result.rows)
+        print(f"campaigns written in {time.perf_counter() - started:.0f} s", flush=True)
+        cases = cases_for(values) + campaign_cases(app, campaigns)
         table = common.Table(
             ["request", "rows", "first ms", "deep ms", "deep/first", "verdict"], []
         )
@@ -501,6 +581,16 @@ def run(
                     for plan in log.plans()[-1:]:
                         case.plans.append(f"[{case.name} / {label}]\n{plan}")
         print(table.render(), flush=True)
+        if only is None or "campaign" in only:
+            # The campaign's progress fragment (polled every 2 s) counts its FAILED and
+            # UNKNOWN messages by code from the send log.
+            big = next(iter(campaigns.values()))
+            progress_ms = measure(client, f"/campaigns/{big}/progress", {}, repeat)
+            print(
+                f"/campaigns/<10 % campaign>/progress: {progress_ms:.1f} ms "
+                f"({common.verdict(progress_ms, TARGET_PAGE_MS)})",
+                flush=True,
+            )
         if explain:
             for case in selected:
                 for plan in case.plans:

@@ -33,9 +33,12 @@ from kmsg_console.i18n_markers import N_
 from kmsg_console.messaging.phone import InvalidPhoneNumber, normalize_sender
 from kmsg_console.orm import utcnow
 from kmsg_console.providers import services as provider_services
+from kmsg_console.sending.models import MessageLog, MessageStatus
 
 VARIABLES_ENC_PURPOSE = "campaign:variables"
 NAME_MAX = 120
+#: Length of the ``public_id`` column: a longer id names no campaign.
+PUBLIC_ID_MAX = 40
 DEFAULT_RATE = 50
 #: The console's ceiling per vendor, in messages per second (its own conservative caps, not
 #: published vendor limits); a campaign's rate is capped by the lowest enabled provider's.
@@ -281,6 +284,89 @@ def progress(campaign: Campaign) -> Progress:
         cancelled=counts.get("cancelled", 0),
         pending=counts.get("pending", 0) + counts.get("claimed", 0),
     )
+
+
+#: The message statuses the progress page sends the operator to the send log for.
+TROUBLE = (MessageStatus.FAILED.value, MessageStatus.UNKNOWN.value)
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    """The campaign's messages of one status and error code, as the send log counts them."""
+
+    status: str
+    error_code: str | None
+    count: int
+
+
+def send_log_groups(campaign: Campaign) -> list[LogGroup]:
+    """The campaign's FAILED and UNKNOWN messages by status and error code, most first.
+
+    Counted from the send log itself (``ix_message_log_campaign`` alone), so each group's
+    count is what its link to the send log lists. It can exceed the recipients' counts: a
+    carrier may fail a message after it was sent, and its recipient stays ``sent``.
+    """
+    rows = db.session.execute(
+        sa.select(MessageLog.status, MessageLog.error_code, sa.func.count())
+        .where(MessageLog.campaign_id == campaign.id, MessageLog.status.in_(TROUBLE))
+        .group_by(MessageLog.status, MessageLog.error_code)
+    ).all()
+    groups = [LogGroup(status, code, count) for status, code, count in rows]
+    return sorted(groups, key=lambda g: (-g.count, g.status, g.error_code or ""))
+
+
+def unlogged_failures(campaign: Campaign) -> list[tuple[str | None, int]]:
+    """Failed recipients refused before any message was written (no provider could take it,
+    the request was invalid), by reason: the send log has nothing to show for them."""
+    return db.session.execute(
+        sa.select(CampaignRecipient.reason, sa.func.count())
+        .where(
+            CampaignRecipient.campaign_id == campaign.id,
+            CampaignRecipient.state == RecipientState.FAILED.value,
+            CampaignRecipient.message_log_id.is_(None),
+        )
+        .group_by(CampaignRecipient.reason)
+        .order_by(sa.func.count().desc(), CampaignRecipient.reason)
+    ).all()
+
+
+#: The state a recipient left ``unknown`` takes once its message's status is known.
+_RESOLVED_STATE = {
+    MessageStatus.PENDING.value: RecipientState.SENT,
+    MessageStatus.SENT.value: RecipientState.SENT,
+    MessageStatus.DELIVERED.value: RecipientState.SENT,
+    MessageStatus.FAILED.value: RecipientState.FAILED,
+    MessageStatus.CANCELLED.value: RecipientState.CANCELLED,
+}
+
+
+def recipient_resolved(log: MessageLog) -> bool:
+    """Settle the campaign recipient of ``log``, left ``unknown`` when the send's outcome was,
+    now that a status check or a delivery report told the message's status (already set on
+    ``log``). The caller commits, with the message's own status change.
+
+    One conditional UPDATE by the recipient's message id (unique): a recipient in any other
+    state is left as it is, so an answer that comes twice changes nothing. True if it moved.
+    """
+    state = _RESOLVED_STATE.get(log.status)
+    if log.campaign_id is None or state is None:
+        return False
+    result = db.session.execute(
+        sa.update(CampaignRecipient)
+        .where(
+            CampaignRecipient.message_public_id == log.public_id,
+            CampaignRecipient.campaign_id == log.campaign_id,
+            CampaignRecipient.state == RecipientState.UNKNOWN.value,
+        )
+        .values(
+            state=state.value,
+            message_log_id=log.id,
+            # The unknown outcome's code (a timeout, a dropped connection) no longer applies.
+            reason=(log.error_code or "")[:40] or None if state is RecipientState.FAILED else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def get(public_id: str) -> Campaign | None:

@@ -29,6 +29,7 @@ from kmsg_console.extensions import db
 from kmsg_console.messaging.advertising import KST
 from kmsg_console.operators.models import Role
 from kmsg_console.orm import utcnow
+from kmsg_console.sending.models import MessageStatus
 from kmsg_console.web.access import access
 from kmsg_console.web.forms import EmptyForm
 
@@ -92,15 +93,6 @@ def create():
     return redirect(url_for("campaigns.show", public_id=campaign.public_id), 303)
 
 
-def _failures(campaign: Campaign) -> list[tuple[str, int]]:
-    return db.session.execute(
-        sa.select(CampaignRecipient.reason, sa.func.count())
-        .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state == "failed")
-        .group_by(CampaignRecipient.reason)
-        .order_by(sa.func.count().desc())
-    ).all()
-
-
 def _progress_context(campaign: Campaign) -> dict:
     progress = services.progress(campaign)
     actual_rate = None
@@ -114,7 +106,9 @@ def _progress_context(campaign: Campaign) -> dict:
         "progress": progress,
         "actual_rate": actual_rate,
         "eta_seconds": eta,
-        "failures": _failures(campaign),
+        "log_groups": services.send_log_groups(campaign),
+        "unlogged": services.unlogged_failures(campaign),
+        "message_status": MessageStatus,
         "finished": campaign.status in FINISHED,
         # A cancelled campaign's last claimed recipients settle a moment later: keep polling.
         "polling": campaign.status not in FINISHED or progress.pending > 0,

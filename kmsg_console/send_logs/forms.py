@@ -13,6 +13,8 @@ from wtforms.validators import Length, Optional, Regexp
 
 from kmsg_console import sending
 from kmsg_console.api_keys.models import ApiKey
+from kmsg_console.campaigns import services as campaign_services
+from kmsg_console.campaigns.models import Campaign
 from kmsg_console.extensions import db
 from kmsg_console.messaging.types import MessageType
 from kmsg_console.providers.models import Provider
@@ -129,10 +131,13 @@ class SendLogFilterForm(FlaskForm):
             ),
         ]
     )
+    #: A campaign's public id (links from its progress page); shown by its name.
+    campaign = HiddenField(validators=[Optional()])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.phone_digest: str | None = None
+        self.campaign_found: Campaign | None = None
         # A provider that was deleted still has messages; keep its code selectable.
         for select in (self.provider, self.attempted):
             if select.data and select.data not in {c.value for c in select.choices}:
@@ -143,6 +148,16 @@ class SendLogFilterForm(FlaskForm):
             self.phone_digest = sending.phone_hash(field.data)
             if self.phone_digest is None:
                 raise ValidationError(_("Enter a valid phone number, e.g. 010-1234-5678."))
+
+    def validate_campaign(self, field) -> None:
+        if field.data:
+            public_id = field.data.strip()
+            if len(public_id) <= campaign_services.PUBLIC_ID_MAX:
+                self.campaign_found = campaign_services.get(public_id)
+            if self.campaign_found is None:
+                raise ValidationError(
+                    _("No campaign has this id; open the send log from the campaign's page.")
+                )
 
     def validate_until(self, field) -> None:
         if field.data and self.since.data and field.data <= self.since.data:
@@ -171,6 +186,7 @@ class SendLogFilterForm(FlaskForm):
             template=(data["template"] or "").strip() or None,
             vendor_code=(data["vendor_code"] or "").strip() or None,
             recipient=self.recipient_hash,
+            campaign=self.campaign_found.id if self.campaign_found else None,
         )
 
     def canonical_args(self) -> dict[str, str]:
@@ -192,6 +208,7 @@ class SendLogFilterForm(FlaskForm):
                 "api_key",
                 "template",
                 "vendor_code",
+                "campaign",
             )
             if (value := (self[name].raw_data or [""])[0].strip())
         }

@@ -68,6 +68,8 @@ class LogFilters:
     fallback: str | None = None
     #: ``yes``: advertising messages only; ``no``: the others.
     ad: str | None = None
+    #: The messages of one campaign (its row id; links name it by its public id).
+    campaign: int | None = None
 
 
 _EQUALITY = {
@@ -80,6 +82,7 @@ _EQUALITY = {
     "template": MessageLog.template_code,
     "vendor_code": MessageLog.vendor_code,
     "recipient": MessageLog.to_hash,
+    "campaign": MessageLog.campaign_id,
 }
 
 

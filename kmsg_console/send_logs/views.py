@@ -56,6 +56,7 @@ def _list_response(form: SendLogFilterForm, page, status: int = 200):
         page=page,
         args=args,
         recipient_label=label,
+        campaign=form.campaign_found,
         source_labels=SOURCE_LABELS,
     )
     return make_response(html, status)

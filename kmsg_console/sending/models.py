@@ -116,8 +116,19 @@ class MessageLog(db.Model):
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_message_log_idempotency"),
         # The duplicate-send window looks for an earlier message with the same hash.
         sa.Index("ix_message_log_dedupe_hash", "dedupe_hash", "created_at"),
-        # A campaign's failures by code (its progress page).
+        # A campaign's failures by code (its progress page), and the send log's pages of one
+        # status (and code) of a campaign.
         sa.Index("ix_message_log_campaign", "campaign_id", "status", "error_code"),
+        # The send log's pages of a campaign, newest first. Partial: the messages of no
+        # campaign (API, OTP, console) are most of the log and never looked up by campaign.
+        sa.Index(
+            "ix_message_log_campaign_created",
+            "campaign_id",
+            "created_at",
+            "id",
+            sqlite_where=sa.text("campaign_id IS NOT NULL"),
+            postgresql_where=sa.text("campaign_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

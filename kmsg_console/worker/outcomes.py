@@ -1,5 +1,8 @@
 """Recording what a status check (or a delivery report) found: final statuses, back-off,
 giving up after 24 hours, and "no status API". Final statuses are never overwritten.
+
+A campaign message that leaves UNKNOWN here takes its recipient out of ``unknown`` too
+(``campaigns.services.recipient_resolved``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kmsg_console import sending
+from kmsg_console.campaigns import services as campaign_services
 from kmsg_console.messaging.errors import ErrorCode, SendError
 from kmsg_console.messaging.provider import DeliveryStatus, DeliveryStatusResult
 from kmsg_console.messaging.result import Err, Result
@@ -114,10 +118,13 @@ def apply_result(
         log.status == MessageStatus.SENT.value and wanted is MessageStatus.PENDING
     )
     if changed:
+        was = log.status
         log.sent_at = log.sent_at or result.sent_at
         sending.record_status(
             log, wanted, f"{source}: vendor reports {status.value} ({result.vendor_code or '-'})"
         )
+        if was == MessageStatus.UNKNOWN.value:  # the vendor has it: the recipient was sent
+            campaign_services.recipient_resolved(log)
     if not polled:
         return "updated" if changed else "unchanged"
     log.tracking_note = None
@@ -134,9 +141,14 @@ def _reschedule(log: MessageLog, now: datetime) -> str:
 
 
 def _final(log: MessageLog, status: MessageStatus, detail: str) -> str:
+    was = log.status
     log.next_check_at = None
     log.tracking_note = None
     sending.record_status(log, status, detail)
+    if was == MessageStatus.UNKNOWN.value:
+        # A campaign recipient whose send ended unknown waited for this answer: it takes it
+        # in the same transaction, so its campaign's counts follow the message.
+        campaign_services.recipient_resolved(log)
     return status.value.lower()
 
 

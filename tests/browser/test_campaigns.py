@@ -1,6 +1,6 @@
 """Campaigns in a real browser: upload a CSV, see the preview with its invalid rows, confirm,
-watch the progress page (htmx polling) reach completion while the worker sends; cancel
-another campaign mid-way."""
+watch the progress page (htmx polling) reach completion while the worker sends, follow a
+failure group into the send log filtered by the campaign; cancel another campaign mid-way."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from kmsg_console.messaging.advertising import KST
 from kmsg_console.operators.models import Role
 from kmsg_console.operators.services import create_operator
 from kmsg_console.providers import services as provider_services
-from kmsg_console.providers.adapters.sandbox import sandbox_clear
+from kmsg_console.providers.adapters.sandbox import sandbox_clear, script_sandbox
 from kmsg_console.sending import rules
 from kmsg_console.sending.models import MessageLog
 from tests.browser.conftest import screenshot, sign_in
@@ -88,14 +88,36 @@ def test_upload_preview_confirm_progress_and_cancel(campaign_console, page):
     assert "8번째 줄" in invalid and "9번째 줄" in invalid  # by line number, not number
     assert page.locator("#to-send").inner_text() == "6"
     screenshot(page, "campaigns_preview")
+    # The third and fourth sends are refused by the (sandbox) vendor.
+    script_sandbox("sandbox", ["ok*2", "fail:INVALID_REQUEST:1062*2"])
     with Worker(live.app):
         page.click("#confirm")
         expect(page.locator("#count-remaining")).to_have_text("0", timeout=20000)
         expect(page.locator("#progress")).not_to_have_attribute(
             "hx-get", re.compile(".*"), timeout=20000
         )
-    assert page.locator("#count-sent").inner_text() == "6"
+    assert page.locator("#count-sent").inner_text() == "4"
+    assert page.locator("#count-failed").inner_text() == "2"
     screenshot(page, "campaigns_progress_completed")
+
+    # The failure group leads to the send log filtered by this campaign, status and code.
+    group = page.locator("#campaign-failures li", has_text="INVALID_REQUEST")
+    assert group.inner_text().strip().endswith("2")
+    group.locator("a").click()
+    page.wait_for_load_state("networkidle")
+    assert "campaign=cmp_" in page.url and "error_code=INVALID_REQUEST" in page.url
+    expect(page.locator("#campaign-filter")).to_contain_text("12월 점검 안내")
+    assert page.locator("table.send-log-table tbody tr").count() == 2
+    screenshot(page, "send_logs_campaign_filter")
+    # Changing another filter (htmx) keeps the campaign; its × clears the campaign.
+    page.select_option("select[name=status]", "")
+    page.select_option("select[name=error_code]", "")
+    expect(page.locator("table.send-log-table tbody tr")).to_have_count(6)
+    expect(page).to_have_url(re.compile(r"campaign=cmp_"))
+    page.locator("#campaign-filter a[aria-label]").click()
+    page.wait_for_load_state("networkidle")
+    assert "campaign=" not in page.url
+    expect(page.locator("#campaign-filter")).to_have_count(0)
 
     # A slow one (1 message a second), cancelled while it sends.
     _upload(page, live, "느린 캠페인", [f"010-6100-00{i:02d},고객{i}" for i in range(8)], "1")

@@ -4,6 +4,10 @@ resume, cancel; the failed recipients' export (operators only, audited)."""
 from __future__ import annotations
 
 import io
+import re
+from datetime import timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
@@ -11,7 +15,10 @@ from kmsg_console.audit.models import AuditEvent
 from kmsg_console.campaigns.models import Campaign
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
-from tests.campaigns.conftest import numbers, run_until_done, simulator_numbers
+from kmsg_console.sending.models import MessageLog
+from tests.campaigns.conftest import make_campaign, numbers, run_until_done, simulator_numbers
+
+SEND_PATH = "/messages/v4/send-many/detail"
 
 
 def _upload(console, lines, **fields):
@@ -104,7 +111,10 @@ def test_failed_recipients_export_real_numbers_to_operators_only(app, console, s
         )
         db.session.commit()
     page = console.client.get(f"/campaigns/{public_id}").get_data(as_text=True)
-    assert "invalid_sender" in page and "error_code=invalid_sender" in page
+    # No message was written for these (as for a refusal before sending): nothing to link to.
+    unlogged = page.split('id="campaign-unlogged"')[1].split("</ul>")[0]
+    assert "<code>invalid_sender</code> · 2" in unlogged
+    assert "error_code=invalid_sender" not in page
     export = console.post(f"/campaigns/{public_id}/failed.csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     text = export.get_data(as_text=True)
@@ -119,3 +129,63 @@ def test_failed_recipients_export_real_numbers_to_operators_only(app, console, s
     assert console.post(f"/campaigns/{public_id}/failed.csv").status_code == 403
     assert console.client.get("/campaigns").status_code == 200
     assert console.client.get("/campaigns/new").status_code == 403
+
+
+def _send_log_ids(console, url: str) -> list[str]:
+    answer = console.client.get(url)
+    assert answer.status_code == 200
+    return re.findall(r'id="message-([0-9a-f-]{36})"', answer.get_data(as_text=True))
+
+
+def _messages(app, campaign_id: int, **where) -> set[str]:
+    with app.app_context():
+        query = sa.select(MessageLog.public_id).where(MessageLog.campaign_id == campaign_id)
+        for name, value in where.items():
+            query = query.where(getattr(MessageLog, name) == value)
+        return set(db.session.scalars(query))
+
+
+def test_progress_links_lead_to_exactly_the_campaigns_messages(app, console, solapi, clock):
+    """Each failure group links to the send log filtered by the campaign, status and code,
+    and lists as many messages as the group counts; another campaign's failures with the
+    same code stay out."""
+    lines = ["phone,이름", *[f"{p},고객" for p in numbers(5)]]
+    with app.test_request_context():
+        other = make_campaign(["phone,이름", f"{numbers(1, start=50)[0]},고객"], name="다른 안내")
+        solapi.control.inject("solapi", "vendor_error", path=SEND_PATH, code="1062", count=1)
+        run_until_done()
+        campaign = make_campaign(lines, rate=100)
+        campaign_id, public_id = campaign.id, campaign.public_id
+        solapi.control.inject("solapi", "vendor_error", path=SEND_PATH, code="1062", count=2)
+        run_until_done()
+        solapi.control.inject("solapi", "reset", process=True, count=1)
+        third = make_campaign(lines, name="세 번째", rate=100)
+        run_until_done()
+        run_until_done(stale_after=timedelta(0))
+        other_id, third_id, third_public_id = other.id, third.id, third.public_id
+    assert _messages(app, other_id, status="FAILED")  # the same code elsewhere
+
+    console.login(Role.VIEWER)
+    page = console.client.get(f"/campaigns/{public_id}").get_data(as_text=True)
+    section = page.split('id="campaign-failures"')[1].split("</section>")[0]
+    groups = re.findall(r'<a href="([^"]+)"><code>([^<]+)</code></a>\s*· (\d+)', section)
+    assert [(code, count) for _, code, count in groups] == [("INVALID_REQUEST", "2")]
+    url = unescape(groups[0][0])
+    assert parse_qs(urlsplit(url).query) == {
+        "campaign": [public_id],
+        "status": ["FAILED"],
+        "error_code": ["INVALID_REQUEST"],
+    }
+    failed = _messages(app, campaign_id, status="FAILED", error_code="INVALID_REQUEST")
+    assert len(failed) == 2 and set(_send_log_ids(console, url)) == failed
+
+    everything = unescape(re.search(r'href="([^"]+)" id="campaign-send-log"', page).group(1))
+    assert set(_send_log_ids(console, everything)) == _messages(app, campaign_id)
+
+    # An unknown outcome is its own group, linked the same way.
+    page = console.client.get(f"/campaigns/{third_public_id}").get_data(as_text=True)
+    section = page.split('id="campaign-failures"')[1].split("</section>")[0]
+    assert 'data-status="UNKNOWN"' in section
+    (link,) = re.findall(r'<a href="([^"]+)"><code>', section)
+    unknown = _messages(app, third_id, status="UNKNOWN")
+    assert len(unknown) == 1 and set(_send_log_ids(console, unescape(link))) == unknown
