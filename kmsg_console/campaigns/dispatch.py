@@ -54,7 +54,7 @@ from kmsg_console.events.types import EventType
 from kmsg_console.extensions import db
 from kmsg_console.orm import utcnow
 from kmsg_console.sending import BatchItem, SendRequest, send_batch
-from kmsg_console.sending.models import MessageLog, MessageSource, MessageStatus
+from kmsg_console.sending.models import MessageLog, MessageSource
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +71,6 @@ GROUPS_PER_SECOND = 4
 SEND_LANES = 4
 #: Replaced by tests that must not wait.
 sleep = time.sleep
-
-_STATE_OF_STATUS = {
-    MessageStatus.PENDING.value: RecipientState.SENT,
-    MessageStatus.SENT.value: RecipientState.SENT,
-    MessageStatus.DELIVERED.value: RecipientState.SENT,
-    MessageStatus.FAILED.value: RecipientState.FAILED,
-    MessageStatus.CANCELLED.value: RecipientState.CANCELLED,
-    MessageStatus.UNKNOWN.value: RecipientState.UNKNOWN,
-}
 
 
 @dataclass
@@ -289,7 +280,7 @@ def _existing(public_ids: list[str]) -> dict[str, tuple[int, str, str | None]]:
 
 def _existing_outcome(item: Claimed, found: tuple[int, str, str | None]) -> dict[str, Any]:
     log_id, status, error_code = found
-    return _outcome(item, _STATE_OF_STATUS[status], log_id, error_code)
+    return _outcome(item, services.STATE_OF_STATUS[status], log_id, error_code)
 
 
 def send_group(
@@ -314,7 +305,9 @@ def send_group(
     for item, result in zip(group, results, strict=True):
         if result.log is not None:
             log = result.log
-            outcomes.append(_outcome(item, _STATE_OF_STATUS[log.status], log.id, log.error_code))
+            outcomes.append(
+                _outcome(item, services.STATE_OF_STATUS[log.status], log.id, log.error_code)
+            )
         elif result.refused is not None:
             refused = result.refused
             log_id = refused.log.id if refused.log is not None else None

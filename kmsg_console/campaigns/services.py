@@ -331,12 +331,14 @@ def unlogged_failures(campaign: Campaign) -> list[tuple[str | None, int]]:
 
 
 #: The state a recipient left ``unknown`` takes once its message's status is known.
-_RESOLVED_STATE = {
+#: A recipient's state once its message has this status.
+STATE_OF_STATUS = {
     MessageStatus.PENDING.value: RecipientState.SENT,
     MessageStatus.SENT.value: RecipientState.SENT,
     MessageStatus.DELIVERED.value: RecipientState.SENT,
     MessageStatus.FAILED.value: RecipientState.FAILED,
     MessageStatus.CANCELLED.value: RecipientState.CANCELLED,
+    MessageStatus.UNKNOWN.value: RecipientState.UNKNOWN,
 }
 
 
@@ -348,8 +350,8 @@ def recipient_resolved(log: MessageLog) -> bool:
     One conditional UPDATE by the recipient's message id (unique): a recipient in any other
     state is left as it is, so an answer that comes twice changes nothing. True if it moved.
     """
-    state = _RESOLVED_STATE.get(log.status)
-    if log.campaign_id is None or state is None:
+    state = STATE_OF_STATUS.get(log.status)
+    if log.campaign_id is None or state in (None, RecipientState.UNKNOWN):
         return False
     result = db.session.execute(
         sa.update(CampaignRecipient)
