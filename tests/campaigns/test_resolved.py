@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from kmsg_console.campaigns import services, upload
+from kmsg_console.campaigns import dispatch, services, upload
 from kmsg_console.campaigns.models import CampaignRecipient
 from kmsg_console.extensions import db
 from kmsg_console.messaging.provider import DeliveryStatus, DeliveryStatusResult
@@ -17,6 +18,12 @@ from kmsg_console.orm import utcnow
 from kmsg_console.sending.models import MessageLog
 from kmsg_console.worker import outcomes, tracking
 from tests.campaigns.conftest import make_campaign, numbers, run_until_done
+
+
+@pytest.fixture(autouse=True)
+def one_message_a_request(monkeypatch):
+    """Each recipient its own request, so a fault armed for N requests hits N messages."""
+    monkeypatch.setattr(dispatch, "MAX_GROUP", 1)
 
 
 def _lines(phones: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 
 from kmsg_console.audit.models import AuditEvent
+from kmsg_console.campaigns import dispatch
 from kmsg_console.campaigns.models import Campaign
 from kmsg_console.extensions import db
 from kmsg_console.operators.models import Role
@@ -145,10 +146,13 @@ def _messages(app, campaign_id: int, **where) -> set[str]:
         return set(db.session.scalars(query))
 
 
-def test_progress_links_lead_to_exactly_the_campaigns_messages(app, console, solapi, clock):
+def test_progress_links_lead_to_exactly_the_campaigns_messages(
+    app, console, solapi, clock, monkeypatch
+):
     """Each failure group links to the send log filtered by the campaign, status and code,
     and lists as many messages as the group counts; another campaign's failures with the
-    same code stay out."""
+    same code stay out. (One recipient a request: a fault armed for N requests hits N.)"""
+    monkeypatch.setattr(dispatch, "MAX_GROUP", 1)
     lines = ["phone,이름", *[f"{p},고객" for p in numbers(5)]]
     with app.test_request_context():
         other = make_campaign(["phone,이름", f"{numbers(1, start=50)[0]},고객"], name="다른 안내")

@@ -519,3 +519,11 @@ def test_a_batch_holds_one_schedule_and_at_most_max_batch(make_adapter):
         adapter.send_many([sms(message_id="a"), sms(message_id="b", scheduled_at=later)])
     with pytest.raises(ValueError, match="at most"):
         adapter.send_many(_batch(*[f"0101111{i:04d}" for i in range(adapter.max_batch + 1)]))
+
+
+def test_a_refusal_of_every_message_of_a_batch_fails_each(simulator, make_adapter):
+    simulator.control.inject("solapi", "vendor_error", path=SEND_PATH, code="1062", count=1)
+    outcomes = make_adapter().send_many(_batch("01011110001", "01011110002"))
+    assert [(o.error.vendor_code, o.error.accepted) for o in outcomes] == [
+        ("1062", Acceptance.NOT_ACCEPTED)
+    ] * 2

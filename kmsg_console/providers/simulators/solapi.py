@@ -261,6 +261,8 @@ def vendor_error(code: str, message: str | None, http_status: int | None) -> Res
                 "accountId": ACCOUNT_ID,
                 "statusCode": code,
                 "statusMessage": text,
+                # SOLAPI echoes a message's custom fields in its failed entry too.
+                **({"customFields": m["customFields"]} if m.get("customFields") else {}),
             }
             for m in payload.get("messages") or []
             if isinstance(m, dict)
