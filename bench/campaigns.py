@@ -22,6 +22,7 @@ PostgreSQL); absolute times move with the machine's load.
 
     .venv/bin/python bench/campaigns.py                       # both databases (~3 min)
     .venv/bin/python bench/campaigns.py --db sqlite --rows 20000 --dispatch 500
+    .venv/bin/python bench/campaigns.py --only preview        # upload + preview alone
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _direct_one_by_one(app, count: int) -> float:
         return count / (time.perf_counter() - start)
 
 
-def run(kind: str, rows: int, count: int, table: common.Table) -> None:
+def run(kind: str, rows: int, count: int, table: common.Table, only: str | None = None) -> None:
     with common.temp_dir() as workdir, common.database(kind, workdir) as url:
         with common.Processes() as procs:
             sim = common.Simulator(procs, workdir)
@@ -154,6 +155,8 @@ def run(kind: str, rows: int, count: int, table: common.Table) -> None:
                     common.verdict(seconds, PREVIEW_TARGET_S),
                 ]
             )
+            if only == "preview":
+                return
             rate, dispatch_peak = _dispatch(app, count)
             direct = _direct(app, count)
             table.rows.append([kind, f"dispatch {count} (msg/s)", rate, dispatch_peak, ""])
@@ -177,11 +180,16 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--dispatch", type=int, default=5_000)
+    parser.add_argument(
+        "--only",
+        choices=["preview"],
+        help="measure upload + preview alone (no dispatch, no direct sends)",
+    )
     args = parser.parse_args()
     print(common.machine_line())
     table = common.Table(["db", "measure", "value", "peak RSS MB", "target"], [])
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        run(kind, args.rows, args.dispatch, table)
+        run(kind, args.rows, args.dispatch, table, args.only)
     print(table.render())
 
 

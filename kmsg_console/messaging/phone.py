@@ -187,7 +187,8 @@ def mask_phone(value: str | None) -> str:
     ``15881234`` → ``1588-****``. Unrecognized input keeps only its last
     four digits.
     """
-    digits = re.sub(r"\D", "", value or "")
+    # Normalized digits (the common case) need no cleaning; ``isdecimal`` is what ``\d`` means.
+    digits = value if value and value.isdecimal() else re.sub(r"\D", "", value or "")
     if not digits:
         return ""
     if _REPRESENTATIVE.match(digits):

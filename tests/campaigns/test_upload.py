@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -95,3 +96,55 @@ def test_opted_out_recipients_of_an_ad_campaign_are_skipped(app, solapi):
             ).all()
         )
         assert reasons == {2: None, 3: "opted_out", 4: "opted_out", 5: None}
+
+
+def test_recipients_written_over_several_batches_keep_their_values(app, monkeypatch):
+    # Three batches of two rows: each one goes through the database's final statement (COPY
+    # on PostgreSQL, an INSERT on SQLite), with and without variables, skipped and pending.
+    monkeypatch.setattr(upload, "BATCH", 2)
+    lines = [
+        "phone,이름,쿠폰",
+        "01050000001,김민수,A-1",
+        "01050000002,이영희,",
+        "01050000001,김민수,A-1",  # a duplicate
+        '01050000003,박\t"탭"\\,B',  # a tab, quotes and a backslash survive COPY's text form
+        "01050000004,최,C",
+    ]
+    with app.test_request_context():
+        keyring = app.config["KEYRING"]
+        campaign = make_campaign(lines, confirm=False, text="#{이름}님 #{쿠폰}")
+        stored = db.session.scalars(
+            sa.select(CampaignRecipient)
+            .where(CampaignRecipient.campaign_id == campaign.id)
+            .order_by(CampaignRecipient.row_number)
+        ).all()
+        assert [(r.row_number, r.state, r.reason) for r in stored] == [
+            (2, "pending", None),
+            (3, "pending", None),
+            (4, "skipped", "duplicate"),
+            (5, "pending", None),
+            (6, "pending", None),
+        ]
+        phones = [keyring.decrypt(r.phone_enc, upload.PHONE_ENC_PURPOSE) for r in stored]
+        assert phones == [
+            "01050000001",
+            "01050000002",
+            "01050000001",
+            "01050000003",
+            "01050000004",
+        ]
+        variables = [
+            json.loads(keyring.decrypt(r.variables_enc, upload.VARIABLES_ENC_PURPOSE))
+            for r in stored
+        ]
+        assert variables[1] == {"이름": "이영희", "쿠폰": ""}
+        assert variables[3] == {"이름": '박\t"탭"\\', "쿠폰": "B"}
+        assert stored[0].phone_hash == stored[2].phone_hash != stored[1].phone_hash
+        assert {r.message_public_id for r in stored} == {None}
+        assert campaign.preview["to_send"] == 4
+
+
+def test_rows_without_variables_store_none(app):
+    with app.test_request_context():
+        make_campaign(["phone", "01050000001"], confirm=False, text="안내입니다.")
+        assert db.session.scalar(sa.select(CampaignRecipient.variables_enc)) is None
