@@ -48,6 +48,10 @@ _STATUS_LABELS = {
     CampaignStatus.CANCELLED: N_("Cancelled"),
 }
 
+#: A draft not confirmed within this many hours can no longer be confirmed, and the hourly
+#: retention purge deletes it with its recipients (encrypted numbers nobody is going to send to).
+DRAFT_HOURS = 24
+
 #: Statuses from which nothing more is sent.
 FINISHED = (CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value)
 

@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from flask import current_app
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.campaigns.models import (
+    DRAFT_HOURS,
     Campaign,
     CampaignRecipient,
     CampaignStatus,
@@ -195,11 +196,13 @@ def _audit(action: str, campaign: Campaign, before: str, *, actor, actor_label=N
     )
 
 
-def _move(campaign: Campaign, frm: Iterable[str], to: CampaignStatus, **values: Any) -> bool:
+def _move(
+    campaign: Campaign, frm: Iterable[str], to: CampaignStatus, *where: Any, **values: Any
+) -> bool:
     """Conditional UPDATE of the status (a worker may be changing it too); True if moved."""
     result = db.session.execute(
         sa.update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status.in_(list(frm)))
+        .where(Campaign.id == campaign.id, Campaign.status.in_(list(frm)), *where)
         .values(status=to.value, **values)
         .execution_options(synchronize_session=False)
     )
@@ -208,13 +211,26 @@ def _move(campaign: Campaign, frm: Iterable[str], to: CampaignStatus, **values: 
     return bool(result.rowcount)
 
 
+def draft_expired(campaign: Campaign, now: datetime | None = None) -> bool:
+    """True for a draft older than ``DRAFT_HOURS``: it cannot be confirmed any more."""
+    now = now or utcnow()
+    return campaign.status == CampaignStatus.DRAFT.value and campaign.created_at <= now - timedelta(
+        hours=DRAFT_HOURS
+    )
+
+
 def confirm(campaign: Campaign, *, actor: Any = None, actor_label: str | None = None) -> bool:
-    """Start a draft: ``scheduled`` when its start is in the future, else ``running``."""
+    """Start a draft: ``scheduled`` when its start is in the future, else ``running``.
+
+    A draft older than ``DRAFT_HOURS`` is not started: the retention purge may already be
+    deleting its recipients, and a campaign must never start with part of its file.
+    """
     now = utcnow()
     scheduled = campaign.scheduled_at is not None and campaign.scheduled_at > now
     target = CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING
     values = {} if scheduled else {"started_at": now}
-    if not _move(campaign, [CampaignStatus.DRAFT.value], target, **values):
+    fresh = Campaign.created_at > now - timedelta(hours=DRAFT_HOURS)
+    if not _move(campaign, [CampaignStatus.DRAFT.value], target, fresh, **values):
         return False
     _audit("campaign.confirm", campaign, "draft", actor=actor, actor_label=actor_label)
     return True

@@ -24,7 +24,13 @@ from flask_login import current_user
 from kmsg_console.audit.services import record_audit
 from kmsg_console.campaigns import services, upload
 from kmsg_console.campaigns.forms import CampaignForm
-from kmsg_console.campaigns.models import FINISHED, Campaign, CampaignRecipient, CampaignStatus
+from kmsg_console.campaigns.models import (
+    DRAFT_HOURS,
+    FINISHED,
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+)
 from kmsg_console.extensions import db
 from kmsg_console.messaging.advertising import KST
 from kmsg_console.operators.models import Role
@@ -127,6 +133,7 @@ def show(public_id: str):
             campaign=campaign,
             preview=preview,
             estimated=preview.estimated_seconds(campaign.rate),
+            draft_hours=DRAFT_HOURS,
             form=EmptyForm(),
         )
     return render_template("campaigns/show.html", **_progress_context(campaign))
@@ -144,10 +151,23 @@ def _act(public_id: str, action) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     if action(campaign, actor=current_user) in (False, None):
-        flash(
-            _("The campaign is %(status)s: nothing changed.", status=_(campaign.status_enum.label)),
-            "info",
-        )
+        if services.draft_expired(campaign):
+            flash(
+                _(
+                    "Drafts not confirmed within %(hours)s hours are deleted: upload the file"
+                    " again.",
+                    hours=DRAFT_HOURS,
+                ),
+                "info",
+            )
+        else:
+            flash(
+                _(
+                    "The campaign is %(status)s: nothing changed.",
+                    status=_(campaign.status_enum.label),
+                ),
+                "info",
+            )
     db.session.commit()
     return redirect(url_for("campaigns.show", public_id=campaign.public_id), 303)
 

@@ -10,6 +10,9 @@ Classes (K-Message's KR B2B preset keeps OTP and body text 1–7 days and ops lo
 - ``audit_log`` (365 days, at least 365): operator actions are security evidence, and
   Korea's personal-information safety rules ask for access records to be kept a year.
 
+Campaign drafts not confirmed within ``DRAFT_HOURS`` (24) are deleted with their recipients
+(each holds a whole file's encrypted numbers and variables); that age is fixed, not a setting.
+
 Purges run in batches of 1,000 rows per statement, one short transaction each, walking the
 ``(created_at, id)`` indexes, so no table is locked for long; a run stops after a bounded
 number of batches and the next run continues.
@@ -25,6 +28,12 @@ import sqlalchemy as sa
 
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.audit.services import diff, record_audit
+from kmsg_console.campaigns.models import (
+    DRAFT_HOURS,
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+)
 from kmsg_console.extensions import db
 from kmsg_console.i18n_markers import N_
 from kmsg_console.orm import utcnow
@@ -45,6 +54,10 @@ BATCH = 1_000
 MAX_BATCHES = 200
 #: Webhook receipts only need to outlive the signature's timestamp tolerance.
 RECEIPT_DAYS = 2
+#: Drafts are deleted this long after confirming stopped being possible: confirming checks the
+#: web server's clock, the purge the worker's, and a worker whose clock runs a little ahead
+#: must not delete recipients of a draft that is still being confirmed.
+DRAFT_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -182,11 +195,51 @@ def _scrub(model, created, cutoff: datetime, where, values: dict) -> int:
     return _batches(step)
 
 
+def _campaign_drafts(cutoff: datetime) -> tuple[int, int]:
+    """Delete drafts created before ``cutoff`` and their recipients; (drafts, recipients).
+
+    A draft's recipients (up to a million rows) go in batches like any table; the draft itself
+    goes once none are left, so a draft larger than one run's cap is finished by later runs.
+    Confirming refuses drafts of that age, so none starts while its recipients are deleted.
+    """
+    expired = sa.select(Campaign.id).where(
+        Campaign.status == CampaignStatus.DRAFT.value, Campaign.created_at < cutoff
+    )
+
+    def step() -> int:
+        ids = list(
+            db.session.scalars(
+                sa.select(CampaignRecipient.id)
+                .where(CampaignRecipient.campaign_id.in_(expired))
+                .limit(BATCH)
+            )
+        )
+        if ids:
+            db.session.execute(
+                sa.delete(CampaignRecipient)
+                .where(CampaignRecipient.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+        return len(ids)
+
+    recipients = _batches(step)
+    emptied = ~sa.exists().where(CampaignRecipient.campaign_id == Campaign.id)
+    drafts = _delete(
+        Campaign,
+        Campaign.created_at,
+        cutoff,
+        Campaign.status == CampaignStatus.DRAFT.value,
+        emptied,
+    )
+    return drafts, recipients
+
+
 def purge(now: datetime | None = None) -> dict[str, int]:
     """Remove what is past its class's age; returns rows touched per kind."""
     now = now or utcnow()
     days = policies()
     cut = {key: now - timedelta(days=value) for key, value in days.items()}
+    drafts, draft_recipients = _campaign_drafts(now - timedelta(hours=DRAFT_HOURS) - DRAFT_GRACE)
     counts = {
         "otp_hashes": _scrub(
             Verification,
@@ -225,6 +278,8 @@ def purge(now: datetime | None = None) -> dict[str, int]:
             DeliveryWebhookReceipt.received_at,
             now - timedelta(days=RECEIPT_DAYS),
         ),
+        "campaign_drafts": drafts,
+        "campaign_draft_recipients": draft_recipients,
     }
     touched = {k: v for k, v in counts.items() if v}
     if touched:
