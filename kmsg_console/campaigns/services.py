@@ -213,10 +213,8 @@ def _move(
 
 def draft_expired(campaign: Campaign, now: datetime | None = None) -> bool:
     """True for a draft older than ``DRAFT_HOURS``: it cannot be confirmed any more."""
-    now = now or utcnow()
-    return campaign.status == CampaignStatus.DRAFT.value and campaign.created_at <= now - timedelta(
-        hours=DRAFT_HOURS
-    )
+    deadline = (now or utcnow()) - timedelta(hours=DRAFT_HOURS)
+    return campaign.status == CampaignStatus.DRAFT.value and campaign.created_at <= deadline
 
 
 def confirm(campaign: Campaign, *, actor: Any = None, actor_label: str | None = None) -> bool:
