@@ -75,8 +75,8 @@ class Keyring:
     @cached_property
     def _ciphers(self) -> dict[str, AESGCM]:
         """One AES-GCM object per key, made once: a campaign upload encrypts two values per
-        recipient, and making the object for each was a tenth of the work of a 100,000-row
-        file (``bench/campaigns.py --only preview``)."""
+        recipient, and making the object for each cost about half a second per 100,000
+        recipients (``bench/campaigns.py --only preview``)."""
         return {kid: AESGCM(key) for kid, key in self.keys.items()}
 
     def encrypt(self, plaintext: str, purpose: str) -> str:
