@@ -92,6 +92,12 @@ def _dispatch(app, count: int) -> tuple[float, float]:
     return count / seconds, common.proc_status()["VmHWM"] / 1024
 
 
+def _message(number: int) -> Message:
+    return Message(
+        type=MessageType.SMS, to=f"010{number:08d}", text="점검 안내입니다.", from_="0212345678"
+    )
+
+
 def _direct(app, count: int) -> float:
     """The SOLAPI adapter alone sending the same messages in the same batches (the size
     dispatch uses when the rate is no limit), one request after the other."""
@@ -103,15 +109,7 @@ def _direct(app, count: int) -> float:
         start = time.perf_counter()
         for first in range(0, count, size):
             outcomes = adapter.send_many(
-                [
-                    Message(
-                        type=MessageType.SMS,
-                        to=f"010{70000000 + i:08d}",
-                        text="점검 안내입니다.",
-                        from_="0212345678",
-                    )
-                    for i in range(first, min(count, first + size))
-                ]
+                [_message(70_000_000 + i) for i in range(first, min(count, first + size))]
             )
             assert all(outcome.ok for outcome in outcomes), outcomes
         return count / (time.perf_counter() - start)
@@ -125,14 +123,7 @@ def _direct_one_by_one(app, count: int) -> float:
         adapter = providers.adapter_for(providers.get_by_code("solapi-main"))
         start = time.perf_counter()
         for i in range(count):
-            outcome = adapter.send(
-                Message(
-                    type=MessageType.SMS,
-                    to=f"010{80000000 + i:08d}",
-                    text="점검 안내입니다.",
-                    from_="0212345678",
-                )
-            )
+            outcome = adapter.send(_message(80_000_000 + i))
             assert outcome.ok, outcome
         return count / (time.perf_counter() - start)
 

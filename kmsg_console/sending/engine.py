@@ -174,17 +174,13 @@ def _checked(
     try:
         return prepared, rules.check(candidate)
     except rules.RuleRefusal as refusal:
-        log = _create_log(
+        log = _create_log(  # with no Idempotency-Key: the caller may fix it and retry
             prepared,
             request,
             source=source,
             api_key_id=api_key_id,
             operator_id=operator_id,
-            idempotency_key=None,  # a refusal holds no key: the caller may fix and retry
-            fingerprint=None,
             sensitive=sensitive,
-            fallback_of_id=None,
-            resent_from_id=None,
             campaign_id=campaign_id,
         )
         _write_refusal(log, refusal, provider_code=chain[0] if chain else None)
@@ -280,13 +276,7 @@ def send_batch(
             prepared,
             item.request,
             source=source,
-            api_key_id=None,
             operator_id=operator_id,
-            idempotency_key=None,
-            fingerprint=None,
-            sensitive=[],
-            fallback_of_id=None,
-            resent_from_id=None,
             campaign_id=campaign_id,
         )
         ready = _Ready(index, prepared.message, chain, new_log)
@@ -417,13 +407,13 @@ def _create_log(
     request: SendRequest,
     *,
     source,
-    api_key_id,
     operator_id,
-    idempotency_key,
-    fingerprint,
-    sensitive,
-    fallback_of_id,
-    resent_from_id,
+    api_key_id=None,
+    idempotency_key=None,
+    fingerprint=None,
+    sensitive=(),
+    fallback_of_id=None,
+    resent_from_id=None,
     campaign_id=None,
 ) -> MessageLog:
     keyring = current_app.config["KEYRING"]

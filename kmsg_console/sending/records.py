@@ -67,13 +67,7 @@ class DurabilityPoint:
 
     def update(self, row: object, values: Mapping[str, Any]) -> None:
         """UPDATE ``row``'s table by primary key with ``values`` now, and show them on ``row``."""
-        state = sa.inspect(row)
-        if not state.persistent or state.modified:
-            raise ValueError(f"{row!r} must be loaded, without unflushed changes")
-        plan = _plan(state.mapper)
-        columns = {plan.column_of[key]: value for key, value in values.items()}
-        for column in plan.onupdate:
-            columns.setdefault(column.key, _default(column, "onupdate"))
+        plan, columns = _update_columns(row, values)
         keys = {f"pk_{column}": getattr(row, key) for column, key in plan.primary_key}
         statement = _compiled(self.connection, plan.table, "update", tuple(columns))
         self.connection.exec_driver_sql(statement.sql, statement.params({**columns, **keys}))
@@ -134,14 +128,9 @@ class DurabilityPoint:
         changing the same columns go in one executemany), and show the values on them."""
         groups: dict[tuple[sa.orm.Mapper, tuple[str, ...]], list[tuple[object, dict]]] = {}
         for row, values in changes:
-            state = sa.inspect(row)
-            if not state.persistent or state.modified:
-                raise ValueError(f"{row!r} must be loaded, without unflushed changes")
-            plan = _plan(state.mapper)
-            columns = {plan.column_of[key]: value for key, value in values.items()}
-            for column in plan.onupdate:
-                columns.setdefault(column.key, _default(column, "onupdate"))
-            groups.setdefault((state.mapper, tuple(sorted(columns))), []).append((row, columns))
+            plan, columns = _update_columns(row, values)
+            mapper = sa.inspect(row).mapper
+            groups.setdefault((mapper, tuple(sorted(columns))), []).append((row, columns))
         for (mapper, names), rows in groups.items():
             plan = _plan(mapper)
             statement = _compiled(self.connection, plan.table, "update", names)
@@ -219,6 +208,19 @@ class DurabilityPoint:
         for obj in self._attached:
             if obj in self.session:
                 self.session.expunge(obj)
+
+
+def _update_columns(row: object, values: Mapping[str, Any]) -> tuple[_Plan, dict[str, Any]]:
+    """The columns an UPDATE of ``row`` (loaded, unchanged) sets: ``values`` by column, and
+    the columns' ``onupdate`` defaults."""
+    state = sa.inspect(row)
+    if not state.persistent or state.modified:
+        raise ValueError(f"{row!r} must be loaded, without unflushed changes")
+    plan = _plan(state.mapper)
+    columns = {plan.column_of[key]: value for key, value in values.items()}
+    for column in plan.onupdate:
+        columns.setdefault(column.key, _default(column, "onupdate"))
+    return plan, columns
 
 
 @contextmanager
