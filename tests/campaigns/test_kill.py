@@ -27,6 +27,17 @@ def sent_count(app, campaign_id: int) -> int:
         )
 
 
+def claimed_count(app) -> int:
+    with app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CampaignRecipient)
+            .where(CampaignRecipient.state == "claimed")
+        )
+        db.session.remove()
+        return count
+
+
 def test_kill_9_mid_campaign_then_restart(
     app, backend, database_url, instance_dir, solapi, clock, tmp_path
 ):
@@ -40,20 +51,19 @@ def test_kill_9_mid_campaign_then_restart(
         db.session.commit()
     first = start_worker(database_url, instance_dir, tmp_path / "first", stale_seconds=120)
     try:
-        wait_for(lambda: sent_count(app, campaign_id) >= total // 10, timeout=240, what="sends")
+        # Killed while it holds a claimed batch (it always does, but for the instant between
+        # recording a batch's last outcomes and claiming the next one).
+        wait_for(
+            lambda: sent_count(app, campaign_id) >= total // 10 and claimed_count(app) > 0,
+            timeout=240,
+            what="sends",
+        )
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
     sent_before = sent_count(app, campaign_id)
     assert total // 10 <= sent_before < total  # killed mid-campaign
-    with app.app_context():
-        claimed = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(CampaignRecipient)
-            .where(CampaignRecipient.state == "claimed")
-        )
-        db.session.remove()
-    assert claimed > 0  # the dead worker held claims
+    assert claimed_count(app) > 0  # the dead worker held claims
     # The restarted worker takes the dead one's claims at once (a real one waits two minutes).
     second = start_worker(database_url, instance_dir, tmp_path / "second", stale_seconds=0)
     try:
