@@ -335,18 +335,9 @@ def dispatch(
     batch = claim(campaign, limit, stale_after=stale_after)
     if not batch:
         return 0
-    # Stale claims whose message was written before their worker died: take its status.
-    existing = _existing([c.message_public_id for c in batch])
-    _set_outcomes(
-        [
-            _existing_outcome(item, existing[item.message_public_id])
-            for item in batch
-            if item.message_public_id in existing
-        ]
-    )
-    to_send = [c for c in batch if c.message_public_id not in existing]
-    if not to_send:
-        return 0
+    # A stale claim whose message was written before its worker died is found by the send
+    # engine (``already_written``) and takes that message's status in ``send_group``.
+    to_send = batch
     common = services.common_variables(campaign)
     start = _reserve(campaign.id, len(to_send), campaign.rate)
     size = group_size(campaign.rate)

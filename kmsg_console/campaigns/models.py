@@ -11,7 +11,7 @@ at most once even when a worker dies between the claim and the provider's answer
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,7 @@ _STATUS_LABELS = {
 #: A draft not confirmed within this many hours can no longer be confirmed, and the hourly
 #: retention purge deletes it with its recipients (encrypted numbers nobody is going to send to).
 DRAFT_HOURS = 24
+DRAFT_LIFETIME = timedelta(hours=DRAFT_HOURS)
 
 #: Statuses from which nothing more is sent.
 FINISHED = (CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value)

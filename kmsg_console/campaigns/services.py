@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from flask import current_app
 
 from kmsg_console.audit.services import record_audit
 from kmsg_console.campaigns.models import (
-    DRAFT_HOURS,
+    DRAFT_LIFETIME,
     Campaign,
     CampaignRecipient,
     CampaignStatus,
@@ -213,7 +213,7 @@ def _move(
 
 def draft_expired(campaign: Campaign, now: datetime | None = None) -> bool:
     """True for a draft older than ``DRAFT_HOURS``: it cannot be confirmed any more."""
-    deadline = (now or utcnow()) - timedelta(hours=DRAFT_HOURS)
+    deadline = (now or utcnow()) - DRAFT_LIFETIME
     return campaign.status == CampaignStatus.DRAFT.value and campaign.created_at <= deadline
 
 
@@ -227,7 +227,7 @@ def confirm(campaign: Campaign, *, actor: Any = None, actor_label: str | None = 
     scheduled = campaign.scheduled_at is not None and campaign.scheduled_at > now
     target = CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING
     values = {} if scheduled else {"started_at": now}
-    fresh = Campaign.created_at > now - timedelta(hours=DRAFT_HOURS)
+    fresh = Campaign.created_at > now - DRAFT_LIFETIME
     if not _move(campaign, [CampaignStatus.DRAFT.value], target, fresh, **values):
         return False
     _audit("campaign.confirm", campaign, "draft", actor=actor, actor_label=actor_label)
@@ -344,7 +344,6 @@ def unlogged_failures(campaign: Campaign) -> list[tuple[str | None, int]]:
     ).all()
 
 
-#: The state a recipient left ``unknown`` takes once its message's status is known.
 #: A recipient's state once its message has this status.
 STATE_OF_STATUS = {
     MessageStatus.PENDING.value: RecipientState.SENT,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from kmsg_console.audit.models import AuditEvent
 from kmsg_console.audit.services import diff, record_audit
 from kmsg_console.campaigns.models import (
-    DRAFT_HOURS,
+    DRAFT_LIFETIME,
     Campaign,
     CampaignRecipient,
     CampaignStatus,
@@ -239,7 +239,7 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     days = policies()
     cut = {key: now - timedelta(days=value) for key, value in days.items()}
-    drafts, draft_recipients = _campaign_drafts(now - timedelta(hours=DRAFT_HOURS) - DRAFT_GRACE)
+    drafts, draft_recipients = _campaign_drafts(now - DRAFT_LIFETIME - DRAFT_GRACE)
     counts = {
         "otp_hashes": _scrub(
             Verification,
